@@ -1,0 +1,154 @@
+"""YAML read the way editors mean it: every scalar stays the exact source text, with the line of every key.
+
+PyYAML's YAML 1.1 implicit typing turns ``NO``/``On`` into booleans and ``1.10`` into a float (case B07). Here no
+implicit resolver runs: every plain scalar is returned as the string written in the file, and the caller types the
+few keys that are not text (dates, booleans, numbers). Duplicate keys are an error. The slips editors make are
+diagnosed with the file line: a tab in the indentation, a full-width colon ``：`` after a key, and an unquoted
+``: `` inside a value (read as part of the value, with a warning). The grammar is YAML 1.1 as implemented by PyYAML.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from sitegen.errors import Location, Problem
+
+KeyPath = tuple[Any, ...]
+
+
+class _TextLoader(yaml.SafeLoader):
+    """SafeLoader without implicit resolvers: every plain scalar is tagged ``str``."""
+
+
+_TextLoader.yaml_implicit_resolvers = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """Result of :func:`load`: ``value`` (dicts, lists and ``str`` only), ``lines`` mapping a key path such as
+    ``("photos", 0, "src")`` to its 1-based file line, and ``warnings`` about slips that were read right."""
+
+    value: Any
+    lines: dict
+    warnings: tuple[Problem, ...] = ()
+
+
+class YamlProblem(Exception):
+    """Raised by :func:`load` with the :class:`~sitegen.errors.Problem` that stops the document being read."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+_FULLWIDTH_KEY = re.compile(r"^(\s*-?\s*)([^\s:：#'\"][^:：]*?)：")
+_KEY_VALUE = re.compile(r"^(\s*(?:-\s+)?[A-Za-z_][\w-]*:[ \t]+)(.*\S)\s*$")
+
+
+def load(text: str, path: str, first_line: int = 1) -> Loaded:
+    """Parse one YAML document ``text`` (from file ``path``, whose first line is file line ``first_line``).
+
+    Returns a :class:`Loaded`. Raises :class:`YamlProblem` (codes E103 tab, E104 full-width colon, E106 duplicate
+    key, E101 other YAML syntax errors), each with the file line of the fault and a Chinese hint.
+    """
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        lead = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in lead:
+            raise YamlProblem(Problem(Location(path, first_line + i, lead.index("\t") + 1), "E103",
+                                      "缩进中有制表符（Tab）", "YAML 只能用空格缩进，请把 Tab 换成两个空格"))
+        m = _FULLWIDTH_KEY.match(line)
+        if m and ":" not in line[: m.end()] and not line.lstrip().startswith(("#", "'", '"')):
+            raise YamlProblem(Problem(Location(path, first_line + i, m.end()), "E104",
+                                      f"键“{m.group(2).strip()}”后面用了全角冒号“：”",
+                                      "请改成半角冒号加空格“: ”"))
+    warnings: list[Problem] = []
+    for _ in range(20):
+        try:
+            node = yaml.compose("\n".join(lines), Loader=_TextLoader)
+            break
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            row = mark.line if mark else 0
+            fixed = _quote_value(lines, row) if "mapping values are not allowed" in str(exc.problem) else None
+            if fixed is None:
+                raise YamlProblem(Problem(Location(path, first_line + row, (mark.column + 1) if mark else 0),
+                                          "E101", f"YAML 格式错误：{_describe(exc)}",
+                                          "检查引号是否成对、缩进是否对齐；值里有冒号或 # 时请加引号")) from None
+            lines[fixed] = _quoted_line(lines[fixed])
+            key = lines[fixed].split(":", 1)[0].strip(" -")
+            warnings.append(Problem(Location(path, first_line + fixed), "W105",
+                                    f"“{key}”的值中含有未加引号的“: ”，已按原文读作文字",
+                                    "建议给整个值加上引号", "warning"))
+        except yaml.YAMLError as exc:
+            raise YamlProblem(Problem(Location(path, first_line), "E101", f"YAML 格式错误：{exc}",
+                                      "检查引号和缩进")) from None
+    else:  # pragma: no cover - more than 20 repairs means something else is wrong
+        raise YamlProblem(Problem(Location(path, first_line), "E101", "YAML 格式错误", "检查引号和缩进"))
+    where: dict = {}
+    value = _build(node, (), where, path, first_line) if node is not None else None
+    return Loaded(value, where, tuple(warnings))
+
+
+def _quote_value(lines: list[str], row: int) -> int | None:
+    """Index of the line to repair when an unquoted ``: `` sits inside a plain value on line ``row``."""
+    for r in (row, row - 1):
+        if 0 <= r < len(lines):
+            m = _KEY_VALUE.match(lines[r])
+            if m and ": " in m.group(2) and m.group(2)[0] not in "'\"[{|>&*!":
+                return r
+    return None
+
+
+def _quoted_line(line: str) -> str:
+    m = _KEY_VALUE.match(line)
+    value = m.group(2).replace("'", "''")
+    return f"{m.group(1)}'{value}'"
+
+
+def _describe(exc: yaml.MarkedYAMLError) -> str:
+    text = f"{exc.context or ''} {exc.problem or ''}".strip()
+    known = {
+        "found character that cannot start any token": "出现了不能作为开头的字符（如 @、` 或 Tab）",
+        "could not find expected ':'": "缺少冒号“:”",
+        "found unexpected end of stream": "引号或括号没有闭合",
+        "expected <block end>, but found": "缩进不一致",
+        "did not find expected key": "缩进不一致或缺少冒号",
+        "found unknown escape character": "双引号字符串中有无法识别的反斜杠转义",
+        "found unacceptable character": "包含不允许的控制字符",
+    }
+    for en, zh in known.items():
+        if en in text:
+            return f"{zh}（{text}）"
+    return text
+
+
+def _build(node, keypath: KeyPath, where: dict, path: str, first_line: int):
+    where[keypath] = first_line + node.start_mark.line
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for knode, vnode in node.value:
+            if not isinstance(knode, yaml.ScalarNode):
+                raise YamlProblem(Problem(Location(path, first_line + knode.start_mark.line), "E101",
+                                          "键必须是简单文字", "请检查这一行的写法"))
+            key = knode.value
+            if key == "<<":
+                raise YamlProblem(Problem(Location(path, first_line + knode.start_mark.line), "E101",
+                                          "不支持 YAML 合并键“<<”", "请直接写出各个键"))
+            if key in out:
+                raise YamlProblem(Problem(Location(path, first_line + knode.start_mark.line), "E106",
+                                          f"键“{key}”重复出现（第 {where[keypath + (key,)]} 行已有）",
+                                          "删除其中一个"))
+            where[keypath + (key,)] = first_line + knode.start_mark.line
+            out[key] = _build(vnode, keypath + (key,), where, path, first_line)
+            where[keypath + (key,)] = first_line + knode.start_mark.line
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, keypath + (i,), where, path, first_line) for i, item in enumerate(node.value)]
+    if node.tag == "tag:yaml.org,2002:null" or (node.style is None and node.value in ("", "~", "null", "Null",
+                                                                                      "NULL")):
+        return None
+    return node.value
