@@ -1,0 +1,37 @@
+# sitegen — the commands people remember. `make build` and `make test` work on a fresh Debian machine with
+# Python 3.11: they create .venv and install what they need (system packages for the browser and server tests
+# are installed by .ci/system-packages when run as root).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SITE ?= .
+
+.PHONY: build serve test check bench audit publish clean venv system-packages
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+venv: $(STAMP)
+
+build: $(STAMP)
+	$(PY) -m sitegen build $(SITE)
+
+serve: $(STAMP)
+	$(PY) -m sitegen serve $(SITE)
+
+check: $(STAMP)
+	$(PY) -m sitegen check $(SITE)
+
+system-packages:
+	bash .ci/system-packages
+
+test: $(STAMP) system-packages
+	$(PY) -m pytest
+
+clean:
+	rm -rf output .sitegen-cache tests/artifacts .pytest_cache
