@@ -428,7 +428,10 @@ def publish_rsync(output_dir: Path, dest: str, *, dry_run: bool = False,
     if rsync is None:
         raise DeployError("找不到 rsync 命令，无法发布（请安装 rsync，如 apt-get install rsync）")
     if not dry_run and is_local_dest(dest):
-        Path(rsync_destination(dest)).mkdir(parents=True, exist_ok=True)
+        try:
+            Path(rsync_destination(dest)).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DeployError(f"无法创建发布目录 {dest}：{exc.strerror}（请检查路径和写权限）") from None
     sent: list[str] = []
     deleted: list[str] = []
     env = dict(os.environ, LC_ALL="C.UTF-8")
