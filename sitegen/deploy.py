@@ -103,7 +103,7 @@ _CONTENT_TYPES = {
 _BUILTIN_TYPES = mimetypes.MimeTypes()  # Python's built-in table only; no system files read
 
 # Keys that hold secrets; a deploy target in site.yaml must never carry one (site.yaml is committed to Git).
-_SECRET_KEY = re.compile(r"secret|password|passwd|token|access_key|private_key|credential|aws_", re.I)
+_SECRET_KEY = re.compile(r"secret|password|passwd|token|access_key|private_key|credential", re.I)
 _S3_OPTIONS = {"endpoint_url", "region", "profile"}
 
 
@@ -531,6 +531,7 @@ def publish_s3(output_dir: Path, dest: str, *, dry_run: bool = False, options: M
     options = dict(options or {})
     bucket, prefix = split_s3_url(dest)
     client = _s3_client(options)
+    from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     try:
@@ -590,6 +591,8 @@ def publish_s3(output_dir: Path, dest: str, *, dry_run: bool = False, options: M
         err = exc.response.get("Error", {})
         raise DeployError(f"S3 请求失败（{err.get('Code', '?')}）：{err.get('Message', exc)}"
                           f"（请检查桶名 {bucket}、endpoint_url 和访问权限）") from None
+    except S3UploadFailedError as exc:
+        raise DeployError(f"S3 上传失败：{exc}（请检查桶名 {bucket} 和写权限）") from None
     except BotoCoreError as exc:
         raise DeployError(f"S3 连接失败：{exc}（请检查 endpoint_url 和网络）") from None
 
