@@ -33,5 +33,12 @@ system-packages:
 test: $(STAMP) system-packages
 	$(PY) -m pytest
 
+TARGET ?= production
+publish: $(STAMP)
+	$(PY) -m sitegen check $(SITE)
+	$(PY) -m sitegen build $(SITE) --strict
+	$(MAKE) test
+	$(PY) -m sitegen deploy --dir $(SITE) --target $(TARGET)
+
 clean:
 	rm -rf output .sitegen-cache tests/artifacts .pytest_cache

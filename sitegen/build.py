@@ -191,6 +191,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     :class:`SitegenError` for I/O failures. Writes ``.sitegen-cache/build-status.json`` after every build."""
     t0 = time.perf_counter()
     out = (out or config.root / "output").resolve()
+    _status(config, out, BuildReport(False, out), strict)  # a build that dies midway never vouches for output/
     stages: list[tuple[str, float]] = []
     problems = Problems()
 

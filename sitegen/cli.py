@@ -67,6 +67,23 @@ def cmd_check(args) -> int:
     return 1 if errors else 0
 
 
+def cmd_deploy(args) -> int:
+    from sitegen import deploy as deploymod
+
+    config = configmod.load(args.dir)
+    url, options = deploymod.resolve_target(config.deploy_targets, args.dest or args.target)
+    out = Path(args.output).resolve() if args.output else config.root / "output"
+    report = deploymod.deploy(out, url, dry_run=args.dry_run, project_dir=config.root, s3_options=options,
+                              log=print)
+    if args.dry_run:
+        for rel in report.uploaded:
+            print(f"  上传 {rel}")
+        for rel in report.deleted:
+            print(f"  删除 {rel}")
+    print(report.summary_zh())
+    return 0
+
+
 def cmd_clean(args) -> int:
     root = Path(args.dir).resolve()
     for name in ("output", ".sitegen-cache"):
@@ -95,6 +112,14 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="检查全部内容问题，不写文件")
     p.add_argument("dir", nargs="?", default=".")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("deploy", help="发布 output/：只上传有变化的文件，最后删除过期文件")
+    p.add_argument("dest", nargs="?", help="目标：本地目录、user@host:/path 或 s3://bucket/prefix")
+    p.add_argument("--target", help="site.yaml 中 deploy.targets 的名称，默认 production")
+    p.add_argument("--dir", default=".", help="站点目录，默认当前目录")
+    p.add_argument("-o", "--output", help="要发布的目录，默认 DIR/output")
+    p.add_argument("--dry-run", action="store_true", help="只列出将要发生的变化，不做任何改动")
+    p.set_defaults(func=cmd_deploy)
 
     p = sub.add_parser("clean", help="删除 output/ 和缓存")
     p.add_argument("dir", nargs="?", default=".")
