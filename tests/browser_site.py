@@ -43,7 +43,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
                       ".webp": "image/webp", ".wasm": "application/wasm"}
 
     def end_headers(self):
-        self.send_header("Content-Security-Policy", CSP)
+        path = self.path.split("?")[0]
+        if path.endswith(("/", ".html")):  # the policy of the HTML documents (an image opened alone needs none)
+            self.send_header("Content-Security-Policy", CSP)
         super().end_headers()
 
     def log_message(self, *args):  # keep pytest output clean
@@ -68,6 +70,16 @@ class Server:
         self.httpd.server_close()
 
 
+def until(page, script: str, tries: int = 100) -> None:
+    """Poll the JS expression ``script`` (evaluated through the DevTools protocol, which the page's CSP allows,
+    unlike ``wait_for_function``) until it is truthy; fails after ``tries`` animation frames."""
+    for _ in range(tries):
+        if page.evaluate(script):
+            return
+        page.evaluate("new Promise(r => requestAnimationFrame(() => r()))")
+    raise AssertionError(f"never true: {script}")
+
+
 def need_chromium() -> None:
     """Skip with a clear message when the Debian Chromium or Playwright is missing."""
     if not Path(CHROMIUM).exists():
@@ -76,7 +88,7 @@ def need_chromium() -> None:
 
 
 def site_fixtures():
-    """Module-scoped fixtures ``site_dir``, ``server``, ``browser`` for a test module (``globals().update(...)``)."""
+    """Module-scoped fixtures ``site_dir``, ``server``, ``chromium`` (a Playwright Browser) for a test module (``globals().update(...)``)."""
 
     @pytest.fixture(scope="session")
     def site_dir(tmp_path_factory) -> Path:
@@ -89,7 +101,7 @@ def site_fixtures():
         s.close()
 
     @pytest.fixture(scope="module")
-    def browser():
+    def chromium():
         need_chromium()
         from playwright.sync_api import sync_playwright
 
@@ -98,7 +110,7 @@ def site_fixtures():
             yield b
             b.close()
 
-    return {"site_dir": site_dir, "server": server, "browser": browser}
+    return {"site_dir": site_dir, "server": server, "chromium": chromium}
 
 
 def sample_pages(site_dir: Path) -> dict[str, str]:

@@ -19,9 +19,11 @@
   var userPaused = reduce.matches;
   var hovered = false;
   var focused = false;
+  var moving = -1;  /* the slide a scroll we started is heading to, until it gets there */
 
   function show(index, moveFocus) {
     current = (index + slides.length) % slides.length;
+    moving = current;
     track.scrollTo({ left: slides[current].offsetLeft - track.offsetLeft, behavior: reduce.matches ? "auto" : "smooth" });
     mark();
     if (moveFocus) {
@@ -31,6 +33,8 @@
   }
 
   function mark() {
+    /* only the slide in view takes part in Tab order and the accessibility tree */
+    slides.forEach(function (slide, i) { slide.inert = i !== current; });
     dots.forEach(function (dot, i) {
       if (i === current) dot.setAttribute("aria-current", "true"); else dot.removeAttribute("aria-current");
     });
@@ -71,15 +75,20 @@
     show(current + (event.key === "ArrowRight" ? 1 : -1), inSlide);
   });
 
-  /* a swipe or a scroll by hand moves the current slide too */
+  /* a swipe or a scroll by hand moves the current slide too (once the strip has come to rest) */
   var settle = null;
+  function settled() {
+    var index = Math.round(track.scrollLeft / Math.max(1, track.clientWidth));
+    if (moving >= 0) { if (index === moving) moving = -1; return; }
+    if (index !== current && index >= 0 && index < slides.length) { current = index; mark(); }
+  }
   track.addEventListener("scroll", function () {
     window.clearTimeout(settle);
-    settle = window.setTimeout(function () {
-      var index = Math.round(track.scrollLeft / Math.max(1, track.clientWidth));
-      if (index !== current && index >= 0 && index < slides.length) { current = index; mark(); }
-    }, 120);
+    settle = window.setTimeout(settled, 150);
   }, { passive: true });
+  track.addEventListener("pointerdown", function () { moving = -1; }, { passive: true });
+  track.addEventListener("touchstart", function () { moving = -1; }, { passive: true });
+  track.addEventListener("wheel", function () { moving = -1; }, { passive: true });
 
   box.addEventListener("mouseenter", function () { hovered = true; schedule(); });
   box.addEventListener("mouseleave", function () { hovered = false; schedule(); });
@@ -89,5 +98,6 @@
   });
   reduce.addEventListener("change", function () { if (reduce.matches) setPaused(true); });
 
+  mark();
   setPaused(userPaused);
 })();

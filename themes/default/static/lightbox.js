@@ -26,6 +26,7 @@
   bar.appendChild(close);
   var figure = el("figure", "lb-figure");
   var img = el("img", "lb-img");
+  img.draggable = false;  /* a drag would start the browser's image drag and cancel the swipe */
   var caption = el("figcaption", "lb-caption");
   figure.appendChild(img);
   figure.appendChild(caption);
