@@ -533,14 +533,14 @@ def test_picture_html_matches_real_oriented_variant(project, cache):
 
 def test_tiny_timeout_reports_and_returns(project, cache):
     for i in range(3):
-        Image.effect_noise((2500, 2000), 50).convert("RGB").save(project / f"content/n{i}.png")
-    jobs = [job(project, f"content/n{i}.png", i + 1) for i in range(3)]
+        Image.effect_noise((1600, 1200), 50).convert("RGB").save(project / f"content/n{i}.jpg", quality=95)
+    jobs = [job(project, f"content/n{i}.jpg", i + 1) for i in range(3)]
     results = run(jobs, replace(SMALL, timeout=0.001), cache, workers=2)
     for rel, result in results.items():
         assert [str(p) for p in result.problems] == [
             f"content/a.md:{int(rel[-5]) + 1}: E308: 处理图片超时（超过 0.001 秒）：{rel[8:]}"
             "（图片可能损坏或过大；请重新导出为普通 JPEG，或在 site.yaml 中调大 images.timeout）"]
-    single = run(jobs[:1], replace(SMALL, timeout=0.001), cache, workers=1)["content/n0.png"]
+    single = run(jobs[:1], replace(SMALL, timeout=0.001), cache, workers=1)["content/n0.jpg"]
     assert [p.code for p in single.problems] == ["E308"]
 
 
