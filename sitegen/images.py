@@ -13,7 +13,8 @@ What a worker does with one photo (Pillow; the rules follow the Pillow handbook 
   HEIC/HEIF is read through ``pillow_heif`` when it is importable, else a clear error asks for a JPEG.
 * **JPEG draft mode**: ``Image.draft`` lets libjpeg decode at 1/2, 1/4 or 1/8 scale, the smallest scale still at
   least as large as the biggest variant.
-* **Orientation**: ``ImageOps.exif_transpose`` (all 8 EXIF values); sizes reported are the upright ones.
+* **Orientation**: all 8 EXIF values, with the transposition table of ``ImageOps.exif_transpose``, applied to each
+  resized variant (cheaper than to the full image); sizes reported are the upright ones.
 * **Colour**: an embedded ICC profile other than sRGB is converted to sRGB with ``ImageCms``; CMYK without a
   profile is converted by Pillow's formula; palette, ``LA``, ``RGBA`` and ``transparency`` images are flattened on
   ``images.background`` (white by default — transparency is not kept, also not in WebP); 16-bit and 32-bit
@@ -69,13 +70,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
+
 from sitegen.config import ImageSettings
 from sitegen.errors import ImageError, Location, Problem
 
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the pixels or bytes produced for the same input and settings change (part of every cache key).
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 
 #: Output file extension per variant format.
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "gif": "gif"}
@@ -368,8 +371,6 @@ def _process(task: _Task) -> _Outcome:
 
 
 def _open(task: _Task):
-    from PIL import Image, UnidentifiedImageError
-
     with open(task.source, "rb") as f:
         head = f.read(64)
     if not head:
@@ -431,9 +432,13 @@ def _decode(im, task: _Task, targets_stored: tuple[int, int] | None):
         raise _Refused("E303", f"（{fmt} 数据损坏：{text[:120]}）", fmt=fmt) from None
 
 
-def _make_variants(task: _Task) -> _Outcome:
-    from PIL import Image, ImageOps
+_T = Image.Transpose
+#: EXIF Orientation -> the operation making the picture upright (the table of ``ImageOps.exif_transpose``).
+_TRANSPOSE = {2: _T.FLIP_LEFT_RIGHT, 3: _T.ROTATE_180, 4: _T.FLIP_TOP_BOTTOM, 5: _T.TRANSPOSE, 6: _T.ROTATE_270,
+              7: _T.TRANSVERSE, 8: _T.ROTATE_90}
 
+
+def _make_variants(task: _Task) -> _Outcome:
     s = task.settings
     warnings: tuple[str, ...] = ()
     im = _open(task)
@@ -447,6 +452,8 @@ def _make_variants(task: _Task) -> _Outcome:
             orientation = int(im.getexif().get(0x0112) or 1)
         except Exception:  # unreadable EXIF: leave the pixels as stored
             orientation = 1
+        if orientation not in _TRANSPOSE:
+            orientation = 1
         stored_w, stored_h = im.size
         upright_w, upright_h = (stored_h, stored_w) if orientation in (5, 6, 7, 8) else (stored_w, stored_h)
         widths = _widths(s, upright_w)
@@ -455,22 +462,24 @@ def _make_variants(task: _Task) -> _Outcome:
         draft = (big_h, big_w) if orientation in (5, 6, 7, 8) else (big_w, big_h)
         _decode(im, task, draft)
         keep = _kept_exif(im, s.keep_exif) if s.keep_exif else None
-        frame = ImageOps.exif_transpose(im) if orientation != 1 else im
-        base = _to_srgb(frame, s.background)
+        base = _to_srgb(im, s.background)  # per-pixel work only: geometry is still as stored
+        transpose = _TRANSPOSE.get(orientation)
         gif_bytes = _clean_gif(Path(task.source).read_bytes()) if animated_gif else None
         entry = Path(task.entry_dir)
         made: list[tuple[int, int, str, int]] = []
-        previous = None  # the last, larger variant
+        previous = None  # the last, larger variant, as stored
         for width in reversed(widths):
             height = max(1, round(upright_h * width / upright_w))
-            src = previous if previous is not None and previous.width >= width * _CHAIN_RATIO else base
-            if (width, height) == src.size:
+            size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+            src = previous if previous is not None and previous.width >= size[0] * _CHAIN_RATIO else base
+            if size == src.size:
                 out = src
             else:
-                out = src.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+                out = src.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
             previous = out
+            upright = out.transpose(transpose) if transpose is not None else out  # on the small image: cheaper
             for fmt_name in s.formats:
-                data = _encode(out, fmt_name, s.quality, keep)
+                data = _encode(upright, fmt_name, s.quality, keep)
                 _write_atomic(_variant_file(entry, width, fmt_name), data)
                 made.append((width, height, fmt_name, len(data)))
         if gif_bytes is not None:
@@ -494,8 +503,6 @@ def _widths(s: ImageSettings, upright_w: int) -> list[int]:
 
 def _to_srgb(im, background: str):
     """An 8-bit RGB image in sRGB: ICC converted, CMYK and high-bit-depth mapped, transparency flattened."""
-    from PIL import Image, ImageCms
-
     icc = im.info.get("icc_profile")
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
@@ -546,8 +553,6 @@ _SRGB = None
 def _srgb_profile():
     global _SRGB
     if _SRGB is None:
-        from PIL import ImageCms
-
         _SRGB = ImageCms.createProfile("sRGB")
     return _SRGB
 
@@ -560,8 +565,6 @@ def _is_srgb(icc: bytes) -> bool:
 
 def _kept_exif(im, names: tuple[str, ...]) -> bytes | None:
     """EXIF bytes holding only the whitelisted tags of ``im`` (IFD0 and the Exif IFD), or None when none is set."""
-    from PIL import ExifTags, Image
-
     wanted = {ExifTags.Base[name].value for name in names if name in ExifTags.Base.__members__}
     wanted -= {0x0112, 0x8769, 0x8825, 0xA005, 0x927C}  # orientation, IFD pointers, maker notes
     if not wanted:
@@ -588,7 +591,7 @@ def _encode(im, fmt: str, quality: int, exif: bytes | None) -> bytes:
     if fmt == "jpeg":
         im.save(buf, "JPEG", quality=quality, optimize=True, progressive=True, **extra)
     elif fmt == "webp":
-        im.save(buf, "WEBP", quality=quality, method=4, **extra)
+        im.save(buf, "WEBP", quality=quality, method=2, **extra)
     else:
         raise ValueError(f"unknown image format {fmt!r}")
     return buf.getvalue()
