@@ -571,3 +571,29 @@ def test_hanging_in_process_stopped_by_alarm(project, cache, monkeypatch):
     monkeypatch.setattr(images, "_make_variants", _hang_on_named(images._make_variants))
     result = run([job(project, "content/hang.png", 1)], replace(SMALL, timeout=0.5), cache, workers=1)
     assert [p.code for p in result["content/hang.png"].problems] == ["E308"]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_all_eight_orientations_upright(project, cache, orientation):
+    upright = Image.new("RGB", (300, 200), "white")
+    upright.paste((255, 0, 0), (0, 0, 60, 40))  # red block top left
+    upright.paste((0, 0, 255), (240, 160, 300, 200))  # blue block bottom right
+    t = Image.Transpose
+    # the stored pixels: the inverse of the transposition EXIF orientation `orientation` asks for
+    inverse = {1: None, 2: t.FLIP_LEFT_RIGHT, 3: t.ROTATE_180, 4: t.FLIP_TOP_BOTTOM, 5: t.TRANSPOSE,
+               6: t.ROTATE_90, 7: t.TRANSVERSE, 8: t.ROTATE_270}[orientation]
+    stored = upright.transpose(inverse) if inverse is not None else upright
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored.save(project / "content/o.jpg", exif=exif, quality=95)
+    result = run([job(project, "content/o.jpg")], SMALL, cache)["content/o.jpg"]
+    assert (result.width, result.height) == (300, 200)
+    for variant, path in outputs(result, cache):
+        out = opened(path).convert("RGB")
+        assert out.size == (variant.width, variant.height) == (variant.width, round(variant.width * 2 / 3))
+        w, h = out.size
+        r, g, b = out.getpixel((w // 20, h // 20))
+        assert r > 200 and g < 60 and b < 60, (orientation, variant)
+        r, g, b = out.getpixel((w - 1 - w // 20, h - 1 - h // 20))
+        assert b > 200 and r < 60 and g < 60, (orientation, variant)
+        assert min(out.getpixel((w - 1 - w // 20, h // 20))) > 220 and min(out.getpixel((w // 20, h - 1 - h // 20))) > 220
