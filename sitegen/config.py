@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sitegen import yamlsafe
+from sitegen.slugs import slugify
 from sitegen.errors import ConfigError, Location, Problem
 
 
@@ -367,8 +368,6 @@ def _sections(c: _Checker, data: dict, key: str, required: bool) -> tuple[Sectio
         name = c.text(item, "name", (key, i), required=True)
         slug = c.text(item, "slug", (key, i))
         if not slug and name:
-            from sitegen.content import slugify  # a late import: content depends on config, not the reverse
-
             slug = slugify(name)
         if slug and not _SLUG.match(slug):
             c.fail((key, i, "slug"), f"slug“{slug}”只能含小写字母、数字和连字符", "例如 gongzuo-dongtai", "E908")

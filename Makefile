@@ -1,0 +1,51 @@
+# sitegen — the commands people remember. `make build` and `make test` work on a fresh Debian machine with
+# Python 3.11: they create .venv and install what they need (system packages for the browser and server tests
+# are installed by .ci/system-packages when run as root).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HASH := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(HASH)
+TEST_STAMP := $(VENV)/.installed-test-$(HASH)
+SITE ?= .
+
+.PHONY: build serve test check bench audit publish clean venv system-packages
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	rm -f $(VENV)/.installed-[0-9]*
+	touch $@
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-test-*
+	touch $@
+
+venv: $(STAMP)
+
+build: $(STAMP)
+	$(PY) -m sitegen build $(SITE)
+
+serve: $(STAMP)
+	$(PY) -m sitegen serve $(SITE)
+
+check: $(STAMP)
+	$(PY) -m sitegen check $(SITE)
+
+system-packages:
+	bash .ci/system-packages
+
+test: $(TEST_STAMP) system-packages
+	$(PY) -m pytest
+
+TARGET ?= production
+publish: $(STAMP)
+	$(PY) -m sitegen check $(SITE)
+	$(PY) -m sitegen build $(SITE) --strict
+	$(MAKE) test
+	$(PY) -m sitegen deploy --dir $(SITE) --target $(TARGET)
+
+clean:
+	rm -rf output .sitegen-cache tests/artifacts .pytest_cache

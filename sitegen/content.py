@@ -1,0 +1,566 @@
+"""Content: scan ``content/``, read each Markdown file into an immutable :class:`Page`, assemble the :class:`Site`.
+
+``parse_page`` is a pure function of the file's bytes and the config (Zola's ``parse`` vs ``from_file``);
+``read_source`` is the thin wrapper that reads the file. Front matter follows Hugo/Jekyll names (README
+"Front matter"). Every problem is a :class:`~sitegen.errors.Problem` with the file line; one bad file never stops
+the others.
+"""
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Mapping
+
+from sitegen import markup, yamlsafe
+from sitegen.slugs import slugify, tag_slug
+from sitegen.config import Config, Section
+from sitegen.errors import ContentError, Location, Problem
+
+IGNORED_NAME = re.compile(r"^(\..*|.*~|#.*#|4913|.*\.(swp|swx|tmp|bak|part|crdownload)|Thumbs\.db|desktop\.ini)$",
+                          re.I)
+"""File names editors' tools leave behind (vim swap/backup, emacs locks, vim's ``4913`` probe, temp files)."""
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoRef:
+    """A photo named in front matter (``cover`` or ``photos``): ``rel`` project-relative path (``None`` when it
+    leaves the project), ``src`` as written, ``caption``, ``credit`` (photographer; rendered "田野 摄"), ``line``."""
+
+    rel: str | None
+    src: str
+    caption: str = ""
+    credit: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A Markdown file found by :func:`scan`: ``rel`` project-relative POSIX path, ``kind`` (``article``,
+    ``page`` or ``gallery``), ``size`` in bytes and ``mtime`` in ns (cache keys)."""
+
+    rel: str
+    kind: str
+    size: int = 0
+    mtime: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One published page (article, static page or gallery), immutable.
+
+    ``date``/``updated`` are aware datetimes in the site's time zone. ``html`` is the sanitized body with
+    ``sitegen-md:``/``sitegen-img:`` placeholders that the build resolves. ``links`` and ``images`` record
+    ``(target rel, as written, file line)``. ``category``/``column`` are slugs. ``extra`` keeps front-matter keys
+    sitegen does not know, for themes.
+    """
+
+    source: str
+    kind: str
+    url: str
+    slug: str
+    title: str
+    date: datetime
+    updated: datetime | None
+    category: str
+    column: str | None
+    tags: tuple[str, ...]
+    summary: str
+    html: str
+    text: str
+    toc: tuple
+    links: tuple
+    images: tuple
+    photos: tuple[PhotoRef, ...]
+    cover: PhotoRef | None
+    author: str = ""
+    source_name: str = ""
+    editor: str = ""
+    draft: bool = False
+    headline: bool = False
+    pinned: bool = False
+    aliases: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    digest: str = ""
+    line: int = 1
+
+    @property
+    def lastmod(self) -> datetime:
+        """``updated`` if given, else ``date`` (sitemaps.org ``lastmod``)."""
+        return self.updated or self.date
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What :func:`parse_page` returns: the page (``None`` when an error stopped it) and every problem found."""
+
+    page: Page | None
+    problems: tuple[Problem, ...]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# scanning and decoding
+
+
+def scan(config: Config) -> list[Source]:
+    """List the Markdown files under ``content/`` in a stable order, skipping hidden and editor temp files.
+
+    ``content/pages/**`` are static pages, ``content/galleries/<name>/index.md`` galleries, every other ``.md`` an
+    article (a folder with ``index.md`` is a page bundle)."""
+    root = config.root
+    out = []
+    for path in sorted(config.content_dir.rglob("*.md")):
+        rel_parts = path.relative_to(config.content_dir).parts
+        if any(IGNORED_NAME.match(p) for p in rel_parts):
+            continue
+        if rel_parts[0] == "pages":
+            kind = "page"
+        elif rel_parts[0] == "galleries" and len(rel_parts) == 3 and rel_parts[2] == "index.md":
+            kind = "gallery"
+        elif rel_parts[0] == "galleries":
+            continue
+        else:
+            kind = "article"
+        st = path.stat()
+        out.append(Source(path.relative_to(root).as_posix(), kind, st.st_size, st.st_mtime_ns))
+    return out
+
+
+def decode(data: bytes, rel: str) -> tuple[str, list[Problem]]:
+    """Bytes of a content file → text with LF line ends, a leading UTF-8 BOM removed, GBK/GB18030 files decoded
+    (with a warning), and characters XML 1.0 forbids removed (with a warning naming each, case B21).
+
+    Raises :class:`ContentError` (E100) when the bytes are neither UTF-8 nor GB18030."""
+    problems: list[Problem] = []
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            line = data[: exc.start].count(b"\n") + 1
+            raise ContentError(Problem(Location(rel, line), "E100", "文件编码无法识别（不是 UTF-8，也不是 GBK）",
+                                       "请用 UTF-8 编码另存此文件")) from None
+        problems.append(Problem(Location(rel, 1), "W100", "文件是 GBK/GB18030 编码，已自动转换",
+                                "建议在编辑器中另存为 UTF-8", "warning"))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    for m in _XML_ILLEGAL.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        problems.append(Problem(Location(rel, line), "W101", f"删除了不可见的控制字符 U+{ord(m.group()):04X}",
+                                "通常来自 Word 或微信复制，可忽略", "warning"))
+    return _XML_ILLEGAL.sub("", text), problems
+
+
+_FENCE_OPEN = re.compile(r"^---[ \t]*$")
+_FENCE_CLOSE = re.compile(r"^(---|\.\.\.)[ \t]*$")
+
+
+def split_front_matter(text: str, rel: str) -> tuple[str, str, int]:
+    """Split ``---`` fenced YAML front matter from the body: returns ``(yaml_text, body, body_first_line)``.
+    A closing fence may carry trailing spaces (case B04). Raises :class:`ContentError` (E100) when the file has
+    no front matter or the block is not closed."""
+    lines = text.split("\n")
+    if not lines or not _FENCE_OPEN.match(lines[0]):
+        raise ContentError(Problem(Location(rel, 1), "E100", "文件开头缺少 front matter（以 --- 开始的标题、日期等信息）",
+                                   "第一行写 ---，接着写 title: 标题、date: 2026-11-28 09:30，再用 --- 结束"))
+    for i in range(1, len(lines)):
+        if _FENCE_CLOSE.match(lines[i]):
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1:]), i + 2
+    raise ContentError(Problem(Location(rel, 1), "E100", "front matter 没有结束的 ---",
+                               "在标题、日期等信息之后单独写一行 ---"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# typing front matter
+
+DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
+                "%Y/%m/%d", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日")
+KNOWN_KEYS = {"title", "date", "updated", "category", "column", "tags", "author", "source", "editor", "summary",
+              "cover", "photos", "slug", "draft", "headline", "pinned", "aliases", "description", "weight"}
+
+
+def parse_date(value: str, tz) -> datetime:
+    """Parse a front-matter date: ``2026-11-28``, ``2026-11-28 09:30``, with seconds, ``T`` separator, and an
+    optional offset (``+08:00``, ``Z``). A naive time is in ``tz`` (the site's time zone). Raises ``ValueError``."""
+    s = value.strip().replace("T", " ", 1)
+    if s.endswith("Z"):
+        s = s[:-1] + "+00:00"
+    m = re.match(r"^(.*?\d)\s*([+-]\d{2}):?(\d{2})$", s)
+    if m and re.search(r"\d:\d\d", m.group(1)):
+        d = datetime.fromisoformat(f"{m.group(1)}{m.group(2)}:{m.group(3)}")
+        return d.astimezone(tz)
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(s, fmt).replace(tzinfo=tz)
+        except ValueError:
+            continue
+    raise ValueError(value)
+
+
+def _text(fm: dict, key: str, rel: str, lines: dict, problems: list) -> str:
+    value = fm.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        problems.append(Problem(Location(rel, lines.get((key,), 1)), "E111", f"{key} 应为一段文字",
+                                f"写成 {key}: 内容"))
+        return ""
+    return value.strip()
+
+
+def _bool(fm: dict, key: str, rel: str, lines: dict, problems: list) -> bool:
+    value = fm.get(key)
+    if value is None:
+        return False
+    v = str(value).strip().lower()
+    if v in ("true", "yes", "on", "是"):
+        return True
+    if v in ("false", "no", "off", "否", ""):
+        return False
+    problems.append(Problem(Location(rel, lines.get((key,), 1)), "E112", f"{key} 应为 true 或 false，实际是“{value}”",
+                            f"写成 {key}: true"))
+    return False
+
+
+def _strings(fm: dict, key: str, rel: str, lines: dict, problems: list) -> tuple[str, ...]:
+    value = fm.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items = re.split(r"\s*[,，、;；]\s*", value.strip())
+    elif isinstance(value, list):
+        items = []
+        for i, v in enumerate(value):
+            if isinstance(v, str):
+                items.append(v)
+            else:
+                problems.append(Problem(Location(rel, lines.get((key, i), 1)), "E111", f"{key} 的第 {i + 1} 项应为文字",
+                                        f"例如 {key}: [妇联改革, 美丽庭院]"))
+    else:
+        problems.append(Problem(Location(rel, lines.get((key,), 1)), "E111", f"{key} 应为列表",
+                                f"例如 {key}: [妇联改革, 美丽庭院]"))
+        return ()
+    return tuple(dict.fromkeys(i.strip() for i in items if i and i.strip()))
+
+
+def _photo(value, keypath, rel: str, lines: dict, problems: list, resolve) -> PhotoRef | None:
+    line = lines.get(keypath, 1)
+    if isinstance(value, str):
+        value = {"src": value}
+    if not isinstance(value, dict) or not isinstance(value.get("src"), str) or not value["src"].strip():
+        problems.append(Problem(Location(rel, line), "E113", "图片项需要 src（图片路径）",
+                                "例如 - {src: photo.jpg, caption: 图片说明, credit: 田野}"))
+        return None
+    src = value["src"].strip()
+    target = resolve(src)
+    if target is None:
+        problems.append(Problem(Location(rel, line), "E301", f"图片路径离开了站点目录：{src}",
+                                "图片须放在 content/ 中，写相对路径"))
+    caption = value.get("caption") if isinstance(value.get("caption"), str) else ""
+    credit = value.get("credit") if isinstance(value.get("credit"), str) else ""
+    credit = re.sub(r"\s*摄$", "", credit.strip())
+    return PhotoRef(target, src, caption.strip(), credit, line)
+
+
+def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: False) -> Parsed:
+    """Parse one content file's bytes into a :class:`Page` (pure: ``exists(rel)`` only tells whether a
+    project-relative file exists, for resolving image and link paths).
+
+    Returns :class:`Parsed` with the page (``None`` when an error stops it) and every problem: codes E100–E1xx
+    front matter, W1xx warnings; never raises for bad content."""
+    rel = source.rel
+    problems: list[Problem] = []
+    try:
+        text, warnings = decode(data, rel)
+        problems.extend(warnings)
+        fm_text, body, body_line = split_front_matter(text, rel)
+        loaded = yamlsafe.load(fm_text, rel, first_line=2)
+    except ContentError as exc:
+        return Parsed(None, tuple(problems) + (exc.problem,))
+    except yamlsafe.YamlProblem as exc:
+        return Parsed(None, tuple(problems) + (exc.problem,))
+    problems.extend(loaded.warnings)
+    fm, lines = loaded.value, loaded.lines
+    if fm is None:
+        fm = {}
+    if not isinstance(fm, dict):
+        problems.append(Problem(Location(rel, 2), "E100", "front matter 不是“键: 值”的形式",
+                                "每行写一项，如 title: 标题（注意用半角冒号加空格）"))
+        return Parsed(None, tuple(problems))
+
+    def at(key):
+        return lines.get((key,), 1)
+
+    title = _text(fm, "title", rel, lines, problems)
+    if not title:
+        problems.append(Problem(Location(rel, at("title") if "title" in fm else 2), "E110", "缺少标题 title",
+                                "在 front matter 中写 title: 标题"))
+    tz = config.tz
+    date = None
+    date_text = fm.get("date")
+    if isinstance(date_text, str) and date_text.strip():
+        try:
+            date = parse_date(date_text, tz)
+        except ValueError:
+            problems.append(Problem(Location(rel, at("date")), "E102", f"日期格式无法识别：\"{date_text}\"",
+                                    "应为 2026-11-28 或 2026-11-28 09:30"))
+    elif source.kind != "page":
+        problems.append(Problem(Location(rel, at("date") if "date" in fm else 2), "E102", "缺少发布日期 date",
+                                "写 date: 2026-11-28 09:30"))
+    updated = None
+    if isinstance(fm.get("updated"), str) and fm["updated"].strip():
+        try:
+            updated = parse_date(fm["updated"], tz)
+        except ValueError:
+            problems.append(Problem(Location(rel, at("updated")), "E102", f"更新日期格式无法识别：\"{fm['updated']}\"",
+                                    "应为 2026-11-28 或 2026-11-28 09:30"))
+    if date is None:
+        date = datetime(1970, 1, 1, tzinfo=tz)
+
+    category: Section | None = None
+    cat_text = _text(fm, "category", rel, lines, problems)
+    if source.kind == "article":
+        if not cat_text:
+            problems.append(Problem(Location(rel, at("category") if "category" in fm else 2), "E120",
+                                    "缺少栏目 category", "可选：" + "、".join(s.name for s in config.categories)))
+        else:
+            category = config.category(cat_text)
+            if category is None:
+                problems.append(Problem(Location(rel, at("category")), "E120", f"未知的栏目“{cat_text}”",
+                                        "可选：" + "、".join(s.name for s in config.categories)))
+    elif cat_text:
+        category = config.category(cat_text)
+    column = None
+    col_text = _text(fm, "column", rel, lines, problems)
+    if col_text:
+        column = config.column(col_text)
+        if column is None:
+            choices = "、".join(s.name for s in config.columns) or "（site.yaml 中未设专栏）"
+            problems.append(Problem(Location(rel, at("column")), "E121", f"未知的专栏“{col_text}”", "可选：" + choices))
+
+    def resolve(src: str) -> str | None:
+        ctx = markup._Context("", rel, 1, exists)
+        return ctx.resolve(src)
+
+    photos = []
+    raw_photos = fm.get("photos")
+    if raw_photos is not None and not isinstance(raw_photos, list):
+        problems.append(Problem(Location(rel, at("photos")), "E113", "photos 应为列表",
+                                "例如\nphotos:\n  - {src: a.jpg, caption: 说明, credit: 田野}"))
+        raw_photos = []
+    for i, item in enumerate(raw_photos or []):
+        ref = _photo(item, ("photos", i), rel, lines, problems, resolve)
+        if ref:
+            photos.append(ref)
+    cover = _photo(fm["cover"], ("cover",), rel, lines, problems, resolve) if fm.get("cover") else None
+
+    rendered = markup.render_markdown(body, source=rel, first_line=body_line, exists=exists,
+                                      trust_html=config.trust_html)
+    for target, written, line in rendered.images:
+        if target is None:
+            problems.append(Problem(Location(rel, line), "E301", f"图片路径离开了站点目录：{written}",
+                                    "图片须放在 content/ 中，写相对路径"))
+    summary = _text(fm, "summary", rel, lines, problems) or _text(fm, "description", rel, lines, problems)
+    summary = summary or markup.summarize(rendered.lead, config.summary_length)
+
+    explicit_slug = _text(fm, "slug", rel, lines, problems)
+    slug = _slug_for(rel, explicit_slug, title, date, problems, at("slug"))
+    tags = _strings(fm, "tags", rel, lines, problems)
+    aliases = _strings(fm, "aliases", rel, lines, problems)
+    extra = {k: v for k, v in fm.items() if k not in KNOWN_KEYS}
+    if any(p.severity == "error" for p in problems):
+        return Parsed(None, tuple(problems))
+    url = permalink(config, source.kind, slug, date, category, column)
+    page = Page(
+        source=rel, kind=source.kind, url=url, slug=slug, title=title, date=date, updated=updated,
+        category=category.slug if category else "", column=column.slug if column else None, tags=tags,
+        summary=summary, html=rendered.html, text=rendered.text, toc=rendered.toc, links=rendered.links,
+        images=rendered.images, photos=tuple(photos), cover=cover,
+        author=_text(fm, "author", rel, lines, problems), source_name=_text(fm, "source", rel, lines, problems),
+        editor=_text(fm, "editor", rel, lines, problems), draft=_bool(fm, "draft", rel, lines, problems),
+        headline=_bool(fm, "headline", rel, lines, problems), pinned=_bool(fm, "pinned", rel, lines, problems),
+        aliases=tuple(a if a.startswith("/") else "/" + a for a in aliases), extra=extra,
+        digest=hashlib.sha256(data).hexdigest()[:16], line=1,
+    )
+    return Parsed(page, tuple(problems))
+
+
+def _slug_for(rel: str, explicit: str, title: str, date: datetime, problems: list, line: int) -> str:
+    if explicit:
+        slug = re.sub(r"[^\w-]+", "-", unicodedata.normalize("NFKC", explicit)).strip("-").lower()
+        if slug:
+            return slug
+    stem = posixpath.basename(posixpath.dirname(rel)) if rel.endswith("/index.md") else posixpath.basename(rel)[:-3]
+    slug = slugify(stem) or slugify(title)
+    if slug:
+        return slug
+    fallback = f"{date:%Y%m%d}-{hashlib.sha1(rel.encode()).hexdigest()[:6]}"
+    problems.append(Problem(Location(rel, line), "W140", f"无法从文件名或标题生成网址，已使用 {fallback}",
+                            "在 front matter 中写 slug: 英文或拼音", "warning"))
+    return fallback
+
+
+def permalink(config: Config, kind: str, slug: str, date: datetime, category: Section | None,
+              column: Section | None) -> str:
+    """The site-relative URL (starting and ending with ``/``, without the base path) of a page of ``kind``
+    from the ``permalinks`` pattern; ``{year}``/``{month}``/``{day}`` are the local date in the site's time zone."""
+    pattern = config.permalink(kind)
+    local = date.astimezone(config.tz)
+    values = {"slug": slug, "year": f"{local:%Y}", "month": f"{local:%m}", "day": f"{local:%d}",
+              "category": category.slug if category else "page",
+              "column": column.slug if column else (category.slug if category else "page")}
+    return re.sub(r"/+", "/", pattern.format(**values))
+
+
+def read_source(config: Config, source: Source) -> Parsed:
+    """Read ``source`` from disk and :func:`parse_page` it. Raises nothing for content problems."""
+    data = (config.root / source.rel).read_bytes()
+    return parse_page(source, data, config, exists=lambda rel: (config.root / rel).is_file())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the assembled site
+
+
+def sort_key(page: Page):
+    """Listing order: pinned first, then newest first, then by URL (deterministic)."""
+    return (not page.pinned, -page.date.timestamp(), page.url)
+
+
+@dataclass(frozen=True)
+class Site:
+    """The assembled site: the config, the published pages, and read-only indexes.
+
+    ``articles`` newest first (pinned first in listings); ``by_category``/``by_column``/``by_tag`` map a slug to
+    the listing order; ``tags`` maps tag slug → tag name; ``months`` maps ``(year, month)`` → articles;
+    ``neighbours`` maps URL → (previous, next) within the category (older, newer); ``related`` URL → pages sharing
+    tags; ``by_source`` project-relative path → page."""
+
+    config: Config
+    articles: tuple[Page, ...]
+    pages: tuple[Page, ...]
+    galleries: tuple[Page, ...]
+    by_category: Mapping[str, tuple[Page, ...]]
+    by_column: Mapping[str, tuple[Page, ...]]
+    by_tag: Mapping[str, tuple[Page, ...]]
+    tags: Mapping[str, str]
+    months: Mapping[tuple[int, int], tuple[Page, ...]]
+    neighbours: Mapping[str, tuple[Page | None, Page | None]]
+    related: Mapping[str, tuple[Page, ...]]
+    by_source: Mapping[str, Page]
+
+    @property
+    def all_pages(self) -> tuple[Page, ...]:
+        """Articles, static pages and galleries."""
+        return self.articles + self.pages + self.galleries
+
+    def tag_slug(self, name: str) -> str:
+        """The URL slug of tag ``name``."""
+        return tag_slug(name)
+
+    def section(self, slug: str) -> Section | None:
+        """The category or column with this slug."""
+        return self.config.category(slug) or self.config.column(slug)
+
+
+def select(pages, *, now: datetime, drafts: bool, future: bool) -> tuple[list[Page], list[Problem]]:
+    """Drop drafts (unless ``drafts``) and pages dated after ``now`` (unless ``future``); report each future page
+    as a warning W130 "scheduled for …"."""
+    kept, notes = [], []
+    for p in pages:
+        if p.draft and not drafts:
+            continue
+        if p.date > now and not future:
+            offset = f"{p.date:%z}"
+            when = f"{p.date:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
+            notes.append(Problem(Location(p.source, 1), "W130", f"定时发布（scheduled for {when}），本次未发布",
+                                 "到时间后重新构建即可发布；预览用 --future", "warning"))
+            continue
+        kept.append(p)
+    return kept, notes
+
+
+def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
+    """Build the indexes of the site from parsed pages. Returns the :class:`Site` and the problems found across
+    pages: two pages on one URL (E401, letter case ignored, naming both files), and links to ``.md`` files that are
+    not published pages (E201)."""
+    problems: list[Problem] = []
+    seen: dict[str, Page] = {}
+    kept = []
+    for p in sorted(pages, key=lambda p: p.source):
+        for url in (p.url,) + p.aliases:
+            key = url.lower().rstrip("/")
+            if key in seen:
+                other = seen[key]
+                problems.append(Problem(Location(p.source, 1), "E401",
+                                        f"网址 {url} 与 {other.source} 重复", "请修改其中一篇的 slug"))
+                break
+        else:
+            for url in (p.url,) + p.aliases:
+                seen[url.lower().rstrip("/")] = p
+            kept.append(p)
+    articles = tuple(sorted((p for p in kept if p.kind == "article"), key=lambda p: (-p.date.timestamp(), p.url)))
+    statics = tuple(sorted((p for p in kept if p.kind == "page"), key=lambda p: p.url))
+    galleries = tuple(sorted((p for p in kept if p.kind == "gallery"), key=lambda p: (-p.date.timestamp(), p.url)))
+
+    def group(key_fn):
+        out: dict = {}
+        for a in articles:
+            for k in key_fn(a):
+                out.setdefault(k, []).append(a)
+        return {k: tuple(sorted(v, key=sort_key)) for k, v in out.items()}
+
+    by_category = group(lambda a: [a.category])
+    by_column = group(lambda a: [a.column] if a.column else [])
+    tags: dict[str, str] = {}
+    for a in articles:
+        for t in a.tags:
+            tags.setdefault(tag_slug(t), t)
+    by_tag = group(lambda a: dict.fromkeys(tag_slug(t) for t in a.tags))
+    months: dict = {}
+    for a in articles:
+        local = a.date.astimezone(config.tz)
+        months.setdefault((local.year, local.month), []).append(a)
+    neighbours = {}
+    for cat, items in by_category.items():
+        chrono = sorted(items, key=lambda p: (p.date.timestamp(), p.url))
+        for i, a in enumerate(chrono):
+            neighbours[a.url] = (chrono[i - 1] if i > 0 else None, chrono[i + 1] if i + 1 < len(chrono) else None)
+    related = {}
+    for a in articles:
+        scores: dict[str, int] = {}
+        for t in dict.fromkeys(tag_slug(t) for t in a.tags):
+            for b in by_tag.get(t, ()):
+                if b.url != a.url:
+                    scores[b.url] = scores.get(b.url, 0) + 1
+        by_url = {b.url: b for t in a.tags for b in by_tag.get(tag_slug(t), ())}
+        best = sorted(scores, key=lambda u: (-scores[u], -by_url[u].date.timestamp(), u))[:5]
+        related[a.url] = tuple(by_url[u] for u in best)
+    by_source = {p.source: p for p in kept}
+    for p in kept:
+        for target, written, line in p.links:
+            if target is None or target not in by_source:
+                problems.append(Problem(Location(p.source, line), "E201", f"链接的文章不存在或未发布：{written}",
+                                        "检查文件路径（相对于本文件）"))
+    site = Site(config, articles, statics, galleries, by_category, by_column, by_tag, tags,
+                {k: tuple(sorted(v, key=sort_key)) for k, v in sorted(months.items(), reverse=True)},
+                neighbours, related, by_source)
+    return site, problems
+
+
+def with_html(page: Page, html: str) -> Page:
+    """A copy of ``page`` with another body (pages are immutable)."""
+    return replace(page, html=html)
+
+
+__all__ = ["Source", "Page", "PhotoRef", "Parsed", "Site", "scan", "decode", "split_front_matter", "parse_date",
+           "slugify", "tag_slug", "parse_page", "read_source", "permalink", "select", "assemble", "sort_key",
+           "with_html", "IGNORED_NAME"]

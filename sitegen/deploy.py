@@ -1,0 +1,635 @@
+"""Publish a built site: publishers keyed by the destination's URL scheme.
+
+``deploy(output_dir, dest, ...)`` refuses to run unless the last build of the project succeeded for that very output
+folder (``.sitegen-cache/build-status.json``, written by :mod:`sitegen.build`), then hands the folder to the
+publisher for the destination's scheme:
+
+==========================================  ==========================================================
+destination                                 publisher
+==========================================  ==========================================================
+``/srv/www``, ``user@host:/srv/www``,       :func:`rsync_commands` (``rsync --checksum`` over SSH or to
+``rsync://host/module/path``, ``file://``   a local folder, run by :func:`publish_rsync`)
+``s3://bucket/prefix``                      :func:`publish_s3` (boto3, any S3-compatible store)
+==========================================  ==========================================================
+
+Both publishers keep readers from ever seeing a page whose images or styles are not there yet: assets are uploaded
+first, then the documents that link to them (HTML, feeds, sitemap), and stale files are removed last. Both upload
+only what changed (rsync compares checksums; S3 compares a SHA-256 stored in each object's metadata, because an ETag
+is not a content hash for multipart uploads) and both support a dry run that lists what would change.
+
+The table of publishers follows Lektor's ``publisher.py`` (publishers keyed by scheme, commands built as argv and
+testable without running them). Credentials never come from ``site.yaml``: rsync uses the SSH agent/keys of the
+user running it (``RSYNC_RSH`` to change the ssh command); S3 uses boto3's standard chain (environment variables
+``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, ``AWS_PROFILE``, ``~/.aws/config``, instance roles).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import mimetypes
+import os
+import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable, Mapping
+from urllib.parse import unquote, urlsplit
+
+from sitegen.errors import DeployError
+
+logger = logging.getLogger(__name__)
+
+#: Where the build records its outcome, relative to the project directory.
+BUILD_STATUS_PATH = ".sitegen-cache/build-status.json"
+
+#: Glob patterns of the "documents": files that link to other files and so go up after everything they link to.
+DOCUMENT_PATTERNS = ("*.html", "*.htm", "*.xml")
+
+#: Cache-Control for files whose name changes when their content does (fingerprinted assets, resized photos).
+CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
+#: Cache-Control for everything else (HTML, feeds, sitemap, search entry points): five minutes.
+CACHE_SHORT = "public, max-age=300"
+
+# A content hash of at least 8 hex digits (at least one of them a letter, so "report-20261130.pdf" is not taken for
+# one) right before the extension: "style.3f2a9c1b.css", "app-5d41402abc4b.js", "en_1a2b3c4d5e.pf_fragment".
+_FINGERPRINT = re.compile(r"[._-](?=[0-9]*[a-f])[0-9a-f]{8,}\.[A-Za-z0-9_]+$")
+
+# Content types by extension. A fixed table, so the same file gets the same type on every machine (the mimetypes
+# module reads /etc/mime.types, which differs between hosts); text types carry their charset.
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",  # RFC 9239
+    ".mjs": "text/javascript; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".map": "application/json; charset=utf-8",
+    ".webmanifest": "application/manifest+json; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",  # feeds and sitemap.xml: shown, not downloaded, by browsers
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".xsl": "application/xslt+xml; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".svg": "image/svg+xml; charset=utf-8",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".ico": "image/x-icon",
+    ".woff2": "font/woff2",
+    ".woff": "font/woff",
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
+    ".wasm": "application/wasm",
+    ".pdf": "application/pdf",
+    ".zip": "application/zip",
+    ".doc": "application/msword",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xls": "application/vnd.ms-excel",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".ppt": "application/vnd.ms-powerpoint",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".mp3": "audio/mpeg",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+}
+_BUILTIN_TYPES = mimetypes.MimeTypes()  # Python's built-in table only; no system files read
+
+# Keys that hold secrets; a deploy target in site.yaml must never carry one (site.yaml is committed to Git).
+_SECRET_KEY = re.compile(r"secret|password|passwd|token|access_key|private_key|credential", re.I)
+_S3_OPTIONS = {"endpoint_url", "region", "profile"}
+
+
+@dataclass(frozen=True, slots=True)
+class DeployReport:
+    """What a deploy did (or, with ``dry_run``, would do).
+
+    ``dest`` is the destination as given; ``method`` ``"rsync"`` or ``"s3"``. ``uploaded``, ``deleted`` and
+    ``unchanged`` are sorted paths relative to the output folder (POSIX slashes, e.g. ``"附件/通知.html"``): files
+    whose content was (or would be) transferred, remote files removed because the build no longer produces them,
+    and files already up to date. Directories are not counted.
+    """
+
+    dest: str
+    method: str
+    dry_run: bool
+    uploaded: tuple[str, ...]
+    deleted: tuple[str, ...]
+    unchanged: tuple[str, ...]
+
+    @property
+    def uploaded_count(self) -> int:
+        """Number of files uploaded."""
+        return len(self.uploaded)
+
+    @property
+    def deleted_count(self) -> int:
+        """Number of remote files deleted."""
+        return len(self.deleted)
+
+    @property
+    def unchanged_count(self) -> int:
+        """Number of files already up to date."""
+        return len(self.unchanged)
+
+    @property
+    def changed(self) -> bool:
+        """True when anything was (or would be) uploaded or deleted."""
+        return bool(self.uploaded or self.deleted)
+
+    def summary_zh(self) -> str:
+        """One line in Chinese for the CLI, e.g. ``已发布到 user@host:/srv/www：上传 3 个，删除 1 个，未变 120 个``."""
+        verb = "试运行（未做任何改动）" if self.dry_run else "已发布"
+        return (f"{verb}到 {self.dest}：上传 {self.uploaded_count} 个，删除 {self.deleted_count} 个，"
+                f"未变 {self.unchanged_count} 个")
+
+
+# --- rules shared by the publishers and the nginx example -------------------------------------------------------
+
+def content_type(relpath: str) -> str:
+    """The ``Content-Type`` to serve ``relpath`` with (a path relative to the output folder), with
+    ``charset=utf-8`` for text types; ``application/octet-stream`` when the extension is unknown (Pagefind's
+    ``.pf_*`` files among them)."""
+    suffix = PurePosixPath(relpath).suffix.lower()
+    if suffix in _CONTENT_TYPES:
+        return _CONTENT_TYPES[suffix]
+    guessed, _ = _BUILTIN_TYPES.guess_type("x" + suffix, strict=False) if suffix else (None, None)
+    if not guessed:
+        return "application/octet-stream"
+    if guessed.startswith("text/"):
+        guessed += "; charset=utf-8"
+    return guessed
+
+
+def is_fingerprinted(relpath: str) -> bool:
+    """True when ``relpath`` (relative to the output folder) never changes content under the same name: anything
+    under ``media/`` (resized photos are named by a hash of their inputs) or a name carrying a hash of at least 8
+    hex digits before the extension (``style.3f2a9c1b.css``)."""
+    return relpath.startswith("media/") or bool(_FINGERPRINT.search(PurePosixPath(relpath).name))
+
+
+def cache_control(relpath: str) -> str:
+    """The ``Cache-Control`` for ``relpath``: :data:`CACHE_IMMUTABLE` (one year) for fingerprinted files,
+    :data:`CACHE_SHORT` (300 seconds) for HTML, feeds and everything else. The nginx example applies the same rule."""
+    return CACHE_IMMUTABLE if is_fingerprinted(relpath) else CACHE_SHORT
+
+
+def is_document(relpath: str) -> bool:
+    """True for files that link to others (:data:`DOCUMENT_PATTERNS`): they are uploaded after the assets."""
+    return any(PurePosixPath(relpath).match(p) for p in DOCUMENT_PATTERNS)
+
+
+def local_files(output_dir: Path) -> list[str]:
+    """Every regular file under ``output_dir`` as sorted POSIX paths relative to it (symlinks followed as rsync
+    ``--links`` would copy them: counted as files)."""
+    out = []
+    for root, _dirs, files in os.walk(output_dir):
+        for name in files:
+            out.append((Path(root) / name).relative_to(output_dir).as_posix())
+    return sorted(out)
+
+
+# --- the guard ----------------------------------------------------------------------------------------------------
+
+def check_build_status(project_dir: Path, output_dir: Path) -> dict:
+    """Read ``<project_dir>/.sitegen-cache/build-status.json`` and return it when the last build succeeded and
+    wrote ``output_dir``.
+
+    The file is ``{"ok": bool, "errors": int, "strict": bool, "output": "<absolute dir>", "finished": "<ISO 8601>"}``.
+    Raises :class:`DeployError` (message in Chinese) when it is missing or unreadable, when ``ok`` is false, or when
+    its ``output`` is not ``output_dir``.
+    """
+    path = Path(project_dir) / BUILD_STATUS_PATH
+    try:
+        status = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DeployError(f"找不到构建记录 {BUILD_STATUS_PATH}，已拒绝发布（请先运行 sitegen build，构建成功后再发布）")
+    except (OSError, ValueError) as exc:
+        raise DeployError(f"构建记录 {BUILD_STATUS_PATH} 无法读取（{exc}），已拒绝发布（请重新运行 sitegen build）")
+    if not isinstance(status, dict) or not isinstance(status.get("ok"), bool) or "output" not in status:
+        raise DeployError(f"构建记录 {BUILD_STATUS_PATH} 格式不对，已拒绝发布（请重新运行 sitegen build）")
+    if not status["ok"]:
+        errors = status.get("errors", 0)
+        strict = "（--strict 模式下警告也算错误）" if status.get("strict") else ""
+        raise DeployError(f"上次构建失败，有 {errors} 个错误{strict}，已拒绝发布，网站保持原样"
+                          f"（请修正错误并重新运行 sitegen build）")
+    built = Path(str(status["output"])).resolve()
+    wanted = Path(output_dir).resolve()
+    if built != wanted:
+        raise DeployError(f"上次构建输出到 {built}，而要发布的是 {wanted}，已拒绝发布"
+                          f"（请先把网站构建到 {wanted}）")
+    return status
+
+
+# --- target resolution ------------------------------------------------------------------------------------------
+
+def scheme_of(dest: str) -> str:
+    """The publisher key of a destination: the URL scheme in lower case (``"s3"``, ``"file"``, ``"rsync"``), or
+    ``"rsync"`` for a plain path or an scp-style ``user@host:/path``."""
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", dest)
+    return m.group(1).lower() if m else "rsync"
+
+
+def resolve_target(targets: Iterable, name_or_dest: str | None) -> tuple[str, dict]:
+    """Pick the destination URL and its options from ``site.yaml``'s ``deploy.targets``.
+
+    ``targets`` is a list of mappings ``{"name": str, "url": str, **options}``, or of ``(key, value)`` pair tuples
+    as ``Config.deploy_targets`` holds them (options for S3: ``endpoint_url``, ``region``, ``profile``). ``name_or_dest`` is a target name, a destination itself (a path, ``user@host:/path``
+    or a URL; returned with no options), or ``None``/``""`` for the only target or the one named ``production``.
+    Returns ``(url, options)``.
+
+    Raises :class:`DeployError` when a target carries a credential (any key like ``aws_secret_access_key``,
+    ``password``, ``token``: secrets belong in the environment or the CI secret store, not in Git), when the name is
+    unknown, or when an option is not known for the target's scheme.
+    """
+    targets = [dict(t) for t in targets or ()]
+    for t in targets:
+        for key in t:
+            if _SECRET_KEY.search(str(key)):
+                raise DeployError(
+                    f"site.yaml 的发布目标 {t.get('name', '?')} 含有密钥项 {key}：密钥不能写进 site.yaml"
+                    f"（它会随 Git 仓库公开）。请删掉这一项，改用环境变量（AWS_ACCESS_KEY_ID、AWS_SECRET_ACCESS_KEY）、"
+                    f"~/.aws/credentials 或 CI 的密钥库")
+    names = [str(t.get("name", "")) for t in targets]
+    chosen = None
+    if not name_or_dest:
+        if len(targets) == 1:
+            chosen = targets[0]
+        elif "production" in names:
+            chosen = targets[names.index("production")]
+        elif not targets:
+            raise DeployError("没有指定发布目标：site.yaml 里没有 deploy.targets"
+                              "（请写上 deploy: {targets: [{name: production, url: \"user@host:/srv/www\"}]}，"
+                              "或在命令行给出目标，如 sitegen deploy user@host:/srv/www）")
+        else:
+            raise DeployError(f"site.yaml 里有多个发布目标（{'、'.join(names)}），请用 --target 指定一个")
+    elif name_or_dest in names:
+        chosen = targets[names.index(name_or_dest)]
+    elif "/" in name_or_dest or ":" in name_or_dest or name_or_dest in (".", ".."):
+        return name_or_dest, {}
+    else:
+        known = f"（已有：{'、'.join(names)}）" if names else "（site.yaml 里没有 deploy.targets）"
+        raise DeployError(f"没有名为 {name_or_dest} 的发布目标{known}")
+    url = chosen.get("url")
+    if not url or not isinstance(url, str):
+        raise DeployError(f"site.yaml 的发布目标 {chosen.get('name', '?')} 缺少 url（如 user@host:/srv/www 或 s3://桶/前缀）")
+    options = {k: v for k, v in chosen.items() if k not in ("name", "url")}
+    allowed = _S3_OPTIONS if scheme_of(url) == "s3" else set()
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        hint = f"可用的有：{'、'.join(sorted(allowed))}" if allowed else "这种目标不需要其他设置"
+        raise DeployError(f"site.yaml 的发布目标 {chosen.get('name', '?')} 有不认识的设置：{'、'.join(unknown)}（{hint}）")
+    return url, options
+
+
+# --- the entry point --------------------------------------------------------------------------------------------
+
+def deploy(output_dir: Path, dest: str, *, dry_run: bool = False, project_dir: Path,
+           s3_options: Mapping | None = None, log: Callable[[str], None] | None = None) -> DeployReport:
+    """Publish ``output_dir`` to ``dest`` after checking the project's last build.
+
+    ``dest``: a local path, ``file:///path``, ``user@host:/path``, ``rsync://host/module/path`` or
+    ``s3://bucket/prefix``. ``project_dir`` holds ``.sitegen-cache/build-status.json`` (see
+    :func:`check_build_status`). ``s3_options`` (``endpoint_url``, ``region``, ``profile``) apply to S3 only.
+    ``log`` receives progress lines in Chinese (default: this module's logger at INFO). With ``dry_run`` nothing is
+    changed at the destination and the report lists what would change.
+
+    Raises :class:`DeployError` when the build status refuses the deploy, the destination is unsafe or unknown, or
+    the transfer fails. A refused deploy touches nothing.
+    """
+    log = log or logger.info
+    output_dir = Path(output_dir)
+    check_build_status(Path(project_dir), output_dir)
+    if not output_dir.is_dir():
+        raise DeployError(f"输出目录 {output_dir} 不存在，无法发布（请先运行 sitegen build）")
+    scheme = scheme_of(dest)
+    publisher = PUBLISHERS.get(scheme)
+    if publisher is None:
+        raise DeployError(f"不支持的发布目标 {dest}（支持：本地路径、user@host:/路径、rsync://、file://、s3://）")
+    if scheme == "s3":
+        return publisher(output_dir, dest, dry_run=dry_run, options=dict(s3_options or {}), log=log)
+    return publisher(output_dir, dest, dry_run=dry_run, log=log)
+
+
+# --- rsync ------------------------------------------------------------------------------------------------------
+
+#: The three rsync passes, in order: assets without deleting, then the documents, then deleting stale files.
+RSYNC_PASSES = ("assets", "documents", "delete")
+
+
+def rsync_destination(dest: str) -> str:
+    """The rsync form of ``dest`` with a trailing slash (copy the folder's contents): ``file:///srv/www`` →
+    ``/srv/www/``, ``user@host:/srv/www`` → ``user@host:/srv/www/``, ``rsync://h/m/p`` unchanged but for the slash."""
+    if scheme_of(dest) == "file":
+        parts = urlsplit(dest)
+        if parts.netloc not in ("", "localhost"):
+            raise DeployError(f"file:// 目标只能是本机路径：{dest}（远程主机请用 user@host:/路径）")
+        dest = unquote(parts.path)
+    return dest if dest.endswith("/") else dest + "/"
+
+
+def rsync_argv(source: Path | str, dest: str, pass_: str, *, dry_run: bool = False,
+               rsync: str = "rsync") -> list[str]:
+    """The argv of one rsync pass (see :data:`RSYNC_PASSES`); pure, runs nothing.
+
+    Every pass compares checksums (``--checksum``: equal size and time are not trusted), copies recursively with
+    times and web-readable permissions (``--chmod=D755,F644``), prints one itemized line per change (``%i %n``,
+    high-bit characters unescaped so Chinese names read back as UTF-8). ``"assets"`` sends everything but the
+    documents (:data:`DOCUMENT_PATTERNS`); ``"documents"`` sends only those; both use ``--delay-updates`` so a pass
+    lands nearly at once. ``"delete"`` syncs the whole tree with ``--delete`` to remove what the build no longer
+    produces. ``dry_run`` adds ``--dry-run``. Raises ``ValueError`` for an unknown pass.
+    """
+    if pass_ not in RSYNC_PASSES:
+        raise ValueError(f"unknown rsync pass {pass_!r}; expected one of {RSYNC_PASSES}")
+    argv = [rsync, "--recursive", "--links", "--times", "--checksum", "--perms", "--chmod=D755,F644",
+            "--8-bit-output", "--itemize-changes", "--out-format=%i %n", "--timeout=300"]
+    if dry_run:
+        argv.append("--dry-run")
+    if pass_ == "assets":
+        argv.append("--delay-updates")
+        argv += [f"--exclude={p}" for p in DOCUMENT_PATTERNS]
+    elif pass_ == "documents":
+        argv += ["--delay-updates", "--include=*/"]
+        argv += [f"--include={p}" for p in DOCUMENT_PATTERNS]
+        argv += ["--exclude=*", "--prune-empty-dirs"]
+    else:
+        argv.append("--delete")
+    src = str(source)
+    argv += ["--", src if src.endswith("/") else src + "/", rsync_destination(dest)]
+    return argv
+
+
+def rsync_commands(source: Path | str, dest: str, *, dry_run: bool = False, rsync: str = "rsync") -> list[list[str]]:
+    """The three argvs of a deploy, in the order they run (:data:`RSYNC_PASSES`)."""
+    return [rsync_argv(source, dest, p, dry_run=dry_run, rsync=rsync) for p in RSYNC_PASSES]
+
+
+@dataclass(frozen=True, slots=True)
+class RsyncChanges:
+    """Files named in rsync's itemized output: ``sent`` (content transferred) and ``deleted``, relative paths."""
+
+    sent: tuple[str, ...]
+    deleted: tuple[str, ...]
+
+
+def parse_itemized(output: str) -> RsyncChanges:
+    """Read rsync ``--out-format='%i %n'`` lines (format in rsync(1), ``--itemize-changes``): ``>f…``/``<f…`` are
+    files whose content was sent, ``*deleting`` removed entries; directories (names ending in ``/``), links and
+    attribute-only updates (``.f..t……``) are ignored."""
+    sent, deleted = [], []
+    for line in output.splitlines():
+        if len(line) < 13:
+            continue
+        code, name = line[:11], line[12:]
+        if code.startswith("*deleting"):
+            if not name.endswith("/"):
+                deleted.append(name)
+        elif code[0] in "<>" and code[1] == "f":
+            sent.append(name)
+    return RsyncChanges(tuple(sent), tuple(deleted))
+
+
+def is_local_dest(dest: str) -> bool:
+    """True for a destination on this machine: a path or ``file://`` URL (rsync's rule: a colon before any slash
+    means a remote host, as in ``user@host:/srv/www``; ``rsync://`` and ``s3://`` are remote)."""
+    scheme = scheme_of(dest)
+    return scheme == "file" or (scheme == "rsync" and not re.match(r"^[^/]*:", dest))
+
+
+def _check_local_dest(output_dir: Path, dest: str) -> None:
+    """Refuse local destinations where ``--delete`` would do harm: the output folder itself, a folder containing
+    it (the project), the filesystem root or the home folder."""
+    if not is_local_dest(dest):
+        return
+    target = Path(rsync_destination(dest)).expanduser().resolve()
+    out = output_dir.resolve()
+    if target == out or out.is_relative_to(target) or target.is_relative_to(out) or target in (
+            Path("/"), Path.home().resolve()):
+        raise DeployError(f"发布目标 {dest} 不安全：它是输出目录本身、输出目录的上级（如项目目录）、其中的子目录、"
+                          f"根目录或主目录；发布会删除那里的其他文件（请换一个专门放网站的目录）")
+
+
+def publish_rsync(output_dir: Path, dest: str, *, dry_run: bool = False,
+                  log: Callable[[str], None] = logger.info) -> DeployReport:
+    """Run the three rsync passes of :func:`rsync_commands` from ``output_dir`` to ``dest`` and report what changed.
+
+    Raises :class:`DeployError` when rsync is not installed or exits non-zero (its last error lines quoted); passes
+    already run stay applied, which leaves the host consistent (assets before documents, deletions last).
+    """
+    _check_local_dest(output_dir, dest)
+    rsync = shutil.which("rsync")
+    if rsync is None:
+        raise DeployError("找不到 rsync 命令，无法发布（请安装 rsync，如 apt-get install rsync）")
+    if not dry_run and is_local_dest(dest):
+        try:
+            Path(rsync_destination(dest)).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DeployError(f"无法创建发布目录 {dest}：{exc.strerror}（请检查路径和写权限）") from None
+    sent: list[str] = []
+    deleted: list[str] = []
+    env = dict(os.environ, LC_ALL="C.UTF-8")
+    for pass_, argv in zip(RSYNC_PASSES, rsync_commands(output_dir, dest, dry_run=dry_run, rsync=rsync)):
+        log(f"rsync（{_PASS_ZH[pass_]}）…")
+        logger.debug("running %s", argv)
+        proc = subprocess.run(argv, capture_output=True, env=env)
+        stdout = proc.stdout.decode("utf-8", "surrogateescape")
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
+            raise DeployError(f"rsync 失败（第 {RSYNC_PASSES.index(pass_) + 1} 步“{_PASS_ZH[pass_]}”，退出码 "
+                              f"{proc.returncode}）：{' / '.join(err) or '无输出'}"
+                              f"（请检查目标地址、SSH 密钥和远程目录的写权限）")
+        changes = parse_itemized(stdout)
+        if pass_ != "delete" or not dry_run:
+            sent += changes.sent  # a dry "delete" pass repeats the sends of the two passes before it
+        deleted += changes.deleted
+    files = local_files(output_dir)
+    uploaded = sorted(set(sent))
+    unchanged = sorted(set(files) - set(uploaded))
+    report = DeployReport(dest, "rsync", dry_run, tuple(uploaded), tuple(sorted(set(deleted))), tuple(unchanged))
+    log(report.summary_zh())
+    return report
+
+
+_PASS_ZH = {"assets": "上传图片、样式等资源", "documents": "上传网页和订阅", "delete": "删除已不存在的文件"}
+
+
+# --- S3 ---------------------------------------------------------------------------------------------------------
+
+def split_s3_url(dest: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` → ``("bucket", "some/prefix/")``; ``s3://bucket`` → ``("bucket", "")``.
+    Raises :class:`DeployError` when the bucket is missing."""
+    parts = urlsplit(dest)
+    if parts.scheme.lower() != "s3" or not parts.netloc:
+        raise DeployError(f"S3 目标格式不对：{dest}（应为 s3://桶名/前缀）")
+    prefix = parts.path.strip("/")
+    return parts.netloc, (prefix + "/" if prefix else "")
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class S3Object:
+    """One object to publish: ``relpath`` under the output folder, its ``key`` in the bucket, ``size`` in bytes,
+    hex ``sha256``, and the ``content_type``/``cache_control`` it is stored with."""
+
+    relpath: str
+    key: str
+    size: int
+    sha256: str
+    content_type: str
+    cache_control: str
+
+
+def upload_order(relpaths: Iterable[str]) -> list[str]:
+    """Paths in the order to upload them: assets first, then documents deepest first (articles before the
+    listings and the home page that link to them), each group sorted by name."""
+    paths = sorted(relpaths)
+    assets = [p for p in paths if not is_document(p)]
+    docs = sorted((p for p in paths if is_document(p)), key=lambda p: (-p.count("/"), p))
+    return assets + docs
+
+
+def _s3_client(options: Mapping):
+    try:
+        import boto3
+        from botocore.config import Config as BotoConfig
+    except ImportError:
+        raise DeployError("发布到 S3 需要 boto3，当前环境没有安装（请运行 pip install boto3）") from None
+    session = boto3.session.Session(profile_name=options.get("profile") or None,
+                                    region_name=options.get("region") or None)
+    return session.client("s3", endpoint_url=options.get("endpoint_url") or None,
+                          config=BotoConfig(retries={"max_attempts": 5, "mode": "standard"},
+                                            max_pool_connections=16))
+
+
+def publish_s3(output_dir: Path, dest: str, *, dry_run: bool = False, options: Mapping | None = None,
+               log: Callable[[str], None] = logger.info, workers: int = 8) -> DeployReport:
+    """Publish ``output_dir`` to ``s3://bucket/prefix`` through boto3 and report what changed.
+
+    Remote objects under the prefix are listed; an object is unchanged when its size, its ``sha256`` user metadata,
+    its ``Content-Type`` (:func:`content_type`) and its ``Cache-Control`` (:func:`cache_control`) all match the
+    local file. Changed objects are uploaded in :func:`upload_order` (assets, then documents), then objects the build
+    no longer produces are deleted. ``options``: ``endpoint_url`` (S3-compatible stores), ``region``, ``profile``;
+    credentials come from boto3's standard chain only. ``workers`` threads upload in parallel within a group.
+
+    Raises :class:`DeployError` when boto3 is missing, no credentials are found, or a request fails.
+    """
+    options = dict(options or {})
+    bucket, prefix = split_s3_url(dest)
+    client = _s3_client(options)
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    try:
+        local = {}
+        for rel in local_files(output_dir):
+            p = output_dir / rel
+            local[rel] = S3Object(rel, prefix + rel, p.stat().st_size, file_sha256(p), content_type(rel),
+                                  cache_control(rel))
+        remote: dict[str, int] = {}
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                remote[obj["Key"]] = obj["Size"]
+
+        def is_current(obj: S3Object) -> bool:
+            if remote.get(obj.key) != obj.size:
+                return False
+            head = client.head_object(Bucket=bucket, Key=obj.key)
+            return (head.get("Metadata", {}).get("sha256") == obj.sha256
+                    and head.get("ContentType") == obj.content_type
+                    and head.get("CacheControl") == obj.cache_control)
+
+        with ThreadPoolExecutor(workers) as pool:
+            current = dict(zip(local, pool.map(is_current, local.values())))
+            to_upload = [rel for rel in upload_order(local) if not current[rel]]
+            wanted = {o.key for o in local.values()}
+            stale = sorted(k for k in remote if k not in wanted)
+
+            def upload(rel: str) -> None:
+                obj = local[rel]
+                client.upload_file(str(output_dir / rel), bucket, obj.key, ExtraArgs={
+                    "ContentType": obj.content_type, "CacheControl": obj.cache_control,
+                    "Metadata": {"sha256": obj.sha256}})
+
+            if not dry_run:
+                assets = [r for r in to_upload if not is_document(r)]
+                docs = [r for r in to_upload if is_document(r)]
+                if assets:
+                    log(f"上传 {len(assets)} 个资源文件…")
+                    list(pool.map(upload, assets))
+                # documents one depth level at a time, deepest first, so a listing never precedes its articles
+                for depth in sorted({r.count("/") for r in docs}, reverse=True):
+                    group = [r for r in docs if r.count("/") == depth]
+                    log(f"上传 {len(group)} 个网页和订阅（第 {depth + 1} 层目录）…")
+                    list(pool.map(upload, group))
+                if stale:
+                    log(f"删除 {len(stale)} 个已不存在的文件…")
+                    for i in range(0, len(stale), 1000):
+                        resp = client.delete_objects(Bucket=bucket, Delete={
+                            "Objects": [{"Key": k} for k in stale[i:i + 1000]], "Quiet": True})
+                        if resp.get("Errors"):
+                            e = resp["Errors"][0]
+                            raise DeployError(f"S3 删除失败：{e.get('Key')}：{e.get('Message')}")
+    except NoCredentialsError:
+        raise DeployError("找不到 S3 凭据，无法发布（请设置环境变量 AWS_ACCESS_KEY_ID 和 AWS_SECRET_ACCESS_KEY，"
+                          "或 AWS_PROFILE / ~/.aws/credentials；CI 中请从密钥库注入）") from None
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        raise DeployError(f"S3 请求失败（{err.get('Code', '?')}）：{err.get('Message', exc)}"
+                          f"（请检查桶名 {bucket}、endpoint_url 和访问权限）") from None
+    except S3UploadFailedError as exc:
+        raise DeployError(f"S3 上传失败：{exc}（请检查桶名 {bucket} 和写权限）") from None
+    except BotoCoreError as exc:
+        raise DeployError(f"S3 连接失败：{exc}（请检查 endpoint_url 和网络）") from None
+
+    deleted = tuple(k[len(prefix):] for k in stale)
+    report = DeployReport(dest, "s3", dry_run, tuple(sorted(to_upload)), deleted,
+                          tuple(sorted(r for r in local if current[r])))
+    log(report.summary_zh())
+    return report
+
+
+# --- the web-server example -------------------------------------------------------------------------------------
+
+def nginx_config(root: Path | str, *, listen: str = "80", server_name: str = "_") -> str:
+    """The nginx example shipped as ``sitegen/nginx.conf`` (a ``map`` and a ``server`` block, read inside
+    ``http {}``) with its ``listen``, ``server_name`` and ``root`` lines set: ``root`` an absolute folder,
+    ``listen`` as nginx takes it (``"80"``, ``"127.0.0.1:8080"``). Raises ``ValueError`` for a relative root or a
+    value containing ``;``, braces, quotes or a newline."""
+    from importlib.resources import files
+
+    root = str(root)
+    if not root.startswith("/"):
+        raise ValueError(f"nginx root must be an absolute path, got {root!r}")
+    for value in (root, listen, server_name):
+        if re.search(r"[;{}\n\"'\s]", value):
+            raise ValueError(f"unsafe value for an nginx directive: {value!r}")
+    text = files("sitegen").joinpath("nginx.conf").read_text(encoding="utf-8")
+    for directive, value in (("listen", listen), ("server_name", server_name), ("root", root)):
+        text, n = re.subn(rf"^(\s*){directive} [^;]*;", lambda m: f"{m.group(1)}{directive} {value};", text,
+                          count=1, flags=re.M)
+        if n != 1:
+            raise ValueError(f"sitegen/nginx.conf has no {directive} line")
+    return text
+
+
+#: The publishers keyed by scheme (:func:`scheme_of`); each takes ``(output_dir, dest, *, dry_run, log, …)``.
+PUBLISHERS: dict[str, Callable[..., DeployReport]] = {
+    "rsync": publish_rsync,
+    "file": publish_rsync,
+    "s3": publish_s3,
+}

@@ -1,0 +1,268 @@
+"""Markdown → HTML for one article body, with sitegen's processors; a fresh converter per document.
+
+Python-Markdown (CommonMark-ish, see its docs) with ``tables``, ``fenced_code``, ``footnotes``, ``attr_list``,
+``sane_lists`` and ``toc``, plus:
+
+- nested lists indented by 2 spaces (as Typora and GitHub write them) are re-indented to the 4 spaces
+  Python-Markdown needs (case B18);
+- heading ids keep Chinese characters (``toc.slugify_unicode``), not ``_1``, ``_2``;
+- a soft line break between two CJK characters produces no space;
+- links to other ``.md`` files and relative image paths are recorded and replaced by placeholders
+  (``sitegen-md:`` / ``sitegen-img:`` + project-relative path) which the build resolves once every page's URL and
+  every image's variants are known;
+- the HTML is sanitized with nh3 (``<script>``, ``on*=`` handlers and ``javascript:`` URLs removed, case B19) unless
+  the site trusts raw HTML.
+"""
+from __future__ import annotations
+
+import html as htmllib
+import posixpath
+import re
+from dataclasses import dataclass
+
+import markdown
+import nh3
+from markdown.extensions import Extension
+from markdown.extensions.toc import slugify_unicode
+from markdown.preprocessors import Preprocessor
+from markdown.treeprocessors import Treeprocessor
+
+MD_LINK = "sitegen-md:"
+IMG_LINK = "sitegen-img:"
+
+_CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_SOFT_BREAK = re.compile(f"(?<=[{_CJK}\u2018\u2019\u201c\u201d])\\n\\s*(?=[^\\s<])|(?<=[^\\s>])\\n\\s*(?=[{_CJK}\u2018\u2019\u201c\u201d])")
+_LIST_ITEM = re.compile(r"^( *)([-*+]|\d{1,9}[.)])(\s+|$)")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del", "details",
+    "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe", "img",
+    "ins", "kbd", "li", "mark", "ol", "p", "picture", "pre", "q", "s", "samp", "small", "source", "span", "strong",
+    "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "video",
+    "audio",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "class", "title", "lang", "dir"},
+    "a": {"href", "name", "target"},
+    "img": {"src", "alt", "width", "height", "loading", "decoding", "srcset", "sizes"},
+    "source": {"src", "srcset", "sizes", "type", "media"},
+    "iframe": {"src", "width", "height", "allowfullscreen", "frameborder", "allow"},
+    "video": {"src", "controls", "width", "height", "poster", "preload"},
+    "audio": {"src", "controls", "preload"},
+    "td": {"colspan", "rowspan", "align"}, "th": {"colspan", "rowspan", "align", "scope"},
+    "col": {"span"}, "colgroup": {"span"}, "ol": {"start", "type", "reversed"}, "li": {"value"},
+    "time": {"datetime"}, "table": {"summary"},
+}
+URL_SCHEMES = {"http", "https", "mailto", "tel", MD_LINK[:-1], IMG_LINK[:-1]}
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """Result of :func:`render_markdown`: ``html`` (sanitized, with placeholders), ``toc`` as tuples
+    ``(level, id, text)``, ``links`` and ``images`` as tuples ``(project-relative target, file line)`` (the target
+    is ``None`` when the path leaves the project), the plain ``text`` of the whole body, and ``lead``, the text of
+    its paragraphs and list items only (no headings, captions, tables or footnotes) from which summaries are cut."""
+
+    html: str
+    toc: tuple[tuple[int, str, str], ...]
+    links: tuple[tuple[str | None, str, int], ...]
+    images: tuple[tuple[str | None, str, int], ...]
+    text: str
+    lead: str
+
+
+def indent_nested_lists(text: str) -> str:
+    """Re-indent nested Markdown lists written with 2-space (or any smaller-than-4) steps to 4 spaces per level,
+    leaving fenced code untouched. Pure function of the text."""
+    out, stack, fenced = [], [], False
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+        if fenced or not line.strip():
+            out.append(line)
+            continue
+        m = _LIST_ITEM.match(line)
+        if m:
+            ind = len(m.group(1))
+            while stack and ind < stack[-1]:
+                stack.pop()
+            if not stack or ind > stack[-1]:
+                stack.append(ind)
+            out.append(" " * (4 * (len(stack) - 1)) + line.lstrip(" "))
+        elif line[0] != " ":
+            stack = [] if not stack or not out or out[-1].strip() == "" else stack
+            out.append(line)
+        elif stack:
+            out.append(" " * (4 * len(stack)) + line.lstrip(" "))
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+class _ListIndent(Preprocessor):
+    def run(self, lines):
+        return indent_nested_lists("\n".join(lines)).split("\n")
+
+
+class _Links(Treeprocessor):
+    """Rewrites ``.md`` links and relative image paths to placeholders and records them with their lines."""
+
+    def __init__(self, md, ctx):
+        super().__init__(md)
+        self.ctx = ctx
+
+    def run(self, root):
+        for el in root.iter():
+            if el.tag == "a":
+                href = el.get("href", "")
+                target, frag = _split(href)
+                if target and _is_local(href) and target.lower().endswith(".md"):
+                    rel = self.ctx.resolve(target)
+                    self.ctx.links.append((rel, href, self.ctx.line_of(href)))
+                    el.set("href", MD_LINK + (rel or "") + (("#" + frag) if frag else ""))
+            elif el.tag == "img":
+                src = el.get("src", "")
+                if src and _is_local(src):
+                    rel = self.ctx.resolve(_split(src)[0])
+                    self.ctx.images.append((rel, src, self.ctx.line_of(src)))
+                    el.set("src", IMG_LINK + (rel or ""))
+
+
+class _Context:
+    def __init__(self, text: str, source: str, first_line: int, exists):
+        self.text, self.source, self.first_line, self.exists = text, source, first_line, exists
+        self.links: list = []
+        self.images: list = []
+
+    def line_of(self, target: str) -> int:
+        pos = self.text.find(target)
+        return self.first_line + (self.text.count("\n", 0, pos) if pos >= 0 else 0)
+
+    def resolve(self, target: str) -> str | None:
+        """Project-relative POSIX path of ``target`` written in ``source``: beside the file first, then from
+        ``content/``; ``None`` when it leaves the project."""
+        from urllib.parse import unquote
+
+        target = unquote(target)
+        if target.startswith("/"):
+            candidates = [posixpath.normpath("content" + target)]
+        else:
+            here = posixpath.normpath(posixpath.join(posixpath.dirname(self.source), target))
+            candidates = [here, posixpath.normpath(posixpath.join("content", target))]
+        candidates = [c for c in candidates if c != ".." and not c.startswith("../")]
+        if not candidates:
+            return None
+        for c in candidates:
+            if self.exists(c):
+                return c
+        return candidates[0]
+
+
+def _split(url: str) -> tuple[str, str]:
+    target, _, frag = url.partition("#")
+    return target.partition("?")[0], frag
+
+
+def _is_local(url: str) -> bool:
+    return bool(url) and not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//|^#", url)
+
+
+class _SitegenExtension(Extension):
+    def __init__(self, ctx):
+        super().__init__()
+        self.ctx = ctx
+
+    def extendMarkdown(self, md):
+        md.preprocessors.register(_ListIndent(md), "sitegen_lists", 35)
+        md.treeprocessors.register(_Links(md, self.ctx), "sitegen_links", 1)
+
+
+def render_markdown(text: str, *, source: str, first_line: int = 1, exists=lambda rel: False,
+                    trust_html: bool = False) -> Rendered:
+    """Render Markdown ``text`` (the body of ``source``, a project-relative path, whose first body line is file
+    line ``first_line``). ``exists(rel)`` tells whether a project-relative file exists (for resolving images and
+    links beside the file first). Pure apart from ``exists``; never raises for bad Markdown."""
+    ctx = _Context(text, source, first_line, exists)
+    md = markdown.Markdown(
+        extensions=["tables", "fenced_code", "footnotes", "attr_list", "sane_lists", "toc", _SitegenExtension(ctx)],
+        extension_configs={"toc": {"slugify": slugify_unicode, "permalink": False},
+                           "footnotes": {"BACKLINK_TITLE": "返回正文"}},
+        output_format="html",
+    )
+    body = md.convert(text)
+    body = _join_cjk_lines(body)
+    if not trust_html:
+        body = sanitize(body)
+    toc = tuple(_flatten_toc(md.toc_tokens))
+    return Rendered(body, toc, tuple(ctx.links), tuple(ctx.images), html_to_text(body), lead_text(body))
+
+
+def sanitize(html: str) -> str:
+    """Remove scripts, event handlers, ``javascript:`` URLs and unknown tags with nh3 (ammonia), keeping the
+    allow-listed editorial markup (tables, figures, embeds)."""
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+                     link_rel=None, clean_content_tags={"script", "style"})
+
+
+def _join_cjk_lines(html: str) -> str:
+    parts = re.split(r"(<pre[\s>].*?</pre>)", html, flags=re.S)
+    return "".join(p if p.startswith("<pre") else _SOFT_BREAK.sub("", p) for p in parts)
+
+
+def _flatten_toc(tokens):
+    for t in tokens:
+        yield (t["level"], t["id"], htmllib.unescape(t["name"]))
+        yield from _flatten_toc(t.get("children", []))
+
+
+_TAG = re.compile(r"<[^>]+>")
+_BLOCK_END = re.compile(r"</(p|h[1-6]|li|tr|blockquote|figcaption|pre|div|table)>|<br\s*/?>", re.I)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML fragment: tags removed, entities decoded, footnotes dropped, whitespace collapsed
+    (no space is kept between two CJK characters)."""
+    html = re.sub(r'<div class="footnote">.*?</div>', "", html, flags=re.S)
+    html = re.sub(r"<sup[^>]*>.*?</sup>", "", html, flags=re.S)
+    text = _TAG.sub("", _BLOCK_END.sub(" ", html))
+    text = htmllib.unescape(text)
+    text = re.sub(r"\s+", " ", text).strip()
+    return re.sub(f"(?<=[{_CJK}]) (?=[{_CJK}])", "", text)
+
+
+def lead_text(html: str) -> str:
+    """Plain text of the paragraphs and list items of an HTML fragment, footnotes excluded."""
+    html = re.sub(r'<div class="footnote">.*?</div>', "", html, flags=re.S)
+    return html_to_text(" ".join(re.findall(r"<(?:p|li)[\s>].*?</(?:p|li)>", html, flags=re.S)))
+
+
+_SENTENCE_END = "。！？；!?;…"
+
+
+def summarize(text: str, length: int) -> str:
+    """CJK-aware excerpt of plain ``text``: at most ``length`` characters (each CJK character counts one).
+
+    Cut at the last sentence end (。！？；!?;) inside the limit when that keeps at least half of it, else cut at the
+    limit and append ``…`` (rule of case B01). Never splits a surrogate pair or a combining sequence."""
+    text = text.strip()
+    if len(text) <= length:
+        return text
+    cut = text[:length]
+    end = max(cut.rfind(ch) for ch in _SENTENCE_END)
+    if end + 1 >= length / 2:
+        return cut[: end + 1]
+    import unicodedata
+
+    while cut and (unicodedata.combining(cut[-1]) or "\ud800" <= cut[-1] <= "\udbff"):
+        cut = cut[:-1]
+    return cut.rstrip("，、：,:（(“‘《 ") + "…"
+
+
+def escape(text: str) -> str:
+    """HTML-escape text (``&``, ``<``, ``>``, quotes)."""
+    return htmllib.escape(text, quote=True)
+
+
+__all__ = ["Rendered", "render_markdown", "sanitize", "html_to_text", "summarize", "indent_nested_lists", "escape",
+           "MD_LINK", "IMG_LINK"]

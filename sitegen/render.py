@@ -1,0 +1,109 @@
+"""The Jinja2 environment of the theme: loader with fallback, filters, and template errors as ``template:line``.
+
+A site's theme (``themes/<name>/templates``) overrides the default theme one file at a time; everything it does not
+override comes from ``themes/default/templates`` of the project, then from the default theme shipped with sitegen.
+Autoescape is on and undefined names fail (``StrictUndefined``). Dates are formatted in Chinese without
+``setlocale`` (``2026年11月28日 09:30``).
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
+import jinja2
+
+from sitegen.config import Config
+from sitegen.errors import Location, Problem, TemplateError
+
+PACKAGE_THEME = Path(__file__).resolve().parent.parent / "themes" / "default"
+
+
+def theme_dirs(config: Config) -> list[Path]:
+    """Theme folders in lookup order: the site's chosen theme, the site's ``themes/default``, the bundled one."""
+    dirs = []
+    for d in (config.root / "themes" / config.theme, config.root / "themes" / "default", PACKAGE_THEME):
+        if d.is_dir() and d.resolve() not in [x.resolve() for x in dirs]:
+            dirs.append(d)
+    return dirs
+
+
+def cn_date(value: datetime, with_time: bool = True) -> str:
+    """``2026年11月28日 09:30`` (or without the time) in the value's own time zone."""
+    s = f"{value.year}年{value.month:02d}月{value.day:02d}日"
+    return f"{s} {value:%H:%M}" if with_time else s
+
+
+def iso(value: datetime) -> str:
+    """RFC 3339 with offset, e.g. ``2024-05-30T23:50:12+08:00`` (HTML ``<time datetime>``)."""
+    return value.isoformat(timespec="seconds")
+
+
+def make_env(config: Config, assets: dict[str, str] | None = None) -> jinja2.Environment:
+    """The Jinja2 environment for ``config``: loader over :func:`theme_dirs`, autoescape, ``StrictUndefined``,
+    filters ``cn_date``, ``iso``, ``short_date`` (``11-28``), ``ymd`` (``2026-11-28``), ``url`` (prefixes the base
+    path), ``abs_url`` (absolute with ``base_url``) and the global ``asset(name)`` that gives the fingerprinted
+    URL of a theme static file (from ``assets``, a map name → site-relative path)."""
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d / "templates")) for d in theme_dirs(config)]),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    base = config.base_path
+
+    def url(path: str) -> str:
+        if not path or "://" in path or path.startswith(("mailto:", "tel:", "#")):
+            return path
+        return base + path.lstrip("/")
+
+    def abs_url(path: str) -> str:
+        if "://" in path:
+            return path
+        return config.base_url + path.lstrip("/")
+
+    env.filters.update(cn_date=cn_date, iso=iso, url=url, abs_url=abs_url,
+                       short_date=lambda d: f"{d:%m-%d}", ymd=lambda d: f"{d:%Y-%m-%d}")
+    assets = dict(assets or {})
+    env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config)
+    return env
+
+
+def render(env: jinja2.Environment, name: str, **context) -> str:
+    """Render template ``name`` with ``context``. Raises :class:`TemplateError` naming ``template:line`` and the
+    cause in Chinese (syntax errors, undefined names, missing templates)."""
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise _error(exc.filename or exc.name or name, exc.lineno, f"模板语法错误：{exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise _error(name, 0, f"找不到模板 {exc.name}") from None
+    except jinja2.UndefinedError as exc:
+        raise _error(*_where(exc, name), f"模板中使用了未定义的变量：{exc.message}") from None
+    except Exception as exc:  # a filter or attribute failing inside the template: still name the template
+        raise _error(*_where(exc, name), f"模板渲染失败：{exc.__class__.__name__}: {exc}") from None
+
+
+def _where(exc: BaseException, name: str) -> tuple[str, int]:
+    tb = exc.__traceback__
+    found = (name, 0)
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".html") or filename.endswith(".xml"):
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _error(filename: str, line: int | None, message: str) -> TemplateError:
+    path = Path(filename)
+    try:
+        shown = path.resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        shown = path.as_posix()
+    problem = Problem(Location(shown, line or 0), "E501", message, "检查模板中的变量名和标签是否成对")
+    return TemplateError(str(problem), (problem,))
+
+
+def fingerprint(data: bytes) -> str:
+    """Short content hash for asset file names (``style.3f2a9c1b.css``): first 8 hex digits of SHA-256."""
+    return hashlib.sha256(data).hexdigest()[:8]
