@@ -44,8 +44,8 @@ Cache layout (``cache_dir`` is the project's ``.sitegen-cache``)::
 written to a temporary name and moved into place with ``os.replace``; the sidecar is written last.
 
 Problem codes (one :class:`~sitegen.errors.Problem` per referencing Markdown location, message in Chinese):
-``E301`` missing file, ``E302`` truncated, ``E303`` not an image / unreadable / not a regular file, ``E304`` empty file, ``E305`` too many
-pixels (decompression bomb), ``E306`` path outside the project, ``E307`` HEIC without
+``E301`` missing file, ``E302`` truncated, ``E303`` not an image / unreadable / not a regular file, ``E304`` empty
+file, ``E305`` too many pixels (decompression bomb), ``E306`` path outside the project, ``E307`` HEIC without
 pillow-heif, ``E308`` time limit exceeded, ``E309`` any other processing failure; warning ``W301`` animation frozen.
 """
 from __future__ import annotations
@@ -644,6 +644,20 @@ def _clean_gif(data: bytes) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------------- run
+
+def plan(refs: Iterable[tuple[str, Location]], root: Path) -> list[ImageJob]:
+    """Group references into jobs: one :class:`ImageJob` per distinct project-relative path (POSIX, e.g.
+    ``content/photos/a.jpg``; a path leaving the project such as ``../../etc/passwd`` is kept as written so
+    :func:`run` reports ``E306`` against every reference), in first-seen order, refs deduplicated."""
+    root = Path(root)
+    grouped: dict[str, list[Location]] = {}
+    for rel, location in refs:
+        rel = rel.replace("\\", "/")
+        locations = grouped.setdefault(rel, [])
+        if location not in locations:
+            locations.append(location)
+    return [ImageJob(str(root / rel), rel, tuple(locations)) for rel, locations in grouped.items()]
+
 
 def run(jobs: Sequence[ImageJob], settings: ImageSettings, cache_dir: Path, *, workers: int | None = None,
         progress: bool = False) -> dict[str, ImageResult]:
