@@ -29,7 +29,8 @@ What a worker does with one photo (Pillow; the rules follow the Pillow handbook 
   than the smallest width gives one variant at its own width; ``publish_originals`` adds a full-size re-encoded
   variant (never the original bytes: they carry GPS). Each width is resized (Lanczos, ``reducing_gap=3``) from the
   previous, larger variant when that one is at least 1.5× as wide, else from the decoded image.
-* **Encoding**: JPEG progressive, optimized, RGB; WebP; quality from ``images.quality``. No EXIF, GPS, XMP, IPTC,
+* **Encoding**: JPEG progressive, optimized, RGB; WebP with libwebp ``method=2`` (on 4000×3000 photos about a
+  third of the default method 4's time for files ~2 % larger); quality from ``images.quality``. No EXIF, GPS, XMP, IPTC,
   maker notes or ICC profile is written (untagged output means sRGB to browsers), except the EXIF tags named in
   ``images.keep_exif`` (Orientation, maker notes and the GPS/Exif/Interop IFD pointers are never copied).
 
