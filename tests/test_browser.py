@@ -34,7 +34,10 @@ def _load_all_images(page) -> None:
             scrollTo(0, y); await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
         }
         scrollTo(0, 0);
-        await Promise.all([...document.images].map(i => i.complete ? 0 : new Promise(r => { i.onload = i.onerror = r; })));
+        // lazy photos in the carousel's hidden slides never load until shown: wait for the others, 5 s at most
+        const pending = [...document.images].filter(i => !i.complete && !i.closest('.slide[inert]'));
+        await Promise.race([new Promise(r => setTimeout(r, 5000)),
+                            Promise.all(pending.map(i => new Promise(r => { i.onload = i.onerror = r; })))]);
     }""")
 
 
@@ -51,7 +54,8 @@ def artifacts():
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 def test_screenshots_without_console_errors(chromium, server, pages, artifacts, viewport):
     size = PHONE if viewport == "phone" else DESKTOP
-    context = chromium.new_context(viewport=size, locale="zh-CN")
+    # reduced motion keeps the carousel on its first slide, so the pictures are comparable run to run
+    context = chromium.new_context(viewport=size, locale="zh-CN", reduced_motion="reduce")
     page = context.new_page()
     problems = _watch(page)
     shown = ["home", "category", "article", "gallery"] + (["search"] if "search" in pages else [])
@@ -213,7 +217,7 @@ def test_phone_menu_button_by_keyboard(chromium, server):
     context.close()
 
 
-def test_lightbox_keyboard_swipe_and_focus(chromium, server, pages):
+def test_lightbox_keyboard_swipe_and_focus(chromium, server, pages, artifacts):
     context = chromium.new_context(viewport=DESKTOP, locale="zh-CN")
     page = context.new_page()
     problems = _watch(page)
@@ -229,6 +233,7 @@ def test_lightbox_keyboard_swipe_and_focus(chromium, server, pages):
     assert dialog.locator(".lb-counter").inner_text() == f"第 1 张，共 {total} 张"
     assert "摄" in dialog.locator(".lb-caption").inner_text()
     until(page, "document.querySelector('.lb-img').complete && document.querySelector('.lb-img').naturalWidth > 0")
+    page.screenshot(path=str(artifacts / "gallery-lightbox-1280x800.png"))
     page.keyboard.press("ArrowRight")
     assert dialog.locator(".lb-counter").inner_text() == f"第 2 张，共 {total} 张"
     page.keyboard.press("ArrowLeft")
