@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Iterator
 
 from sitegen import content as contentmod
+from sitegen import feeds
 from sitegen import render as rendermod
+from sitegen import search
 from sitegen.config import Config
 from sitegen.content import Page, Site
 from sitegen.errors import Problem, Problems, SitegenError
@@ -226,6 +228,9 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
         count = render_site(site, writer, drafts=drafts)
         stage("render", t)
         t = time.perf_counter()
+        search.index(site, writer)  # staged with the pages, so output/ never holds a half-written index
+        stage("search", t)
+        t = time.perf_counter()
         removed = writer.commit()
         stage("commit", t)
     except BaseException:
@@ -351,5 +356,8 @@ def render_site(site: Site, writer: Writer, *, drafts: bool = False) -> int:
     if site.galleries:
         emit("/galleries/", "galleries.html", section=None, title="图片库", galleries=site.galleries)
     emit("/404.html", "404.html", section=None, title="页面未找到")
+    emit("/search/", "search.html", section=None, title="站内搜索")
+    for rel, data in feeds.outputs(site, resolve_body):  # feeds, sitemap.xml, robots.txt
+        writer.write(rel, data)
     return pages
 

@@ -1,0 +1,111 @@
+// 站内搜索: reads ?q= (and ?section=category:名称 or column:名称) and shows Pagefind results.
+// The index is built by sitegen (Pagefind extended, Chinese segmentation) into /pagefind/.
+const root = document.getElementById("search");
+const form = root.querySelector("form");
+const input = document.getElementById("search-q");
+const select = document.getElementById("search-section");
+const status = document.getElementById("search-status");
+const list = document.getElementById("search-results");
+const PAGE = 10;
+
+let pagefind = null;
+async function engine() {
+  if (!pagefind) {
+    pagefind = await import(root.dataset.pagefind);
+    await pagefind.options({ excerptLength: 40 });
+    await pagefind.init();
+  }
+  return pagefind;
+}
+
+// Copy an excerpt (text with <mark> around matches) as text nodes and <mark> elements only.
+function excerpt(html) {
+  const out = document.createElement("p");
+  out.className = "summary";
+  const doc = new DOMParser().parseFromString("<p>" + html + "</p>", "text/html");
+  for (const node of doc.body.firstChild.childNodes) {
+    if (node.nodeName === "MARK") {
+      const m = document.createElement("mark");
+      m.textContent = node.textContent;
+      out.appendChild(m);
+    } else {
+      out.appendChild(document.createTextNode(node.textContent));
+    }
+  }
+  return out;
+}
+
+function item(data) {
+  const li = document.createElement("li");
+  li.className = "item";
+  const a = document.createElement("a");
+  a.href = data.url;
+  a.textContent = data.meta.title || data.url;
+  li.appendChild(a);
+  if (data.meta.date) {
+    const t = document.createElement("time");
+    t.dateTime = data.meta.date;
+    t.textContent = data.meta.date;
+    li.appendChild(t);
+  }
+  li.appendChild(excerpt(data.excerpt || ""));
+  return li;
+}
+
+async function run() {
+  const params = new URLSearchParams(location.search);
+  const q = (params.get("q") || "").trim();
+  const section = params.get("section") || "";
+  input.value = q;
+  select.value = section;
+  const header = document.getElementById("q");
+  if (header) header.value = q;
+  list.replaceChildren();
+  if (!q) {
+    status.textContent = "请输入关键词，例如：妇联、家风、改革。";
+    return;
+  }
+  status.textContent = "正在搜索……";
+  const filters = {};
+  if (section.includes(":")) {
+    const [key, value] = [section.slice(0, section.indexOf(":")), section.slice(section.indexOf(":") + 1)];
+    filters[key] = value;
+  }
+  let search;
+  try {
+    search = await (await engine()).search(q, { filters });
+  } catch (err) {
+    status.textContent = "搜索暂时不可用，请稍后再试。";
+    return;
+  }
+  if (!search || !search.results.length) {
+    status.textContent = `没有找到与“${q}”相关的文章。`;
+    return;
+  }
+  status.textContent = `找到 ${search.results.length} 篇与“${q}”相关的文章。`;
+  let shown = 0;
+  const more = document.createElement("button");
+  more.type = "button";
+  more.textContent = "显示更多结果";
+  more.className = "search-more";
+  async function next() {
+    const batch = search.results.slice(shown, shown + PAGE);
+    shown += batch.length;
+    for (const data of await Promise.all(batch.map((r) => r.data()))) list.appendChild(item(data));
+    if (shown >= search.results.length) more.remove();
+  }
+  more.addEventListener("click", next);
+  await next();
+  if (shown < search.results.length) list.after(more);
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const params = new URLSearchParams();
+  params.set("q", input.value.trim());
+  if (select.value) params.set("section", select.value);
+  history.pushState(null, "", "?" + params.toString());
+  run();
+});
+window.addEventListener("popstate", run);
+run();
