@@ -23,9 +23,11 @@ import json
 import logging
 import os
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Iterable, Protocol, Sequence
 
 from sitegen.content import Site
 from sitegen.errors import SitegenError
@@ -47,8 +49,11 @@ class _Writer(Protocol):
     def write(self, rel: str, data: bytes | str) -> None: ...
 
 
-def build_index(pages: Iterable[tuple[str, bytes]], cache: Path | None = None) -> dict[str, bytes]:
-    """Index HTML pages with Pagefind: ``pages`` yields ``(site URL such as "/sub/a/b/", HTML bytes)``; returns the
+def build_index(pages: Iterable[tuple[str, bytes]], cache: Path | None = None,
+                command: Sequence[str] | None = None) -> dict[str, bytes]:
+    """Index HTML pages with the Pagefind CLI (``command``, default ``python -m pagefind``, which runs the extended
+    binary of ``pagefind[extended]``; the CLI indexes 1,000 articles in seconds, while the Python API waits 0.1 s per
+    file). ``pages`` yields ``(site URL such as "/sub/a/b/", HTML bytes)``; returns the
     bundle as ``{path relative to the bundle folder: bytes}`` (``pagefind.js``, ``pagefind-entry.json``,
     ``index/*.pf_index``, ``fragment/*.pf_fragment`` …) without Pagefind's ready-made UI files, which the theme
     does not use. Pagefind's filter and metadata files are not byte-stable between runs (upstream issue #638), so
@@ -57,7 +62,7 @@ def build_index(pages: Iterable[tuple[str, bytes]], cache: Path | None = None) -
     missing or fails."""
     pages = list(pages)
     key = hashlib.sha256()
-    key.update(_pagefind_version().encode())
+    key.update(repr((_pagefind_version(), command)).encode())
     for url, html in pages:
         key.update(f"{len(url)}:{url}{len(html)}:".encode())
         key.update(html)
@@ -70,25 +75,25 @@ def build_index(pages: Iterable[tuple[str, bytes]], cache: Path | None = None) -
                 return {name: base64.b64decode(b) for name, b in data["files"].items()}
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    try:
-        from pagefind.index import PagefindIndex
-    except ImportError as exc:  # pragma: no cover - dependency missing
-        raise SitegenError("站内搜索需要 pagefind[extended]，请先安装依赖（pip install -e .）") from exc
-
-    async def run(tmp: str) -> None:
-        async with PagefindIndex(config={"output_path": tmp}) as index:
-            for url, html in pages:
-                await index.add_html_file(content=html.decode("utf-8"), url=url)
-            # leaving the context writes the bundle into output_path
-
+    command = list(command or (sys.executable, "-m", "pagefind"))
     with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-") as tmp:
+        site_dir, bundle = Path(tmp) / "site", Path(tmp) / "bundle"
+        for url, html in pages:
+            path = site_dir / (url.strip("/") or ".") / "index.html" if url.endswith("/") else site_dir / url.lstrip("/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(html)
+        argv = command + ["--site", str(site_dir), "--output-path", str(bundle), "--quiet"]
+        log.debug("running %s", argv)
         try:
-            asyncio.run(run(tmp))
-        except FileNotFoundError as exc:
-            raise SitegenError("找不到 Pagefind 程序，无法生成站内搜索索引（请安装 pagefind[extended]）") from exc
-        except Exception as exc:
-            raise SitegenError(f"生成站内搜索索引失败：{exc.__class__.__name__}: {exc}") from exc
-        root = Path(tmp)
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=3600)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SitegenError(f"无法运行 Pagefind，站内搜索索引没有生成：{exc}"
+                               "（请安装 pagefind[extended]：pip install -e .）") from exc
+        if done.returncode != 0 or not (bundle / "pagefind.js").is_file():
+            detail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [f"退出码 {done.returncode}"]
+            raise SitegenError(f"Pagefind 生成站内搜索索引失败：{detail[0]}"
+                               "（请确认安装的是 pagefind[extended]）")
+        root = bundle
         files = {f.relative_to(root).as_posix(): f.read_bytes() for f in sorted(root.rglob("*"))
                  if f.is_file() and not _UI_FILE.match(f.name)}
     if saved:
