@@ -18,6 +18,29 @@ async function engine() {
   return pagefind;
 }
 
+// Pagefind 1.4 indexes Chinese in words cut by jieba but does not cut the query, so a long query such as a
+// whole title would be one unknown "word". Long runs of Chinese are cut with the browser's word segmenter;
+// runs of two or three single characters it leaves (妇 联, 巾 帼) are joined back into one word, other single
+// characters are dropped because they would have to match a whole indexed word each. Short queries (up to four
+// characters: 妇联, 家风, 田野) go to Pagefind unchanged.
+const segmenter = typeof Intl.Segmenter === "function" ? new Intl.Segmenter("zh", { granularity: "word" }) : null;
+export function prepare(query) {
+  const out = [];
+  for (const run of query.split(/[\s\p{P}\p{S}]+/u)) {
+    if (!run) continue;
+    if ([...run].length <= 4 || !segmenter) { out.push(run); continue; }
+    let singles = [];
+    const flush = () => { if (singles.length >= 2 && singles.length <= 3) out.push(singles.join("")); singles = []; };
+    for (const part of segmenter.segment(run)) {
+      if (!part.isWordLike) { flush(); continue; }
+      if ([...part.segment].length === 1) singles.push(part.segment);
+      else { flush(); out.push(part.segment); }
+    }
+    flush();
+  }
+  return out.length ? out.join(" ") : query;
+}
+
 // Copy an excerpt (text with <mark> around matches) as text nodes and <mark> elements only.
 function excerpt(html) {
   const out = document.createElement("p");
@@ -61,6 +84,7 @@ async function run() {
   const header = document.getElementById("q");
   if (header) header.value = q;
   list.replaceChildren();
+  for (const old of root.querySelectorAll(".search-more")) old.remove();
   if (!q) {
     status.textContent = "请输入关键词，例如：妇联、家风、改革。";
     return;
@@ -73,7 +97,7 @@ async function run() {
   }
   let search;
   try {
-    search = await (await engine()).search(q, { filters });
+    search = await (await engine()).search(prepare(q), { filters });
   } catch (err) {
     status.textContent = "搜索暂时不可用，请稍后再试。";
     return;
