@@ -20,8 +20,9 @@ async function engine() {
 
 // Pagefind 1.4 indexes Chinese in words cut by jieba but does not cut the query, so a long query such as a
 // whole title would be one unknown "word". Long runs of Chinese are cut with the browser's word segmenter;
-// runs of two or three single characters it leaves (妇 联, 巾 帼) are joined back into one word, other single
-// characters are dropped because they would have to match a whole indexed word each. Short queries (up to four
+// runs of two single characters it leaves (妇 联, 巾 帼) are joined back into one word, runs of three keep their
+// last two (市 妇 联 → 妇联: a one-character place suffix or particle before a word), other single characters
+// are dropped because each would have to match the start of an indexed word. Short queries (up to four
 // characters: 妇联, 家风, 田野) go to Pagefind unchanged.
 const segmenter = typeof Intl.Segmenter === "function" ? new Intl.Segmenter("zh", { granularity: "word" }) : null;
 export function prepare(query) {
@@ -30,7 +31,7 @@ export function prepare(query) {
     if (!run) continue;
     if ([...run].length <= 4 || !segmenter) { out.push(run); continue; }
     let singles = [];
-    const flush = () => { if (singles.length >= 2 && singles.length <= 3) out.push(singles.join("")); singles = []; };
+    const flush = () => { if (singles.length === 2 || singles.length === 3) out.push(singles.slice(-2).join("")); singles = []; };
     for (const part of segmenter.segment(run)) {
       if (!part.isWordLike) { flush(); continue; }
       if ([...part.segment].length === 1) singles.push(part.segment);
@@ -39,6 +40,28 @@ export function prepare(query) {
     flush();
   }
   return out.length ? out.join(" ") : query;
+}
+
+// News readers often type (part of) a headline. Among Pagefind's first RERANK results, articles whose title
+// contains the query come first, then titles sharing more of its two-character pieces; ties keep Pagefind's order.
+const RERANK = 30;
+function pieces(text) {
+  const chars = [...text.replace(/[\s\p{P}\p{S}]+/gu, "")];
+  const out = new Set();
+  for (let i = 0; i + 1 < chars.length; i++) out.add(chars[i] + chars[i + 1]);
+  return out;
+}
+export function rerank(query, results) {
+  const q = query.replace(/[\s\p{P}\p{S}]+/gu, "");
+  const wanted = pieces(query);
+  const score = (data) => {
+    const title = (data.meta.title || "").replace(/[\s\p{P}\p{S}]+/gu, "");
+    if (q && title.includes(q)) return 1e6;
+    let shared = 0;
+    for (const piece of wanted) if (title.includes(piece)) shared++;
+    return shared;
+  };
+  return results.map((data, i) => [score(data), i, data]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map((x) => x[2]);
 }
 
 // Copy an excerpt (text with <mark> around matches) as text nodes and <mark> elements only.
@@ -75,7 +98,17 @@ function item(data) {
   return li;
 }
 
+// #search carries data-state="busy" while a search runs and "done" when its results are on the page.
 async function run() {
+  root.dataset.state = "busy";
+  try {
+    await show();
+  } finally {
+    root.dataset.state = "done";
+  }
+}
+
+async function show() {
   const params = new URLSearchParams(location.search);
   const q = (params.get("q") || "").trim();
   const section = params.get("section") || "";
@@ -107,15 +140,17 @@ async function run() {
     return;
   }
   status.textContent = `找到 ${search.results.length} 篇与“${q}”相关的文章。`;
+  const ranked = rerank(q, await Promise.all(search.results.slice(0, RERANK).map((r) => r.data())));
   let shown = 0;
   const more = document.createElement("button");
   more.type = "button";
   more.textContent = "显示更多结果";
   more.className = "search-more";
   async function next() {
-    const batch = search.results.slice(shown, shown + PAGE);
+    const batch = shown < ranked.length ? ranked.slice(shown, shown + PAGE)
+      : await Promise.all(search.results.slice(shown, shown + PAGE).map((r) => r.data()));
     shown += batch.length;
-    for (const data of await Promise.all(batch.map((r) => r.data()))) list.appendChild(item(data));
+    for (const data of batch) list.appendChild(item(data));
     if (shown >= search.results.length) more.remove();
   }
   more.addEventListener("click", next);
