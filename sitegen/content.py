@@ -354,7 +354,7 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
     raw_photos = fm.get("photos")
     if raw_photos is not None and not isinstance(raw_photos, list):
         problems.append(Problem(Location(rel, at("photos")), "E113", "photos 应为列表",
-                                "例如\nphotos:\n  - {src: a.jpg, caption: 说明, credit: 田野}"))
+                                "例如 photos: [{src: a.jpg, caption: 说明, credit: 田野}]"))
         raw_photos = []
     for i, item in enumerate(raw_photos or []):
         ref = _photo(item, ("photos", i), rel, lines, problems, resolve)
