@@ -286,7 +286,12 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
     except ContentError as exc:
         return Parsed(None, tuple(problems) + (exc.problem,))
     except yamlsafe.YamlProblem as exc:
-        return Parsed(None, tuple(problems) + (exc.problem,))
+        problem = exc.problem
+        if problem.code == "E104" and yamlsafe.is_scalar(fm_text):
+            # every key written with "：" — the block is one string, not a mapping (case B06 fullwidth-all)
+            problem = Problem(Location(rel, problem.location.line), "E100", "front matter 不是“键: 值”的形式",
+                              f"{problem.message}，{problem.hint}")
+        return Parsed(None, tuple(problems) + (problem,))
     problems.extend(loaded.warnings)
     fm, lines = loaded.value, loaded.lines
     if fm is None:

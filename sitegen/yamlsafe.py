@@ -93,6 +93,15 @@ def load(text: str, path: str, first_line: int = 1) -> Loaded:
     return Loaded(value, where, tuple(warnings))
 
 
+def is_scalar(text: str) -> bool:
+    """Whether ``text`` parses (as written, without repairs) to a single scalar, i.e. no ``key: value`` at all
+    (``title：标题`` with a full-width colon is one string); ``False`` on any YAML error."""
+    try:
+        return isinstance(yaml.compose(text, Loader=_TextLoader), yaml.ScalarNode)
+    except yaml.YAMLError:
+        return False
+
+
 def _quote_value(lines: list[str], row: int) -> int | None:
     """Index of the line to repair when an unquoted ``: `` sits inside a plain value on line ``row``."""
     for r in (row, row - 1):
