@@ -381,6 +381,8 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
     tags = _strings(fm, "tags", rel, lines, problems)
     aliases = _strings(fm, "aliases", rel, lines, problems)
     extra = {k: v for k, v in fm.items() if k not in KNOWN_KEYS}
+    author, source_name, editor = (_text(fm, k, rel, lines, problems) for k in ("author", "source", "editor"))
+    draft, headline, pinned = (_bool(fm, k, rel, lines, problems) for k in ("draft", "headline", "pinned"))
     if any(p.severity == "error" for p in problems):
         return Parsed(None, tuple(problems))
     url = permalink(config, source.kind, slug, date, category, column)
@@ -389,9 +391,7 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
         category=category.slug if category else "", column=column.slug if column else None, tags=tags,
         summary=summary, html=rendered.html, text=rendered.text, toc=rendered.toc, links=rendered.links,
         images=rendered.images, photos=tuple(photos), cover=cover,
-        author=_text(fm, "author", rel, lines, problems), source_name=_text(fm, "source", rel, lines, problems),
-        editor=_text(fm, "editor", rel, lines, problems), draft=_bool(fm, "draft", rel, lines, problems),
-        headline=_bool(fm, "headline", rel, lines, problems), pinned=_bool(fm, "pinned", rel, lines, problems),
+        author=author, source_name=source_name, editor=editor, draft=draft, headline=headline, pinned=pinned,
         aliases=tuple(a if a.startswith("/") else "/" + a for a in aliases), extra=extra,
         digest=hashlib.sha256(data).hexdigest()[:16], line=1,
     )
