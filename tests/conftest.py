@@ -138,3 +138,55 @@ def sample_site(tmp_path_factory) -> SampleSite:
     report = build_site(root)
     assert report.ok and not report.errors, "\n".join(map(str, report.errors))
     return SampleSite(root, root / "output", report)
+
+
+# --- links in built HTML ---------------------------------------------------------------------------------------
+
+_LINK_ATTRS = {"a": ("href",), "link": ("href",), "area": ("href",), "img": ("src", "srcset"),
+               "source": ("src", "srcset"), "script": ("src",), "iframe": ("src",), "video": ("src", "poster"),
+               "audio": ("src",)}
+
+
+def html_links(html: bytes | str) -> list[str]:
+    """Every ``href``/``src``/``srcset`` URL in an HTML document (srcset split into its URLs), in document order."""
+    import lxml.html
+
+    tree = lxml.html.document_fromstring(html)
+    out = []
+    for el in tree.iter(*_LINK_ATTRS):
+        for attr in _LINK_ATTRS[el.tag]:
+            value = el.get(attr)
+            if not value:
+                continue
+            if attr == "srcset":
+                out.extend(part.strip().split()[0] for part in value.split(",") if part.strip())
+            else:
+                out.append(value.strip())
+    return out
+
+
+def resolve_link(output: Path, page_rel: str, link: str, base_path: str = "/") -> Path | None | bool:
+    """Where an internal ``link`` found in ``output/page_rel`` points: the file under ``output`` (``/x/`` →
+    ``x/index.html``, fragments and queries ignored), ``None`` when no such file exists or a root-relative link
+    misses the base path, ``False`` for links that are not internal files (external, ``mailto:``, ``#fragment``)."""
+    import posixpath
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(link)
+    if parts.scheme or parts.netloc or not parts.path:
+        return False
+    path = unquote(parts.path)
+    if path.startswith("/"):
+        if not path.startswith(base_path):
+            return None
+        rel = path[len(base_path):]
+    else:
+        here = posixpath.dirname(page_rel)
+        rel = posixpath.normpath(posixpath.join(here, path)) + ("/" if path.endswith("/") else "")
+        if rel.startswith("../"):
+            return None
+        rel = "" if rel in (".", "./") else rel
+    target = output / rel
+    if rel == "" or rel.endswith("/") or target.is_dir():
+        target = target / "index.html"
+    return target if target.is_file() else None
