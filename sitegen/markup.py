@@ -243,8 +243,9 @@ _SENTENCE_END = "。！？；!?;…"
 def summarize(text: str, length: int) -> str:
     """CJK-aware excerpt of plain ``text``: at most ``length`` characters (each CJK character counts one).
 
-    Cut at the last sentence end (。！？；!?;) inside the limit when that keeps at least half of it, else cut at the
-    limit and append ``…`` (rule of case B01). Never splits a surrogate pair or a combining sequence."""
+    Cut at the last sentence end (。！？；!?;) inside the limit when that keeps at least half of it, else cut
+    before the limit and append ``…`` so that the result, ``…`` included, is at most ``length`` characters (rule
+    of case B01). Never splits a surrogate pair or a combining sequence."""
     text = text.strip()
     if len(text) <= length:
         return text
@@ -254,6 +255,7 @@ def summarize(text: str, length: int) -> str:
         return cut[: end + 1]
     import unicodedata
 
+    cut = cut[: length - 1]
     while cut and (unicodedata.combining(cut[-1]) or "\ud800" <= cut[-1] <= "\udbff"):
         cut = cut[:-1]
     return cut.rstrip("，、：,:（(“‘《 ") + "…"

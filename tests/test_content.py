@@ -283,7 +283,7 @@ def test_summary_cut_at_sentence_end_in_characters(tmp_path):
     body = "一二三四五六七八九十一二。" + "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉。"
     assert ok(parse(cfg, "content/a.md", fm(body=body))).summary == "一二三四五六七八九十一二。"
     no_stop = "一二三四五六七八九十一二三四五六七八九十一二三四五六"
-    assert ok(parse(cfg, "content/b.md", fm(body=no_stop))).summary == no_stop[:20] + "…"
+    assert ok(parse(cfg, "content/b.md", fm(body=no_stop))).summary == no_stop[:19] + "…"
 
 
 def test_explicit_summary_wins(cfg):

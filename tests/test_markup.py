@@ -145,6 +145,8 @@ def test_summarize():
     text = "甲" * 30 + "。" + "乙" * 60
     assert markup.summarize(text, 40) == "甲" * 30 + "。"  # keeps at least half of the limit: cut at the sentence
     text = "甲" * 10 + "。" + "乙" * 60
-    assert markup.summarize(text, 40) == "甲" * 10 + "。" + "乙" * 29 + "…"  # a sentence end too early: cut at limit
-    assert markup.summarize("😀" * 50, 10) == "😀" * 10 + "…"
-    assert len(markup.summarize("字" * 500, 120)) == 121
+    # a sentence end too early: cut at the limit, the "…" counted in it
+    assert markup.summarize(text, 40) == "甲" * 10 + "。" + "乙" * 28 + "…"
+    assert markup.summarize("😀" * 50, 10) == "😀" * 9 + "…"
+    assert markup.summarize("第一，第二，" * 20, 9) == "第一，第二，第一…"
+    assert len(markup.summarize("字" * 500, 120)) == 120
