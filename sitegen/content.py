@@ -31,7 +31,8 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]
 @dataclass(frozen=True, slots=True)
 class PhotoRef:
     """A photo named in front matter (``cover`` or ``photos``): ``rel`` project-relative path (``None`` when it
-    leaves the project), ``src`` as written, ``caption``, ``credit`` (photographer; rendered "田野 摄"), ``line``."""
+    leaves the project or the file does not exist: the problem is reported and the photo left out), ``src`` as
+    written, ``caption``, ``credit`` (photographer; rendered "田野 摄"), ``line``."""
 
     rel: str | None
     src: str
@@ -251,7 +252,19 @@ def _strings(fm: dict, key: str, rel: str, lines: dict, problems: list) -> tuple
     return tuple(dict.fromkeys(i.strip() for i in items if i and i.strip()))
 
 
-def _photo(value, keypath, rel: str, lines: dict, problems: list, resolve) -> PhotoRef | None:
+def _image_problem(rel: str, line: int, written: str, target: str | None, exists) -> Problem | None:
+    """E301 for an image path leaving the project, E302 for an image file that does not exist, else ``None``."""
+    if target is None:
+        return Problem(Location(rel, line), "E301", f"图片路径离开了站点目录：{written}",
+                       "图片须放在 content/ 中，写相对路径")
+    if not exists(target):
+        return Problem(Location(rel, line), "E302", f"找不到图片：{written}",
+                       "检查文件名（区分大小写）和路径；图片放在文章旁边或 content/ 下")
+    return None
+
+
+def _photo(value, keypath, rel: str, lines: dict, problems: list, resolve, exists,
+           image_problems: list) -> PhotoRef | None:
     line = lines.get(keypath, 1)
     if isinstance(value, str):
         value = {"src": value}
@@ -261,9 +274,10 @@ def _photo(value, keypath, rel: str, lines: dict, problems: list, resolve) -> Ph
         return None
     src = value["src"].strip()
     target = resolve(src)
-    if target is None:
-        problems.append(Problem(Location(rel, line), "E301", f"图片路径离开了站点目录：{src}",
-                                "图片须放在 content/ 中，写相对路径"))
+    problem = _image_problem(rel, line, src, target, exists)
+    if problem:
+        image_problems.append(problem)
+        target = None  # the page is published without this photo
     caption = value.get("caption") if isinstance(value.get("caption"), str) else ""
     credit = value.get("credit") if isinstance(value.get("credit"), str) else ""
     credit = re.sub(r"\s*摄$", "", credit.strip())
@@ -355,6 +369,8 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
         ctx = markup._Context("", rel, 1, exists)
         return ctx.resolve(src)
 
+    # a bad or missing image is an error (--strict fails) but the page is still published without it
+    image_problems: list[Problem] = []
     photos = []
     raw_photos = fm.get("photos")
     if raw_photos is not None and not isinstance(raw_photos, list):
@@ -362,17 +378,18 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
                                 "例如 photos: [{src: a.jpg, caption: 说明, credit: 田野}]"))
         raw_photos = []
     for i, item in enumerate(raw_photos or []):
-        ref = _photo(item, ("photos", i), rel, lines, problems, resolve)
+        ref = _photo(item, ("photos", i), rel, lines, problems, resolve, exists, image_problems)
         if ref:
             photos.append(ref)
-    cover = _photo(fm["cover"], ("cover",), rel, lines, problems, resolve) if fm.get("cover") else None
+    cover = (_photo(fm["cover"], ("cover",), rel, lines, problems, resolve, exists, image_problems)
+             if fm.get("cover") else None)
 
     rendered = markup.render_markdown(body, source=rel, first_line=body_line, exists=exists,
                                       trust_html=config.trust_html)
     for target, written, line in rendered.images:
-        if target is None:
-            problems.append(Problem(Location(rel, line), "E301", f"图片路径离开了站点目录：{written}",
-                                    "图片须放在 content/ 中，写相对路径"))
+        problem = _image_problem(rel, line, written, target, exists)
+        if problem:
+            image_problems.append(problem)
     summary = _text(fm, "summary", rel, lines, problems) or _text(fm, "description", rel, lines, problems)
     summary = summary or markup.summarize(rendered.lead, config.summary_length)
 
@@ -384,7 +401,8 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
     author, source_name, editor = (_text(fm, k, rel, lines, problems) for k in ("author", "source", "editor"))
     draft, headline, pinned = (_bool(fm, k, rel, lines, problems) for k in ("draft", "headline", "pinned"))
     if any(p.severity == "error" for p in problems):
-        return Parsed(None, tuple(problems))
+        return Parsed(None, tuple(problems + image_problems))
+    problems.extend(image_problems)
     url = permalink(config, source.kind, slug, date, category, column)
     page = Page(
         source=rel, kind=source.kind, url=url, slug=slug, title=title, date=date, updated=updated,

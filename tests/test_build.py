@@ -353,3 +353,22 @@ def test_base_url_sub_path_prefixes_every_link(tmp_path):
     a = doc(out / "gongzuo-dongtai/2024/03/a/index.html")
     assert a.xpath("//div[@class='body']//a[@href='/hebei/fulian/gongzuo-dongtai/2024/03/b/']")
     assert a.xpath("//div[@class='body']//img")[0].get("src").startswith("/hebei/fulian/media/")
+
+
+def test_missing_images_are_reported_and_the_page_still_builds(tmp_path):
+    root = make_site(tmp_path, {
+        "content/a.md": article("甲", "2024-03-05 09:00", cover="missing.jpg", body="正文。\n\n![图](nothere.jpg)"),
+        "content/b.md": "---\ntitle: 乙\ndate: 2024-03-06\ncategory: 工作动态\nphotos:\n"
+                        "  - {src: gone.jpg, caption: 说明文字, credit: 田野}\n---\n\n正文。\n",
+    })
+    code, out, err = run_cli(["build", root], subprocess_=True)
+    assert code == 1 and "Traceback" not in err
+    hint = "（检查文件名（区分大小写）和路径；图片放在文章旁边或 content/ 下）  [错误]"
+    assert err.splitlines() == [f"content/a.md:5: E302: 找不到图片：missing.jpg{hint}",
+                                f"content/a.md:10: E302: 找不到图片：nothere.jpg{hint}",
+                                f"content/b.md:6: E302: 找不到图片：gone.jpg{hint}"]
+    page = (root / "output/gongzuo-dongtai/2024/03/b/index.html").read_text("utf-8")
+    assert "说明文字" in page and "田野 摄" in page
+    assert (root / "output/gongzuo-dongtai/2024/03/a/index.html").is_file()
+    code, out, err = run_cli(["build", root, "--strict", "-o", root / "strict-out"])
+    assert code == 1 and not (root / "strict-out").exists()
