@@ -511,24 +511,34 @@ def select(pages, *, now: datetime, drafts: bool, future: bool) -> tuple[list[Pa
     return kept, notes
 
 
+def generated_urls(config: Config) -> dict[str, str]:
+    """Site-relative URLs of the pages sitegen generates itself (home, listings, indexes, 404), each mapped to a
+    Chinese description of its owner for E401 messages."""
+    urls = {"/": "首页", "/404.html": "404 页面", "/tags/": "标签索引页", "/archives/": "归档页",
+            "/galleries/": "图片库索引页"}
+    for kind, sections, label in (("category", config.categories, "栏目"), ("column", config.columns, "专栏")):
+        for s in sections:
+            urls.setdefault(config.permalink(kind).format(slug=s.slug), f"{label}“{s.name}”的列表页")
+    return urls
+
+
 def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
     """Build the indexes of the site from parsed pages. Returns the :class:`Site` and the problems found across
     pages: two pages on one URL (E401, letter case ignored, naming both files), and links to ``.md`` files that are
     not published pages (E201)."""
     problems: list[Problem] = []
-    seen: dict[str, Page] = {}
+    seen: dict[str, str] = {u.lower().rstrip("/"): owner for u, owner in generated_urls(config).items()}
     kept = []
     for p in sorted(pages, key=lambda p: p.source):
         for url in (p.url,) + p.aliases:
             key = url.lower().rstrip("/")
             if key in seen:
-                other = seen[key]
                 problems.append(Problem(Location(p.source, 1), "E401",
-                                        f"网址 {url} 与 {other.source} 重复", "请修改其中一篇的 slug"))
+                                        f"网址 {url} 与 {seen[key]} 重复", "请修改其中一篇的 slug"))
                 break
         else:
             for url in (p.url,) + p.aliases:
-                seen[url.lower().rstrip("/")] = p
+                seen[url.lower().rstrip("/")] = p.source
             kept.append(p)
     articles = tuple(sorted((p for p in kept if p.kind == "article"), key=lambda p: (-p.date.timestamp(), p.url)))
     statics = tuple(sorted((p for p in kept if p.kind == "page"), key=lambda p: p.url))
@@ -585,5 +595,5 @@ def with_html(page: Page, html: str) -> Page:
 
 
 __all__ = ["Source", "Page", "PhotoRef", "Parsed", "Site", "scan", "decode", "split_front_matter", "parse_date",
-           "slugify", "tag_slug", "parse_page", "read_source", "permalink", "select", "assemble", "sort_key",
-           "with_html", "IGNORED_NAME"]
+           "slugify", "tag_slug", "parse_page", "read_source", "permalink", "select", "generated_urls", "assemble",
+           "sort_key", "with_html", "IGNORED_NAME"]

@@ -331,3 +331,13 @@ def test_broken_md_link_is_a_content_error_with_line(cfg):
     _, problems = content.assemble([a, b], cfg)
     assert [str(p) for p in problems] == [
         "content/a.md:9: E201: 链接的文章不存在或未发布：missing.md（检查文件路径（相对于本文件））"]
+
+
+def test_page_on_a_generated_url_is_an_error(cfg):
+    page = ok(parse(cfg, "content/pages/gongzuo-dongtai.md", "---\ntitle: 冲突\n---\n\n正文。\n", kind="page"))
+    tags = ok(parse(cfg, "content/pages/tags.md", "---\ntitle: 标签\n---\n\n正文。\n", kind="page"))
+    site, problems = content.assemble([page, tags], cfg)
+    assert [str(p) for p in problems] == [
+        "content/pages/gongzuo-dongtai.md:1: E401: 网址 /gongzuo-dongtai/ 与 栏目“工作动态”的列表页 重复（请修改其中一篇的 slug）",
+        "content/pages/tags.md:1: E401: 网址 /tags/ 与 标签索引页 重复（请修改其中一篇的 slug）"]
+    assert site.pages == ()
