@@ -134,10 +134,20 @@ class _Context:
         self.text, self.source, self.first_line, self.exists = text, source, first_line, exists
         self.links: list = []
         self.images: list = []
+        self._after: dict[str, int] = {}
 
     def line_of(self, target: str) -> int:
-        pos = self.text.find(target)
-        return self.first_line + (self.text.count("\n", 0, pos) if pos >= 0 else 0)
+        """File line of the next use of ``target`` as a link or image destination (``](x.md``, ``: x.md``,
+        ``"x.md"``…), searching after the previous use of the same target so repeated links get their own lines;
+        a bare mention in the prose does not count unless nothing else matches."""
+        start = self._after.get(target, 0)
+        found = [p for p in (self.text.find(pre + target, start) for pre in ("](", "]: ", "(", '"', "'", "<"))
+                 if p >= 0]
+        pos = min(found) if found else self.text.find(target, start)
+        if pos < 0:
+            return self.first_line
+        self._after[target] = pos + len(target)
+        return self.first_line + self.text.count("\n", 0, pos)
 
     def resolve(self, target: str) -> str | None:
         """Project-relative POSIX path of ``target`` written in ``source``: beside the file first, then from

@@ -150,3 +150,10 @@ def test_summarize():
     assert markup.summarize("😀" * 50, 10) == "😀" * 9 + "…"
     assert markup.summarize("第一，第二，" * 20, 9) == "第一，第二，第一…"
     assert len(markup.summarize("字" * 500, 120)) == 120
+
+
+def test_link_lines_skip_prose_mentions_and_count_repeats():
+    r = render("文件 nope.md 已删除。\n\n见[这里](nope.md)。\n\n再见[那里](nope.md)。\n\n![图](a.jpg)与![图](a.jpg)\n\n"
+               "[参考][1]\n\n[1]: ref.md\n")
+    assert [line for _, _, line in r.links] == [8, 10, 16]
+    assert [line for _, _, line in r.images] == [12, 12]
