@@ -31,8 +31,8 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]
 @dataclass(frozen=True, slots=True)
 class PhotoRef:
     """A photo named in front matter (``cover`` or ``photos``): ``rel`` project-relative path (``None`` when it
-    leaves the project or the file does not exist: the problem is reported and the photo left out), ``src`` as
-    written, ``caption``, ``credit`` (photographer; rendered "田野 摄"), ``line``."""
+    leaves the project: the problem is reported and the photo left out), ``src`` as written, ``caption``,
+    ``credit`` (photographer; rendered "田野 摄"), ``line``."""
 
     rel: str | None
     src: str
@@ -252,18 +252,16 @@ def _strings(fm: dict, key: str, rel: str, lines: dict, problems: list) -> tuple
     return tuple(dict.fromkeys(i.strip() for i in items if i and i.strip()))
 
 
-def _image_problem(rel: str, line: int, written: str, target: str | None, exists) -> Problem | None:
-    """E301 for an image path leaving the project, E302 for an image file that does not exist, else ``None``."""
+def _image_problem(rel: str, line: int, written: str, target: str | None) -> Problem | None:
+    """E306 for an image path leaving the project (the code :mod:`sitegen.images` uses), else ``None``. Missing
+    and broken files are reported by the image pipeline (E301–E305) at the same line."""
     if target is None:
-        return Problem(Location(rel, line), "E301", f"图片路径离开了站点目录：{written}",
+        return Problem(Location(rel, line), "E306", f"图片路径离开了站点目录：{written}",
                        "图片须放在 content/ 中，写相对路径")
-    if not exists(target):
-        return Problem(Location(rel, line), "E302", f"找不到图片：{written}",
-                       "检查文件名（区分大小写）和路径；图片放在文章旁边或 content/ 下")
     return None
 
 
-def _photo(value, keypath, rel: str, lines: dict, problems: list, resolve, exists,
+def _photo(value, keypath, rel: str, lines: dict, problems: list, resolve,
            image_problems: list) -> PhotoRef | None:
     line = lines.get(keypath, 1)
     if isinstance(value, str):
@@ -274,7 +272,7 @@ def _photo(value, keypath, rel: str, lines: dict, problems: list, resolve, exist
         return None
     src = value["src"].strip()
     target = resolve(src)
-    problem = _image_problem(rel, line, src, target, exists)
+    problem = _image_problem(rel, line, src, target)
     if problem:
         image_problems.append(problem)
         target = None  # the page is published without this photo
@@ -369,7 +367,7 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
         ctx = markup._Context("", rel, 1, exists)
         return ctx.resolve(src)
 
-    # a bad or missing image is an error (--strict fails) but the page is still published without it
+    # an image path leaving the project is an error (--strict fails) but the page is still published without it
     image_problems: list[Problem] = []
     photos = []
     raw_photos = fm.get("photos")
@@ -378,16 +376,16 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
                                 "例如 photos: [{src: a.jpg, caption: 说明, credit: 田野}]"))
         raw_photos = []
     for i, item in enumerate(raw_photos or []):
-        ref = _photo(item, ("photos", i), rel, lines, problems, resolve, exists, image_problems)
+        ref = _photo(item, ("photos", i), rel, lines, problems, resolve, image_problems)
         if ref:
             photos.append(ref)
-    cover = (_photo(fm["cover"], ("cover",), rel, lines, problems, resolve, exists, image_problems)
+    cover = (_photo(fm["cover"], ("cover",), rel, lines, problems, resolve, image_problems)
              if fm.get("cover") else None)
 
     rendered = markup.render_markdown(body, source=rel, first_line=body_line, exists=exists,
                                       trust_html=config.trust_html)
     for target, written, line in rendered.images:
-        problem = _image_problem(rel, line, written, target, exists)
+        problem = _image_problem(rel, line, written, target)
         if problem:
             image_problems.append(problem)
     summary = _text(fm, "summary", rel, lines, problems) or _text(fm, "description", rel, lines, problems)

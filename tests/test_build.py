@@ -33,6 +33,17 @@ def listing_links(path: Path) -> list[str]:
     return [a.get("href") for a in doc(path).xpath("//ul[contains(@class, 'list')]/li[contains(@class, 'item')]/a")]
 
 
+def jpeg(size=(64, 48)) -> bytes:
+    """A small real JPEG photo."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 120, 60)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -330,7 +341,7 @@ def test_base_url_sub_path_prefixes_every_link(tmp_path):
         "content/2024/a.md": article("甲", "2024-03-05 09:00", tags="[妇联]", cover="p.jpg",
                                      body="见[乙](b.md)。\n\n![图](p.jpg)"),
         "content/2024/b.md": article("乙", "2024-03-06 09:00", tags="[妇联]", aliases="[/old/b.html]"),
-        "content/2024/p.jpg": (REPO / "themes/default/static/favicon.svg").read_bytes(),
+        "content/2024/p.jpg": jpeg(),
         "content/pages/about.md": "---\ntitle: 关于我们\n---\n\n简介。\n",
     })
     report = build_site(root)
@@ -352,7 +363,9 @@ def test_base_url_sub_path_prefixes_every_link(tmp_path):
     assert checked > 20
     a = doc(out / "gongzuo-dongtai/2024/03/a/index.html")
     assert a.xpath("//div[@class='body']//a[@href='/hebei/fulian/gongzuo-dongtai/2024/03/b/']")
-    assert a.xpath("//div[@class='body']//img")[0].get("src").startswith("/hebei/fulian/media/")
+    img = a.xpath("//div[@class='body']//img")[0]
+    assert img.get("src").startswith("/hebei/fulian/")
+    assert all(u.startswith("/hebei/fulian/") for u in html_links(lxml.html.tostring(a)) if u.startswith("/"))
 
 
 def test_missing_images_are_reported_and_the_page_still_builds(tmp_path):
@@ -363,10 +376,10 @@ def test_missing_images_are_reported_and_the_page_still_builds(tmp_path):
     })
     code, out, err = run_cli(["build", root], subprocess_=True)
     assert code == 1 and "Traceback" not in err
-    hint = "（检查文件名（区分大小写）和路径；图片放在文章旁边或 content/ 下）  [错误]"
-    assert err.splitlines() == [f"content/a.md:5: E302: 找不到图片：missing.jpg{hint}",
-                                f"content/a.md:10: E302: 找不到图片：nothere.jpg{hint}",
-                                f"content/b.md:6: E302: 找不到图片：gone.jpg{hint}"]
+    hint = "（请检查文件名和路径（区分大小写），并确认图片已放进站点目录）  [错误]"
+    assert err.splitlines() == [f"content/a.md:5: E301: 找不到图片文件：missing.jpg{hint}",
+                                f"content/a.md:10: E301: 找不到图片文件：nothere.jpg{hint}",
+                                f"content/b.md:6: E301: 找不到图片文件：gone.jpg{hint}"]
     page = (root / "output/gongzuo-dongtai/2024/03/b/index.html").read_text("utf-8")
     assert "说明文字" in page and "田野 摄" in page
     assert (root / "output/gongzuo-dongtai/2024/03/a/index.html").is_file()

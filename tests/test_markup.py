@@ -90,7 +90,7 @@ def test_image_path_leaving_the_project_is_an_error(tmp_path):
                                                 "正文。\n\n![外面](../../../etc/passwd.jpg)\n"})
     report = build_site(root)
     assert [str(p) for p in report.errors] == [
-        "content/a.md:9: E301: 图片路径离开了站点目录：../../../etc/passwd.jpg（图片须放在 content/ 中，写相对路径）"]
+        "content/a.md:9: E306: 图片路径离开了站点目录：../../../etc/passwd.jpg（图片须放在 content/ 中，写相对路径）"]
 
 
 def test_broken_md_link_is_E201_at_its_line(tmp_path):
