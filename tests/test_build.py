@@ -73,7 +73,7 @@ def sample_front_matter() -> list[tuple[str, dict]]:
 def test_sample_site_page_kinds(sample_site):
     out = sample_site.output
     expect = {
-        "index.html": ("河北妇女网", None),
+        "index.html": ("河北妇女网", "河北妇女网"),
         "gongzuo-dongtai/index.html": ("工作动态 - 河北妇女网", "工作动态"),
         "gaige-jinxingshi/index.html": ("改革进行时 - 河北妇女网", "改革进行时"),
         "tags/index.html": ("全部标签 - 河北妇女网", "全部标签"),
