@@ -126,6 +126,13 @@ class SampleSite:
     report: object
 
 
+def _link_or_copy(src, dst):
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 @pytest.fixture(scope="session")
 def sample_site(tmp_path_factory) -> SampleSite:
     """The bundled sample site built once per test session (read-only for tests: copy it before changing it)."""
@@ -135,6 +142,9 @@ def sample_site(tmp_path_factory) -> SampleSite:
     for name in ("content", "themes"):
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, root / name)
+    images = REPO / ".sitegen-cache" / "images"
+    if images.is_dir():  # reuse processed photos of an earlier `make build` (keyed by bytes and settings)
+        shutil.copytree(images, root / ".sitegen-cache" / "images", copy_function=_link_or_copy)
     report = build_site(root)
     assert report.ok and not report.errors, "\n".join(map(str, report.errors))
     return SampleSite(root, root / "output", report)
