@@ -32,7 +32,11 @@ MD_LINK = "sitegen-md:"
 IMG_LINK = "sitegen-img:"
 
 _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
-_SOFT_BREAK = re.compile(f"(?<=[{_CJK}\u2018\u2019\u201c\u201d])\\n\\s*(?=[^\\s<])|(?<=[^\\s>])\\n\\s*(?=[{_CJK}\u2018\u2019\u201c\u201d])")
+_WIDE = re.compile(f"[{_CJK}\u2018\u2019\u201c\u201d]")  # Chinese characters, punctuation and curly quotes
+_INLINE_TAG = r"</?(?:a|abbr|b|cite|code|del|em|i|ins|kbd|mark|q|s|samp|small|span|strong|sub|sup|time|u)(?:\s[^<>]*)?>"
+# a line break with the visible characters on each side (inline tags such as <strong> skipped), written as
+# groups: left character, tags before the break, tags after it, right character
+_SOFT_BREAK = re.compile(f"([^\\s<>])((?:{_INLINE_TAG})*)\\n[ \\t]*((?:{_INLINE_TAG})*)(?=([^\\s<]))")
 _LIST_ITEM = re.compile(r"^( *)([-*+]|\d{1,9}[.)])(\s+|$)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
@@ -227,7 +231,15 @@ def sanitize(html: str) -> str:
 
 def _join_cjk_lines(html: str) -> str:
     parts = re.split(r"(<pre[\s>].*?</pre>)", html, flags=re.S)
-    return "".join(p if p.startswith("<pre") else _SOFT_BREAK.sub("", p) for p in parts)
+    return "".join(p if p.startswith("<pre") else _SOFT_BREAK.sub(_join, p) for p in parts)
+
+
+def _join(m: re.Match) -> str:
+    """Drop a soft line break when the character on either side is Chinese (a browser would show a space)."""
+    left, before, after, right = m.groups()
+    if _WIDE.match(left) or _WIDE.match(right):
+        return left + before + after
+    return m.group(0)
 
 
 def _flatten_toc(tokens):

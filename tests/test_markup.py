@@ -61,6 +61,10 @@ def test_indent_nested_lists_leaves_code_alone():
     ("他说\n“好”", "<p>他说“好”</p>"),
     ("“四个意识”\n提高站位", "<p>“四个意识”提高站位</p>"),
     ("first line\nsecond line", "<p>first line\nsecond line</p>"),
+    ("妇联工作\n**改革**进行时", "<p>妇联工作<strong>改革</strong>进行时</p>"),
+    ("**改革**\n进行时", "<p><strong>改革</strong>进行时</p>"),
+    ("见[链接](https://a.cn/)\n下一行", '<p>见<a href="https://a.cn/">链接</a>下一行</p>'),
+    ("plain **bold**\nnext", "<p>plain <strong>bold</strong>\nnext</p>"),
 ])
 def test_cjk_soft_breaks(written, expected):
     assert render(written).html == expected
