@@ -9,9 +9,10 @@ What is checked, with the codes used (see :mod:`sitegen.errors` for the code ran
 - links to ``.md`` files that are no page (E201) and anchors (``page.md#标题``, ``#标题``) that match no heading or
   element id of the target (E202);
 - two pages on one URL (E401);
-- images: path leaving the project (E301), missing file (E302), larger than :data:`MAX_IMAGE_BYTES` (W303), more
-  pixels than ``images.max_pixels`` (E304, read from the file header by Pillow without decoding), not an image
-  Pillow can read (E305); body images without alt text (W306, GB/T 37668-2019 requires text alternatives);
+- images, with the codes of :mod:`sitegen.images`: missing file (E301), not an image Pillow can read (E303), empty
+  file (E304), more pixels than ``images.max_pixels`` (E305, read from the file header by Pillow without
+  decoding), larger than :data:`MAX_IMAGE_BYTES` (W302); body images without alt text (W203, GB/T 37668-2019
+  requires text alternatives);
 - theme templates that do not compile (E501).
 """
 from __future__ import annotations
@@ -88,11 +89,13 @@ def _image_problems(config: Config, rel: str) -> list[tuple[str, str, str, str]]
     """Problems of image file ``rel`` as (code, severity, message, hint); empty when fine."""
     path = config.root / rel
     if not path.is_file():
-        return [("E302", "error", f"图片文件不存在：{rel}", "检查文件名（包括扩展名和大小写）和所在文件夹")]
+        return [("E301", "error", f"图片文件不存在：{rel}", "检查文件名（包括扩展名和大小写）和所在文件夹")]
     found = []
     size = path.stat().st_size
+    if size == 0:
+        return [("E304", "error", f"图片文件是空的（0 字节）：{rel}", "请重新上传这张图片")]
     if size > MAX_IMAGE_BYTES:
-        found.append(("W303", "warning", f"图片文件过大：{size / 1024 / 1024:.1f} MB（{rel}）",
+        found.append(("W302", "warning", f"图片文件过大：{size / 1024 / 1024:.1f} MB（{rel}）",
                       f"请先压缩到 {MAX_IMAGE_BYTES // 1024 // 1024} MB 以下再提交"))
     from PIL import Image
 
@@ -110,12 +113,12 @@ def _image_problems(config: Config, rel: str) -> list[tuple[str, str, str, str]]
                 width, height = im.size
     except Image.DecompressionBombError:
         width = height = 0
-        found.append(("E304", "error", f"图片像素过多，可能是恶意文件：{rel}", "请换一张正常尺寸的照片"))
+        found.append(("E305", "error", f"图片像素过多，可能是恶意文件：{rel}", "请换一张正常尺寸的照片"))
     except Exception:
-        found.append(("E305", "error", f"无法识别的图片文件：{rel}", "文件可能已损坏，或不是 JPEG/PNG/WebP/HEIC 图片"))
+        found.append(("E303", "error", f"无法识别的图片文件：{rel}", "文件可能已损坏，或不是 JPEG/PNG/WebP/HEIC 图片"))
         return found
     if width * height > config.images.max_pixels:
-        found.append(("E304", "error", f"图片像素过多：{width}×{height}（{rel}）",
+        found.append(("E305", "error", f"图片像素过多：{width}×{height}（{rel}）",
                       f"超过 site.yaml 中 images.max_pixels 的 {config.images.max_pixels} 像素，请先缩小"))
     return found
 
@@ -126,7 +129,7 @@ def _check_images(config: Config, page: contentmod.Page, texts: _Texts, problems
         refs.append((ref.rel, ref.src, ref.line))
     for target, written, line in refs:
         if target is None:
-            continue  # E301, reported by parsing
+            continue  # leaves the project: reported by parsing
         if target not in seen:
             seen[target] = _image_problems(config, target)
         for code, severity, message, hint in seen[target]:
@@ -143,7 +146,7 @@ def _check_images(config: Config, page: contentmod.Page, texts: _Texts, problems
             shown = htmllib.unescape(src)
             line = texts.line_of(page.source, shown)
         if not htmllib.unescape(attrs.get("alt", "")).strip():
-            problems.add(Problem(Location(page.source, line), "W306", f"图片缺少替代文字（alt）：{shown}",
+            problems.add(Problem(Location(page.source, line), "W203", f"图片缺少替代文字（alt）：{shown}",
                                  "写成 ![图片内容的简短说明](图片文件名)，供读屏软件朗读", "warning"))
 
 

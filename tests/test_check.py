@@ -44,11 +44,11 @@ EXPECTED = """\
 content/2024/badcat.md:4: E120: 未知的栏目“工作动太”（可选：工作动态）  [错误]
 content/2024/badcat.md:5: E121: 未知的专栏“改革”（可选：改革进行时）  [错误]
 content/2024/baddate.md:3: E102: 日期格式无法识别："2024-13-01"（应为 2026-11-28 或 2026-11-28 09:30）  [错误]
-content/2024/bundle/index.md:5: E302: 图片文件不存在：content/2024/bundle/missing-cover.jpg（检查文件名（包括扩展名和大小写）和所在文件夹）  [错误]
-content/2024/bundle/index.md:8: W306: 图片缺少替代文字（alt）：small.jpg（写成 ![图片内容的简短说明](图片文件名)，供读屏软件朗读）  [提示]
-content/2024/bundle/index.md:10: E304: 图片像素过多：100×100（content/2024/bundle/big.png）（超过 site.yaml 中 images.max_pixels 的 5000 像素，请先缩小）  [错误]
-content/2024/bundle/index.md:12: E305: 无法识别的图片文件：content/2024/bundle/fake.jpg（文件可能已损坏，或不是 JPEG/PNG/WebP/HEIC 图片）  [错误]
-content/2024/bundle/index.md:14: E302: 图片文件不存在：content/2024/bundle/gone.jpg（检查文件名（包括扩展名和大小写）和所在文件夹）  [错误]
+content/2024/bundle/index.md:5: E301: 图片文件不存在：content/2024/bundle/missing-cover.jpg（检查文件名（包括扩展名和大小写）和所在文件夹）  [错误]
+content/2024/bundle/index.md:8: W203: 图片缺少替代文字（alt）：small.jpg（写成 ![图片内容的简短说明](图片文件名)，供读屏软件朗读）  [提示]
+content/2024/bundle/index.md:10: E305: 图片像素过多：100×100（content/2024/bundle/big.png）（超过 site.yaml 中 images.max_pixels 的 5000 像素，请先缩小）  [错误]
+content/2024/bundle/index.md:12: E303: 无法识别的图片文件：content/2024/bundle/fake.jpg（文件可能已损坏，或不是 JPEG/PNG/WebP/HEIC 图片）  [错误]
+content/2024/bundle/index.md:14: E301: 图片文件不存在：content/2024/bundle/gone.jpg（检查文件名（包括扩展名和大小写）和所在文件夹）  [错误]
 content/2024/dup2.md:1: E401: 网址 /2024/03/06/same/ 与 content/2024/dup1.md 重复（请修改其中一篇的 slug）  [错误]
 content/2024/future.md:1: W130: 定时发布（scheduled for 2030-01-01 08:00 +08:00），本次未发布（到时间后重新构建即可发布；预览用 --future）  [提示]
 content/2024/links.md:9: E202: 链接的锚点不存在：good.md#二总结（content/2024/good.md 中没有标题或 id 为“二总结”的位置）  [错误]
@@ -92,7 +92,7 @@ def test_json_format(site, capsys):
     assert len(data) == 14
     assert data[0] == {"path": "content/2024/badcat.md", "line": 4, "column": 0, "code": "E120", "severity": "error",
                        "message": "未知的栏目“工作动太”", "hint": "可选：工作动态"}
-    assert [d["code"] for d in data if d["severity"] == "warning"] == ["W306", "W130", "W201"]
+    assert [d["code"] for d in data if d["severity"] == "warning"] == ["W203", "W130", "W201"]
 
 
 def test_clean_site_passes(site, capsys):
@@ -106,8 +106,8 @@ def test_clean_site_passes(site, capsys):
 def test_oversized_file(site, monkeypatch):
     monkeypatch.setattr(checkmod, "MAX_IMAGE_BYTES", 100)
     report = checkmod.check(configmod.load(site))
-    lines = [str(p) for p in report.problems if p.code == "W303"]
-    assert lines[0].startswith("content/2024/bundle/index.md:8: W303: 图片文件过大：0.0 MB（content/2024/bundle/small.jpg）")
+    lines = [str(p) for p in report.problems if p.code == "W302"]
+    assert lines[0].startswith("content/2024/bundle/index.md:8: W302: 图片文件过大：0.0 MB（content/2024/bundle/small.jpg）")
 
 
 def test_decompression_bomb_header_only():
@@ -125,7 +125,7 @@ def test_decompression_bomb_header_only():
         (root / "content" / "a.md").write_text(
             "---\ntitle: 炸弹\ndate: 2024-03-05\ncategory: 工作动态\n---\n\n![炸弹图](bomb.gif)\n", "utf-8")
         report = checkmod.check(configmod.load(root))
-    assert [p.code for p in report.problems] == ["E304"]
+    assert [p.code for p in report.problems] == ["E305"]
 
 
 def test_template_syntax_error(site, capsys):
