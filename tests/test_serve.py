@@ -396,3 +396,22 @@ def test_browser_reloads_by_itself(server):
             assert errors == []
         finally:
             browser.close()
+
+
+def test_base_path_is_served_under_its_prefix(tmp_path):
+    root = make_site(tmp_path / "site")
+    (root / "site.yaml").write_text(SITE_YAML.replace("https://news.example.cn/", "https://example.cn/fulian/"),
+                                    "utf-8")
+    srv = servemod.PreviewServer(configmod.load(root), port=0).start()
+    try:
+        base = f"http://127.0.0.1:{srv.port}"
+        assert srv.url == base + "/fulian/"
+        status, headers, _ = get(base + "/")
+        assert status == 301 and headers["Location"] == "/fulian/"
+        status, _, body = get(base + "/fulian/2024/03/05/fragile/")
+        assert status == 200 and "完好的文章" in body.decode()
+        assert 'href="/fulian/assets/style.' in body.decode()
+        assert get(base + "/2024/03/05/fragile/")[0] == 404
+        assert get(base + "/__sitegen/reload.js")[0] == 200
+    finally:
+        srv.stop()
