@@ -9,6 +9,7 @@ a template error) leaves ``output/`` exactly as it was. Only files sitegen wrote
 from __future__ import annotations
 
 import hashlib
+import html as htmllib
 import json
 import logging
 import os
@@ -18,13 +19,14 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from sitegen import content as contentmod
+from sitegen import images
 from sitegen import render as rendermod
 from sitegen.config import Config
 from sitegen.content import Page, Site
-from sitegen.errors import Problem, Problems, SitegenError
+from sitegen.errors import Location, Problem, Problems, SitegenError
 from sitegen.markup import IMG_LINK, MD_LINK, escape
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,8 @@ log = logging.getLogger(__name__)
 class BuildReport:
     """What a build did: ``ok`` (False when it wrote nothing because of errors), ``written`` files whose bytes
     changed, ``unchanged`` files, ``removed`` stale files (project-relative to the output folder), ``pages`` HTML
-    pages produced, ``problems`` (errors and warnings, sorted), ``seconds`` wall time and per-stage ``stages``."""
+    pages produced, ``problems`` (errors and warnings, sorted), ``seconds`` wall time, per-stage ``stages`` and
+    ``images`` as (processed, from cache, failed) photo counts."""
 
     ok: bool
     output: Path
@@ -45,6 +48,7 @@ class BuildReport:
     problems: tuple[Problem, ...] = ()
     seconds: float = 0.0
     stages: tuple[tuple[str, float], ...] = ()
+    images: tuple[int, int, int] = (0, 0, 0)
 
     @property
     def errors(self) -> list[Problem]:
@@ -93,6 +97,26 @@ class Writer:
         staged = self.staging / rel
         staged.parent.mkdir(parents=True, exist_ok=True)
         staged.write_bytes(data)
+        self.written.append(rel)
+
+    def link(self, rel: str, source: Path) -> None:
+        """Stage ``source`` at ``rel`` as a hard link (a copy across devices) for files named by a hash of their
+        content (photo variants): an existing ``out/rel`` of the same size is taken as unchanged."""
+        if rel in self.produced:
+            return
+        self.produced.add(rel)
+        try:
+            if (self.out / rel).stat().st_size == source.stat().st_size:
+                self.unchanged += 1
+                return
+        except OSError:
+            pass
+        staged = self.staging / rel
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, staged)
+        except OSError:
+            shutil.copyfile(source, staged)
         self.written.append(rel)
 
     def copy(self, rel: str, source: Path) -> None:
@@ -159,31 +183,49 @@ def paginate(items, per_page: int, base_url: str) -> Iterator[dict]:
 
 
 class Media:
-    """Turns the image references of pages into HTML: until the image pipeline has variants for a file, the
-    original is published once under ``media/<hash>/<name>``."""
+    """The photos of the site for templates: responsive ``<picture>`` markup and variant URLs from the image
+    pipeline's results (``images.run``), keyed by project-relative source path. A photo whose processing failed
+    renders as nothing (its problem is reported with the referencing file's line)."""
 
-    def __init__(self, config: Config, writer: Writer, env_url):
+    def __init__(self, config: Config, results: Mapping[str, images.ImageResult]):
         self.config = config
-        self.writer = writer
-        self.url = env_url
-        self.published: dict[str, str] = {}
+        self.results = results
 
-    def src(self, rel: str) -> str:
-        if rel not in self.published:
-            path = self.config.root / rel
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-            out = f"media/{digest}/{Path(rel).name}"
-            self.writer.copy(out, path)
-            self.published[rel] = out
-        return self.url("/" + self.published[rel])
+    def img(self, rel: str, alt: str, lazy: bool = True, sizes: str = "(max-width: 760px) 100vw, 760px") -> str:
+        """``<picture>`` (WebP + JPEG ``srcset``, ``width``/``height`` set) for photo ``rel`` with text ``alt``."""
+        result = self.results.get(rel)
+        if result is None:
+            return ""
+        return images.picture_html(result, alt, base_path=self.config.base_path, lazy=lazy, sizes=sizes)
 
-    def img(self, rel: str, alt: str, lazy: bool = True) -> str:
-        loading = ' loading="lazy" decoding="async"' if lazy else ""
-        return f'<img src="{escape(self.src(rel))}" alt="{escape(alt)}"{loading}>'
+    def src(self, rel: str, largest: bool = True) -> str:
+        """Site URL (base path included) of the widest JPEG variant (or the fallback one), ``""`` if none."""
+        result = self.results.get(rel)
+        variant = result and (result.largest if largest else result.fallback)
+        return (self.config.base_path + variant.url) if variant else ""
+
+    def size(self, rel: str) -> tuple[int, int]:
+        """Upright ``(width, height)`` in px of the source photo, ``(0, 0)`` if unknown."""
+        result = self.results.get(rel)
+        return (result.width, result.height) if result and result.ok else (0, 0)
+
+
+def image_refs(site: Site) -> list[tuple[str, Location]]:
+    """Every photo the site uses, as ``(project-relative path, where it is referenced)``: covers, ``photos``
+    lists and images in bodies, of every published page."""
+    refs = []
+    for page in site.all_pages:
+        for photo in ((page.cover,) if page.cover else ()) + page.photos:
+            if photo.rel:
+                refs.append((photo.rel, Location(page.source, photo.line)))
+        for rel, _written, line in page.images:
+            if rel:
+                refs.append((rel, Location(page.source, line)))
+    return refs
 
 
 def build(config: Config, *, out: Path | None = None, strict: bool = False, drafts: bool = False,
-          future: bool = False, jobs: int | None = None) -> BuildReport:
+          future: bool = False, jobs: int | None = None, progress: bool = False) -> BuildReport:
     """Build the site of ``config`` into ``out`` (default ``<root>/output``).
 
     Never raises for content problems: they are in the report (``ok`` False under ``strict`` with errors, and
@@ -212,9 +254,14 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     problems.extend(site_problems)
     stage("assemble", t)
 
-    has_errors = bool(problems.errors)
     manifest = config.cache_dir / "manifests" / (hashlib.sha1(str(out).encode()).hexdigest()[:12] + ".json")
-    if strict and has_errors:
+    t = time.perf_counter()
+    results = images.run(images.plan(image_refs(site), config.root), config.images, config.cache_dir,
+                         workers=jobs, progress=progress)
+    for result in results.values():
+        problems.extend(result.problems)
+    stage("images", t)
+    if strict and problems.errors:
         report = BuildReport(False, out, problems=tuple(problems.sorted()), seconds=time.perf_counter() - t0,
                              stages=tuple(stages))
         _status(config, out, report, strict)
@@ -223,7 +270,10 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     t = time.perf_counter()
     writer = Writer(out, manifest)
     try:
-        count = render_site(site, writer, drafts=drafts)
+        for result in results.values():
+            for variant in (result.variants if result.ok else ()):
+                writer.link(variant.url, images.cache_file(config.cache_dir, variant))
+        count = render_site(site, writer, Media(config, results), drafts=drafts)
         stage("render", t)
         t = time.perf_counter()
         removed = writer.commit()
@@ -232,8 +282,10 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
         writer.abort()
         _status(config, out, BuildReport(False, out), strict)
         raise
-    report = BuildReport(not (strict and has_errors), out, count, tuple(writer.written), writer.unchanged,
-                         tuple(removed), tuple(problems.sorted()), time.perf_counter() - t0, tuple(stages))
+    report = BuildReport(True, out, count, tuple(writer.written), writer.unchanged,
+                         tuple(removed), tuple(problems.sorted()), time.perf_counter() - t0, tuple(stages),
+                         (sum(r.ok and not r.cached for r in results.values()),
+                          sum(r.ok and r.cached for r in results.values()), sum(not r.ok for r in results.values())))
     _status(config, out, report, strict)
     return report
 
@@ -269,7 +321,7 @@ def static_assets(config: Config) -> dict[str, tuple[str, Path]]:
     return assets
 
 
-def render_site(site: Site, writer: Writer, *, drafts: bool = False) -> int:
+def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = False) -> int:
     """Render every output of ``site`` through ``writer``; returns the number of HTML pages. Raises
     :class:`TemplateError`."""
     config = site.config
@@ -277,7 +329,6 @@ def render_site(site: Site, writer: Writer, *, drafts: bool = False) -> int:
     for out_rel, src in assets.values():
         writer.copy(out_rel, src)
     env = rendermod.make_env(config, {name: rel for name, (rel, _) in assets.items()})
-    media = Media(config, writer, env.filters["url"])
     urls = {p.source: p.url for p in site.all_pages}
 
     def resolve_body(page: Page) -> str:
@@ -287,12 +338,17 @@ def render_site(site: Site, writer: Writer, *, drafts: bool = False) -> int:
             return 'href="' + escape(env.filters["url"](url) + (("#" + frag) if frag else "")) + '"' if url \
                 else 'href="#"'
 
+        first = True
+
         def img(m):
-            rel = m.group(1)
-            return 'src="' + (escape(media.src(rel)) if (config.root / rel).is_file() else "") + '"'
+            nonlocal first
+            alt = re.search(r'alt="([^"]*)"', m.group(0))
+            html = media.img(m.group(1), htmllib.unescape(alt.group(1)) if alt else page.title, lazy=not first)
+            first = False
+            return html
 
         html = re.sub(r'href="' + MD_LINK + r'([^"]*)"', md, page.html)
-        return re.sub(r'src="' + IMG_LINK + r'([^"]*)"', img, html)
+        return re.sub(r'<img [^>]*?src="' + IMG_LINK + r'([^"]*)"[^>]*>', img, html)
 
     sections = {s.slug: s for s in config.categories + config.columns}
     common = {"site": site, "sections": sections, "media": media, "drafts": drafts}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import html as htmllib
 import posixpath
 import re
+import xml.etree.ElementTree as etree
 from dataclasses import dataclass
 
 import markdown
@@ -31,7 +32,11 @@ MD_LINK = "sitegen-md:"
 IMG_LINK = "sitegen-img:"
 
 _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
-_SOFT_BREAK = re.compile(f"(?<=[{_CJK}\u2018\u2019\u201c\u201d])\\n\\s*(?=[^\\s<])|(?<=[^\\s>])\\n\\s*(?=[{_CJK}\u2018\u2019\u201c\u201d])")
+_WIDE = re.compile(f"[{_CJK}\u2018\u2019\u201c\u201d]")  # Chinese characters, punctuation and curly quotes
+_INLINE_TAG = r"</?(?:a|abbr|b|cite|code|del|em|i|ins|kbd|mark|q|s|samp|small|span|strong|sub|sup|time|u)(?:\s[^<>]*)?>"
+# a line break with the visible characters on each side (inline tags such as <strong> skipped), written as
+# groups: left character, tags before the break, tags after it, right character
+_SOFT_BREAK = re.compile(f"([^\\s<>])((?:{_INLINE_TAG})*)\\n[ \\t]*((?:{_INLINE_TAG})*)(?=([^\\s<]))")
 _LIST_ITEM = re.compile(r"^( *)([-*+]|\d{1,9}[.)])(\s+|$)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
@@ -106,7 +111,8 @@ class _ListIndent(Preprocessor):
 
 
 class _Links(Treeprocessor):
-    """Rewrites ``.md`` links and relative image paths to placeholders and records them with their lines."""
+    """Rewrites ``.md`` links and relative image paths to placeholders and records them with their lines; an
+    image alone in its paragraph becomes a ``<figure>`` whose caption is its title or alt text."""
 
     def __init__(self, md, ctx):
         super().__init__(md)
@@ -127,6 +133,14 @@ class _Links(Treeprocessor):
                     rel = self.ctx.resolve(_split(src)[0])
                     self.ctx.images.append((rel, src, self.ctx.line_of(src)))
                     el.set("src", IMG_LINK + (rel or ""))
+        for p in list(root.iter("p")):
+            if len(p) == 1 and p[0].tag == "img" and not (p.text or "").strip() and not (p[0].tail or "").strip():
+                caption = p[0].get("title") or p[0].get("alt") or ""
+                p.tag = "figure"
+                p.set("class", "photo")
+                p[0].tail = None
+                if caption:
+                    etree.SubElement(p, "figcaption").text = caption
 
 
 class _Context:
@@ -134,10 +148,20 @@ class _Context:
         self.text, self.source, self.first_line, self.exists = text, source, first_line, exists
         self.links: list = []
         self.images: list = []
+        self._after: dict[str, int] = {}
 
     def line_of(self, target: str) -> int:
-        pos = self.text.find(target)
-        return self.first_line + (self.text.count("\n", 0, pos) if pos >= 0 else 0)
+        """File line of the next use of ``target`` as a link or image destination (``](x.md``, ``: x.md``,
+        ``"x.md"``…), searching after the previous use of the same target so repeated links get their own lines;
+        a bare mention in the prose does not count unless nothing else matches."""
+        start = self._after.get(target, 0)
+        found = [p for p in (self.text.find(pre + target, start) for pre in ("](", "]: ", "(", '"', "'", "<"))
+                 if p >= 0]
+        pos = min(found) if found else self.text.find(target, start)
+        if pos < 0:
+            return self.first_line
+        self._after[target] = pos + len(target)
+        return self.first_line + self.text.count("\n", 0, pos)
 
     def resolve(self, target: str) -> str | None:
         """Project-relative POSIX path of ``target`` written in ``source``: beside the file first, then from
@@ -207,7 +231,15 @@ def sanitize(html: str) -> str:
 
 def _join_cjk_lines(html: str) -> str:
     parts = re.split(r"(<pre[\s>].*?</pre>)", html, flags=re.S)
-    return "".join(p if p.startswith("<pre") else _SOFT_BREAK.sub("", p) for p in parts)
+    return "".join(p if p.startswith("<pre") else _SOFT_BREAK.sub(_join, p) for p in parts)
+
+
+def _join(m: re.Match) -> str:
+    """Drop a soft line break when the character on either side is Chinese (a browser would show a space)."""
+    left, before, after, right = m.groups()
+    if _WIDE.match(left) or _WIDE.match(right):
+        return left + before + after
+    return m.group(0)
 
 
 def _flatten_toc(tokens):
@@ -243,8 +275,9 @@ _SENTENCE_END = "。！？；!?;…"
 def summarize(text: str, length: int) -> str:
     """CJK-aware excerpt of plain ``text``: at most ``length`` characters (each CJK character counts one).
 
-    Cut at the last sentence end (。！？；!?;) inside the limit when that keeps at least half of it, else cut at the
-    limit and append ``…`` (rule of case B01). Never splits a surrogate pair or a combining sequence."""
+    Cut at the last sentence end (。！？；!?;) inside the limit when that keeps at least half of it, else cut
+    before the limit and append ``…`` so that the result, ``…`` included, is at most ``length`` characters (rule
+    of case B01). Never splits a surrogate pair or a combining sequence."""
     text = text.strip()
     if len(text) <= length:
         return text
@@ -254,6 +287,7 @@ def summarize(text: str, length: int) -> str:
         return cut[: end + 1]
     import unicodedata
 
+    cut = cut[: length - 1]
     while cut and (unicodedata.combining(cut[-1]) or "\ud800" <= cut[-1] <= "\udbff"):
         cut = cut[:-1]
     return cut.rstrip("，、：,:（(“‘《 ") + "…"

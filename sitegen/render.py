@@ -83,16 +83,18 @@ def _clock(config: Config) -> datetime:
 def render(env: jinja2.Environment, name: str, **context) -> str:
     """Render template ``name`` with ``context``. Raises :class:`TemplateError` naming ``template:line`` and the
     cause in Chinese (syntax errors, undefined names, missing templates)."""
+    config = env.globals.get("config")
+    root = config.root if isinstance(config, Config) else Path.cwd()
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:
-        raise _error(exc.filename or exc.name or name, exc.lineno, f"模板语法错误：{exc.message}") from None
+        raise _error(exc.filename or exc.name or name, exc.lineno, f"模板语法错误：{exc.message}", root) from None
     except jinja2.TemplateNotFound as exc:
-        raise _error(name, 0, f"找不到模板 {exc.name}") from None
+        raise _error(name, 0, f"找不到模板 {exc.name}", root) from None
     except jinja2.UndefinedError as exc:
-        raise _error(*_where(exc, name), f"模板中使用了未定义的变量：{exc.message}") from None
+        raise _error(*_where(exc, name), f"模板中使用了未定义的变量：{exc.message}", root) from None
     except Exception as exc:  # a filter or attribute failing inside the template: still name the template
-        raise _error(*_where(exc, name), f"模板渲染失败：{exc.__class__.__name__}: {exc}") from None
+        raise _error(*_where(exc, name), f"模板渲染失败：{exc.__class__.__name__}: {exc}", root) from None
 
 
 def _where(exc: BaseException, name: str) -> tuple[str, int]:
@@ -106,12 +108,17 @@ def _where(exc: BaseException, name: str) -> tuple[str, int]:
     return found
 
 
-def _error(filename: str, line: int | None, message: str) -> TemplateError:
+def _error(filename: str, line: int | None, message: str, root: Path) -> TemplateError:
+    """The error for a template fault, its path shown relative to the project (``themes/x/templates/a.html``),
+    or to the bundled theme's parent for sitegen's own templates."""
     path = Path(filename)
-    try:
-        shown = path.resolve().relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        shown = path.as_posix()
+    shown = path.as_posix()
+    for base in (root, PACKAGE_THEME.parent.parent):
+        try:
+            shown = path.resolve().relative_to(base.resolve()).as_posix()
+            break
+        except ValueError:
+            continue
     problem = Problem(Location(shown, line or 0), "E501", message, "检查模板中的变量名和标签是否成对")
     return TemplateError(str(problem), (problem,))
 
