@@ -4,7 +4,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HASH := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(HASH)
+TEST_STAMP := $(VENV)/.installed-test-$(HASH)
 SITE ?= .
 
 .PHONY: build serve test check bench audit publish clean venv system-packages
@@ -12,8 +14,13 @@ SITE ?= .
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	rm -f $(VENV)/.installed-[0-9]*
+	touch $@
+
+$(TEST_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-*
+	rm -f $(VENV)/.installed-test-*
 	touch $@
 
 venv: $(STAMP)
@@ -30,7 +37,7 @@ check: $(STAMP)
 system-packages:
 	bash .ci/system-packages
 
-test: $(STAMP) system-packages
+test: $(TEST_STAMP) system-packages
 	$(PY) -m pytest
 
 TARGET ?= production
