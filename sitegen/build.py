@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import html as htmllib
 import json
 import logging
 import os
@@ -19,10 +20,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from sitegen import cache as cachemod
 from sitegen import content as contentmod
+from sitegen import images
 from sitegen import pool
 from sitegen import render as rendermod
 from sitegen.config import Config
@@ -39,7 +41,8 @@ class BuildReport:
     changed, ``unchanged`` files (rendered to the same bytes, or not rendered at all because nothing they depend on
     changed — ``skipped`` of them), ``removed`` stale files (relative to the output folder), ``pages`` HTML
     pages produced, ``problems`` (errors and warnings, sorted), ``seconds`` wall time, per-stage ``stages`` and, with
-    ``explain``, ``explained`` = ``((output path, reason), …)`` for every output rendered."""
+    ``explain``, ``explained`` = ``((output path, reason), …)`` for every output rendered; ``images`` as
+    (processed, from cache, failed) photo counts."""
 
     ok: bool
     output: Path
@@ -50,6 +53,7 @@ class BuildReport:
     problems: tuple[Problem, ...] = ()
     seconds: float = 0.0
     stages: tuple[tuple[str, float], ...] = ()
+    images: tuple[int, int, int] = (0, 0, 0)
     skipped: int = 0
     explained: tuple[tuple[str, str], ...] = ()
 
@@ -128,6 +132,28 @@ class Writer:
             except OSError:
                 pass
         self.write(rel, source.read_bytes())
+
+    def link(self, rel: str, source: Path) -> None:
+        """Stage ``source`` at ``rel`` as a hard link (a copy across devices) for files named by a hash of their
+        content (photo variants): an existing ``out/rel`` of the same size is taken as unchanged."""
+        if rel in self.produced:
+            return
+        self.produced.add(rel)
+        try:
+            if (self.out / rel).stat().st_size == source.stat().st_size:
+                self.unchanged += 1
+                return
+        except OSError:
+            pass
+        staged = self.staging / rel
+        if staged.parent not in self._made:
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(staged.parent)
+        try:
+            os.link(source, staged)
+        except OSError:
+            shutil.copyfile(source, staged)
+        self.written.append(rel)
 
     def keep(self, rel: str) -> None:
         """Declare ``out/rel`` (which must exist) produced by this build, unchanged; no-op when already produced."""
@@ -221,38 +247,50 @@ def paginate(items, per_page: int, base_url: str) -> Iterator[dict]:
 
 
 class Media:
-    """Turns the image references of pages into HTML: until the image pipeline has variants for a file, the
-    original is published once under ``media/<hash>/<name>``.
+    """The photos of the site for templates: responsive ``<picture>`` markup and variant URLs from the image
+    pipeline's results (``images.run``), keyed by project-relative source path. A photo whose processing failed
+    renders as nothing (its problem is reported with the referencing file's line)."""
 
-    ``used`` collects the output paths of every image asked for since it was last cleared (the build records them
-    per output, so an output that is not rendered again keeps its images); ``sha(rel)`` gives a file's SHA-256
-    (hex), from the build cache when one is given."""
-
-    def __init__(self, config: Config, writer: Writer, env_url, sha=None):
+    def __init__(self, config: Config, results: Mapping[str, images.ImageResult]):
         self.config = config
-        self.writer = writer
-        self.url = env_url
-        self.published: dict[str, str] = {}
-        self.used: set[str] = set()
-        self.sha = sha or (lambda rel: hashlib.sha256((config.root / rel).read_bytes()).hexdigest())
+        self.results = results
 
-    def src(self, rel: str) -> str:
-        out = self.published.get(rel)
-        if out is None:
-            path = self.config.root / rel
-            out = f"media/{self.sha(rel)[:10]}/{Path(rel).name}"
-            self.writer.copy(out, path, immutable=True)
-            self.published[rel] = out
-        self.used.add(out)
-        return self.url("/" + out)
+    def img(self, rel: str, alt: str, lazy: bool = True, sizes: str = "(max-width: 760px) 100vw, 760px") -> str:
+        """``<picture>`` (WebP + JPEG ``srcset``, ``width``/``height`` set) for photo ``rel`` with text ``alt``."""
+        result = self.results.get(rel)
+        if result is None:
+            return ""
+        return images.picture_html(result, alt, base_path=self.config.base_path, lazy=lazy, sizes=sizes)
 
-    def img(self, rel: str, alt: str, lazy: bool = True) -> str:
-        loading = ' loading="lazy" decoding="async"' if lazy else ""
-        return f'<img src="{escape(self.src(rel))}" alt="{escape(alt)}"{loading}>'
+    def src(self, rel: str, largest: bool = True) -> str:
+        """Site URL (base path included) of the widest JPEG variant (or the fallback one), ``""`` if none."""
+        result = self.results.get(rel)
+        variant = result and (result.largest if largest else result.fallback)
+        return (self.config.base_path + variant.url) if variant else ""
+
+    def size(self, rel: str) -> tuple[int, int]:
+        """Upright ``(width, height)`` in px of the source photo, ``(0, 0)`` if unknown."""
+        result = self.results.get(rel)
+        return (result.width, result.height) if result and result.ok else (0, 0)
+
+
+def image_refs(site: Site) -> list[tuple[str, Location]]:
+    """Every photo the site uses, as ``(project-relative path, where it is referenced)``: covers, ``photos``
+    lists and images in bodies, of every published page."""
+    refs = []
+    for page in site.all_pages:
+        for photo in ((page.cover,) if page.cover else ()) + page.photos:
+            if photo.rel:
+                refs.append((photo.rel, Location(page.source, photo.line)))
+        for rel, _written, line in page.images:
+            if rel:
+                refs.append((rel, Location(page.source, line)))
+    return refs
 
 
 def build(config: Config, *, out: Path | None = None, strict: bool = False, drafts: bool = False,
-          future: bool = False, jobs: int | None = None, explain: bool = False) -> BuildReport:
+          future: bool = False, jobs: int | None = None, progress: bool = False,
+          explain: bool = False) -> BuildReport:
     """Build the site of ``config`` into ``out`` (default ``<root>/output``), incrementally.
 
     Parsed pages come from ``.sitegen-cache/`` when their file is unchanged; an output whose dependencies (pages
@@ -289,9 +327,14 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     problems.extend(site_problems)
     stage("assemble", t)
 
-    has_errors = bool(problems.errors)
     manifest = config.cache_dir / "manifests" / (hashlib.sha1(str(out).encode()).hexdigest()[:12] + ".json")
-    if strict and has_errors:
+    t = time.perf_counter()
+    results = images.run(images.plan(image_refs(site), config.root), config.images, config.cache_dir,
+                         workers=jobs, progress=progress)
+    for result in results.values():
+        problems.extend(result.problems)
+    stage("images", t)
+    if strict and problems.errors:
         _save_cache(config, pages_cache)
         report = BuildReport(False, out, problems=tuple(problems.sorted()), seconds=time.perf_counter() - t0,
                              stages=tuple(stages))
@@ -303,7 +346,10 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     state = RenderState(config, pages_cache, cachemod.OutputManifest.load(config.cache_dir, out), jobs=jobs,
                         explain=explain)
     try:
-        count = render_site(site, writer, drafts=drafts, state=state)
+        for result in results.values():
+            for variant in (result.variants if result.ok else ()):
+                writer.link(variant.url, images.cache_file(config.cache_dir, variant))
+        count = render_site(site, writer, Media(config, results), drafts=drafts, state=state)
         stage("render", t)
         t = time.perf_counter()
         removed = writer.commit()
@@ -315,8 +361,10 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     t = time.perf_counter()
     _save_cache(config, pages_cache, state.manifest, out)
     stage("cache", t)
-    report = BuildReport(not (strict and has_errors), out, count, tuple(writer.written), writer.unchanged,
+    report = BuildReport(True, out, count, tuple(writer.written), writer.unchanged,
                          tuple(removed), tuple(problems.sorted()), time.perf_counter() - t0, tuple(stages),
+                         (sum(r.ok and not r.cached for r in results.values()),
+                          sum(r.ok and r.cached for r in results.values()), sum(not r.ok for r in results.values())),
                          skipped=state.skipped, explained=tuple(state.reasons))
     _status(config, out, report, strict)
     return report
@@ -433,38 +481,6 @@ class Lazy:
     def __init__(self, fn, key):
         self.fn = fn
         self.key = key
-
-
-class _Recorder:
-    """Stands in for the :class:`Writer` while templates render: records the files they ask for (images) as plain
-    data, replayed on the real writer by the parent process."""
-
-    def __init__(self):
-        self.calls: list[tuple] = []
-
-    def write(self, rel: str, data: bytes | str) -> None:
-        self.calls.append(("write", rel, data.encode("utf-8") if isinstance(data, str) else data))
-
-    def copy(self, rel: str, source: Path, *, immutable: bool = False) -> None:
-        self.calls.append(("copy", rel, str(source), immutable))
-
-    def keep(self, rel: str) -> None:
-        self.calls.append(("keep", rel))
-
-    def replay(self, writer: Writer, calls: list[tuple] | None = None) -> None:
-        """Apply recorded calls (default: this recorder's, which are then cleared) to ``writer``; a file already
-        produced by this build is not produced twice."""
-        if calls is None:
-            calls, self.calls = self.calls, []
-        for call in calls:
-            if call[1] in writer.produced:
-                continue
-            if call[0] == "write":
-                writer.write(call[1], call[2])
-            elif call[0] == "copy":
-                writer.copy(call[1], Path(call[2]), immutable=call[3])
-            else:
-                writer.keep(call[1])
 
 
 class RenderState:
@@ -594,10 +610,8 @@ class _Plan:
     """The outputs of one render: each with its template, context and digest; decides which to render, renders
     them (on several processes when there are many) and records the new manifest."""
 
-    def __init__(self, state: RenderState, site: Site, env, common: dict, writer: Writer, media: Media,
-                 recorder: _Recorder):
-        self.state, self.site, self.env, self.writer, self.media, self.recorder = (state, site, env, writer, media,
-                                                                                    recorder)
+    def __init__(self, state: RenderState, site: Site, env, common: dict, writer: Writer):
+        self.state, self.site, self.env, self.writer = state, site, env, writer
         config = site.config
         self.theme_fp = cachemod.theme_fingerprint([d for d in rendermod.theme_dirs(config)])
         self.config_fp = config.fingerprint()
@@ -651,16 +665,14 @@ class _Plan:
             todo.append(i)
             if state.explain:
                 state.reasons.append((rel, self._why(rel, template, before, digest, sources)))
-        shared = (self.env, self.jobs, out, writer.staging, self.media, self.recorder)
+        shared = (self.env, self.jobs, out, writer.staging)
         results = pool.run(_render_chunk, todo, jobs=state.jobs, shared=shared)
         for i, result in zip(todo, results):
             if result[0] == "error":
                 raise TemplateError(result[1], result[2])
-            _, staged, calls, used = result
             rel, _, _, digest, sources = self.jobs[i]
-            writer.adopt(rel, staged)
-            self.recorder.replay(writer, calls)
-            state.manifest.outputs[rel] = cachemod.Output(digest, sources, used)
+            writer.adopt(rel, result[1])
+            state.manifest.outputs[rel] = cachemod.Output(digest, sources)
         state.manifest.pages = {p.source: state.page_fp(p) for p in self.site.all_pages}
 
     def _why(self, rel: str, template: str, before, digest, sources) -> str:
@@ -688,7 +700,7 @@ class _Plan:
 
 
 def _render_chunk(indices) -> list:
-    env, jobs, out, staging, media, recorder = pool.state()
+    env, jobs, out, staging = pool.state()
     made: set = set()
     results = []
     for i in indices:
@@ -698,15 +710,12 @@ def _render_chunk(indices) -> list:
             html = rendermod.render(env, template, **ctx)
         except SitegenError as exc:
             return results + [("error", str(exc), exc.problems)]
-        staged = _stage_file(out, staging, rel, html.encode("utf-8"), made)
-        calls, recorder.calls = recorder.calls, []
-        used = tuple(sorted(media.used))
-        media.used.clear()
-        results.append(("ok", staged, calls, used))
+        results.append(("ok", _stage_file(out, staging, rel, html.encode("utf-8"), made)))
     return results
 
 
-def render_site(site: Site, writer: Writer, *, drafts: bool = False, state: RenderState | None = None) -> int:
+def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = False,
+                state: RenderState | None = None) -> int:
     """Render every output of ``site`` through ``writer``; returns the number of HTML pages. With ``state`` (see
     :class:`RenderState`) outputs whose inputs did not change since the last build are kept, not rendered; pages
     are rendered on ``state.jobs`` processes when there are enough. Raises :class:`TemplateError`."""
@@ -716,8 +725,6 @@ def render_site(site: Site, writer: Writer, *, drafts: bool = False, state: Rend
     for out_rel, src in assets.values():
         writer.copy(out_rel, src)
     env = rendermod.make_env(config, {name: rel for name, (rel, _) in assets.items()})
-    recorder = _Recorder()
-    media = Media(config, recorder, env.filters["url"], sha=state.file_sha)
     urls = {p.source: p.url for p in site.all_pages}
 
     def resolve_body(page: Page) -> str:
@@ -727,19 +734,24 @@ def render_site(site: Site, writer: Writer, *, drafts: bool = False, state: Rend
             return 'href="' + escape(env.filters["url"](url) + (("#" + frag) if frag else "")) + '"' if url \
                 else 'href="#"'
 
+        first = True
+
         def img(m):
-            rel = m.group(1)
-            return 'src="' + (escape(media.src(rel)) if (config.root / rel).is_file() else "") + '"'
+            nonlocal first
+            alt = re.search(r'alt="([^"]*)"', m.group(0))
+            html = media.img(m.group(1), htmllib.unescape(alt.group(1)) if alt else page.title, lazy=not first)
+            first = False
+            return html
 
         html = re.sub(r'href="' + MD_LINK + r'([^"]*)"', md, page.html)
-        return re.sub(r'src="' + IMG_LINK + r'([^"]*)"', img, html)
+        return re.sub(r'<img [^>]*?src="' + IMG_LINK + r'([^"]*)"[^>]*>', img, html)
 
     def body_of(page: Page) -> Lazy:
         return Lazy(lambda: resolve_body(page), ("body", tuple(urls.get(t or "") for t, _, _ in page.links)))
 
     sections = {s.slug: s for s in config.categories + config.columns}
     common = {"site": site, "sections": sections, "media": media, "drafts": drafts}
-    plan = _Plan(state, site, env, common, writer, media, recorder)
+    plan = _Plan(state, site, env, common, writer)
     pages = 0
 
     def emit(url: str, template: str, **context):
@@ -793,9 +805,6 @@ def render_site(site: Site, writer: Writer, *, drafts: bool = False, state: Rend
     if site.galleries:
         emit("/galleries/", "galleries.html", section=None, title="图片库", galleries=site.galleries)
     emit("/404.html", "404.html", section=None, title="页面未找到")
-    # outputs written directly (feeds, sitemap …) go above this line: rendering the planned pages and writing the
-    # images templates asked for happen here
-    plan.run()
-    recorder.replay(writer)
+    plan.run()  # renders the outputs added above whose inputs changed
     return pages
 

@@ -29,7 +29,8 @@ def _summary(report, strict: bool) -> str:
     if not report.ok:
         return (f"构建失败：{errors} 个错误，{warnings} 个提示；output/ 保持不变（{report.seconds:.2f} 秒）")
     return (f"完成：{report.pages} 个页面，写入 {len(report.written)} 个文件，未变 {report.unchanged} 个，"
-            f"删除 {len(report.removed)} 个过期文件；{errors} 个错误，{warnings} 个提示；{report.seconds:.2f} 秒")
+            f"删除 {len(report.removed)} 个过期文件；图片 {report.images[0]} 张新处理、{report.images[1]} 张来自缓存"
+            f"{f'、{report.images[2]} 张失败' if report.images[2] else ''}；{errors} 个错误，{warnings} 个提示；{report.seconds:.2f} 秒")
 
 
 def cmd_build(args) -> int:
@@ -38,7 +39,7 @@ def cmd_build(args) -> int:
     config = configmod.load(args.dir)
     out = Path(args.output).resolve() if args.output else None
     report = buildmod.build(config, out=out, strict=args.strict, drafts=args.drafts, future=args.future,
-                            jobs=args.jobs)
+                            jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty())
     _print_problems(report.problems)
     print(_summary(report, args.strict))
     if report.ok and not args.quiet:

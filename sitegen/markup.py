@@ -18,6 +18,7 @@ from __future__ import annotations
 import html as htmllib
 import posixpath
 import re
+import xml.etree.ElementTree as etree
 from dataclasses import dataclass
 
 import markdown
@@ -106,7 +107,8 @@ class _ListIndent(Preprocessor):
 
 
 class _Links(Treeprocessor):
-    """Rewrites ``.md`` links and relative image paths to placeholders and records them with their lines."""
+    """Rewrites ``.md`` links and relative image paths to placeholders and records them with their lines; an
+    image alone in its paragraph becomes a ``<figure>`` whose caption is its title or alt text."""
 
     def __init__(self, md, owner):
         super().__init__(md)
@@ -131,6 +133,14 @@ class _Links(Treeprocessor):
                     rel = self.ctx.resolve(_split(src)[0])
                     self.ctx.images.append((rel, src, self.ctx.line_of(src)))
                     el.set("src", IMG_LINK + (rel or ""))
+        for p in list(root.iter("p")):
+            if len(p) == 1 and p[0].tag == "img" and not (p.text or "").strip() and not (p[0].tail or "").strip():
+                caption = p[0].get("title") or p[0].get("alt") or ""
+                p.tag = "figure"
+                p.set("class", "photo")
+                p[0].tail = None
+                if caption:
+                    etree.SubElement(p, "figcaption").text = caption
 
 
 class _Context:
