@@ -43,13 +43,15 @@ def _init_worker() -> None:
 
 
 def run(fn: Callable[[Sequence], list], items: Sequence, *, jobs: int | None, shared: Any,
-        threshold: int = THRESHOLD) -> list:
+        threshold: int | None = None) -> list:
     """``fn(chunk)`` over chunks of ``items`` and the concatenated results, in the order of ``items``.
 
     ``fn`` must be a module-level function returning a list with one result per item; ``shared`` is made
     available through :func:`state`. Uses ``jobs`` forked processes (default :func:`default_jobs`) when there are
-    more than ``threshold`` items, else runs in this process. Exceptions raised by ``fn`` propagate."""
+    more than ``threshold`` items (default :data:`THRESHOLD`), else runs in this process. Exceptions raised by ``fn``
+    propagate."""
     global _STATE
+    threshold = THRESHOLD if threshold is None else threshold
     jobs = default_jobs() if not jobs or jobs < 1 else jobs
     _STATE = shared
     try:
