@@ -1,10 +1,14 @@
 """The build pipeline as a short list of named, timed stages, and the atomic writer of ``output/``.
 
-Stages: ``load`` (scan and parse content) → ``assemble`` (indexes) → ``render`` (every output file into a staging
-folder, only the files whose bytes changed) → ``commit`` (staged files moved into ``output/``, files of the previous
-build that are no longer produced removed). A build that fails before ``commit`` (``--strict`` with content errors,
-a template error) leaves ``output/`` exactly as it was. Only files sitegen wrote (listed in its manifest in
-``.sitegen-cache/``) are ever removed.
+Stages: ``load`` (scan content; parse only files changed since the cache in ``.sitegen-cache/`` was written, on
+every core when there are many) → ``assemble`` (indexes) → ``images`` → ``render`` (each output's digest of
+everything it depends on — the pages it shows, the config, the theme — is compared with the last build's; only
+outputs whose digest changed are rendered, on every core when there are many, and only changed bytes are staged)
+→ ``commit`` (staged files moved into ``output/``, files of the previous build that are no longer produced
+removed) → ``cache`` (the page cache and output manifest saved, see :mod:`sitegen.cache`). A build that fails before
+``commit`` (``--strict`` with content errors, a template error) leaves ``output/`` exactly as it was. Only files
+sitegen wrote (listed in its manifest in ``.sitegen-cache/``) are ever removed. An incremental build equals a clean
+build byte for byte (tests/test_cache.py).
 """
 from __future__ import annotations
 
