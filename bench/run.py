@@ -349,17 +349,23 @@ def main() -> int:
             table = scenario_runs(tools, scenario, a.runs, 1 if scenario in ("cold", "nochange") else 0)
             report["sizes"][n][scenario] = table
             print_table(f"{n} articles — {scenario}", table)
+            save(report)
         shutil.rmtree(out_root, ignore_errors=True)
     if a.photos and images_ok:
         print(f"\n== {a.photos} photos …", flush=True)
         table = image_scenario(corpora[("img", a.photos)], a.runs, a.jobs)
         report["images"] = table
         print_table(f"{a.photos} photos (4000x3000 JPEG) — image pipeline", table)
-    name = RESULTS / f"{datetime.now():%Y%m%d-%H%M%S}-{platform.node()}.json"
-    name.write_text(json.dumps(report, ensure_ascii=False, indent=1), "utf-8")
-    print(f"\nresults: {name}")
+    print(f"\nresults: {save(report)}")
     print_markdown(report)
     return 0
+
+
+def save(report: dict) -> Path:
+    """Write (and rewrite, scenario by scenario) the run's JSON under bench/results/."""
+    name = RESULTS / f"{report['date'][:19].replace(':', '').replace('-', '')}-{report['host']}.json"
+    name.write_text(json.dumps(report, ensure_ascii=False, indent=1), "utf-8")
+    return name
 
 
 def print_markdown(report: dict) -> None:
