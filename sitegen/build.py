@@ -374,11 +374,18 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     return report
 
 
+def _manifest_changed(new, old) -> bool:
+    if old is None or (new.theme, new.config) != (old.theme, old.config) or new.pages != old.pages:
+        return True
+    return new.outputs.keys() != old.outputs.keys() or any(o is not old.outputs[k] for k, o in new.outputs.items())
+
+
 def _save_cache(config: Config, pages_cache: cachemod.PageCache, manifest=None, out: Path | None = None) -> None:
     """Write the caches; a cache that cannot be written only makes the next build slower (logged)."""
     try:
-        pages_cache.save(config.cache_dir)
-        if manifest is not None:
+        if pages_cache.dirty or pages_cache.entries.keys() != pages_cache.previous.keys():
+            pages_cache.save(config.cache_dir)
+        if manifest is not None and _manifest_changed(manifest, cachemod.OutputManifest.loaded(config.cache_dir, out)):
             manifest.save(config.cache_dir, out)
     except OSError as exc:
         log.warning("无法写入缓存 %s：%s", config.cache_dir, exc)
@@ -408,6 +415,7 @@ def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: ca
                 data = None
             if data is not None and hashlib.sha256(data).hexdigest() == e.sha:  # touched, not changed
                 e.size, e.mtime = len(data), s.mtime
+                pages_cache.dirty = True
                 entries[s.rel] = e
                 continue
         todo.append(s)
@@ -415,6 +423,7 @@ def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: ca
         log.info("解析 %d 个文件（%d 个来自缓存）", len(todo), len(entries))
         for e, s in zip(pool.run(_parse_chunk, todo, jobs=jobs, shared=config), todo):
             entries[s.rel] = e
+        pages_cache.dirty = True
     pages_cache.entries = entries
     return [entries[s.rel] for s in sources]
 

@@ -167,6 +167,7 @@ class PageCache:
     entries: dict[str, Entry] = field(default_factory=dict)
     files: dict[str, tuple[int, int, str]] = field(default_factory=dict)
     previous: dict[str, Entry] = field(default_factory=dict)
+    dirty: bool = False
 
     FILE = "pages.cache"
 
@@ -204,6 +205,7 @@ class PageCache:
                 h.update(block)
         sha = h.hexdigest()
         self.files[rel] = (st.st_size, st.st_mtime_ns, sha)
+        self.dirty = True
         return sha
 
 
@@ -250,12 +252,21 @@ class OutputManifest:
         """The manifest of ``out``; empty when missing or unusable."""
         data = read(cls.path(cache_dir, out), "outputs")
         if isinstance(data, cls):
+            _LOADED[cls.path(cache_dir, out)] = data
             return data
         return cls()
+
+    @classmethod
+    def loaded(cls, cache_dir: Path, out: Path) -> "OutputManifest | None":
+        """The manifest :meth:`load` returned in this process for ``out``, if any (to skip rewriting it)."""
+        return _LOADED.get(cls.path(cache_dir, out))
 
     def save(self, cache_dir: Path, out: Path) -> None:
         """Write the manifest atomically. Raises ``OSError``."""
         write(self.path(cache_dir, out), "outputs", self)
+
+
+_LOADED: dict[Path, OutputManifest] = {}
 
 
 def theme_fingerprint(dirs: list[Path]) -> str:
