@@ -31,7 +31,7 @@ def _summary(report, strict: bool) -> str:
     if not report.ok:
         return (f"构建失败：{errors} 个错误，{warnings} 个提示；output/ 保持不变（{report.seconds:.2f} 秒）")
     return (f"完成：{report.pages} 个页面，写入 {len(report.written)} 个文件，未变 {report.unchanged} 个，"
-            f"删除 {len(report.removed)} 个过期文件；图片 {report.images[0]} 张新处理、{report.images[1]} 张来自缓存"
+            f"删除 {len(report.removed)} 个过期文件（{report.skipped} 个无需重新生成）；图片 {report.images[0]} 张新处理、{report.images[1]} 张来自缓存"
             f"{f'、{report.images[2]} 张失败' if report.images[2] else ''}；{errors} 个错误，{warnings} 个提示；{report.seconds:.2f} 秒")
 
 
@@ -41,7 +41,9 @@ def cmd_build(args) -> int:
     config = configmod.load(args.dir)
     out = Path(args.output).resolve() if args.output else None
     report = buildmod.build(config, out=out, strict=args.strict, drafts=args.drafts, future=args.future,
-                            jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty())
+                            jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty(), explain=args.explain)
+    for rel, why in report.explained:
+        print(f"  {rel}: {why}")
     _print_problems(report.problems)
     print(_summary(report, args.strict))
     if report.ok and not args.quiet:
@@ -161,6 +163,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--drafts", action="store_true", help="包含草稿")
     p.add_argument("--future", action="store_true", help="包含定时发布（未来日期）的文章")
     p.add_argument("--jobs", type=int, default=None, help="并行进程数，默认 CPU 核数")
+    p.add_argument("--explain", action="store_true", help="列出每个重新生成的文件及原因（新文件、页面有变化、模板或 site.yaml 有变化）")
     p.add_argument("-q", "--quiet", action="store_true", help="只输出问题和摘要")
     p.set_defaults(func=cmd_build)
 
