@@ -1,4 +1,4 @@
-"""Markdown → HTML for one article body, with sitegen's processors; a fresh converter per document.
+"""Markdown → HTML for one article body, with sitegen's processors; one converter per process, reset before each document.
 
 Python-Markdown (CommonMark-ish, see its docs) with ``tables``, ``fenced_code``, ``footnotes``, ``attr_list``,
 ``sane_lists`` and ``toc``, plus:
@@ -114,9 +114,13 @@ class _Links(Treeprocessor):
     """Rewrites ``.md`` links and relative image paths to placeholders and records them with their lines; an
     image alone in its paragraph becomes a ``<figure>`` whose caption is its title or alt text."""
 
-    def __init__(self, md, ctx):
+    def __init__(self, md, owner):
         super().__init__(md)
-        self.ctx = ctx
+        self.owner = owner
+
+    @property
+    def ctx(self):
+        return self.owner.ctx
 
     def run(self, root):
         for el in root.iter():
@@ -193,13 +197,34 @@ def _is_local(url: str) -> bool:
 
 
 class _SitegenExtension(Extension):
-    def __init__(self, ctx):
+    """Registers sitegen's processors; ``ctx`` is the :class:`_Context` of the document being converted."""
+
+    def __init__(self, ctx=None):
         super().__init__()
         self.ctx = ctx
 
     def extendMarkdown(self, md):
         md.preprocessors.register(_ListIndent(md), "sitegen_lists", 35)
-        md.treeprocessors.register(_Links(md, self.ctx), "sitegen_links", 1)
+        md.treeprocessors.register(_Links(md, self), "sitegen_links", 1)
+
+
+_CONVERTER = None
+
+
+def _converter():
+    """The converter of this process, built once (building one costs as much as converting a short article);
+    :func:`render_markdown` resets it before each document. Not thread-safe (the build uses processes)."""
+    global _CONVERTER
+    if _CONVERTER is None:
+        ext = _SitegenExtension()
+        md = markdown.Markdown(
+            extensions=["tables", "fenced_code", "footnotes", "attr_list", "sane_lists", "toc", ext],
+            extension_configs={"toc": {"slugify": slugify_unicode, "permalink": False},
+                               "footnotes": {"BACKLINK_TITLE": "返回正文"}},
+            output_format="html",
+        )
+        _CONVERTER = (md, ext)
+    return _CONVERTER
 
 
 def render_markdown(text: str, *, source: str, first_line: int = 1, exists=lambda rel: False,
@@ -208,13 +233,13 @@ def render_markdown(text: str, *, source: str, first_line: int = 1, exists=lambd
     line ``first_line``). ``exists(rel)`` tells whether a project-relative file exists (for resolving images and
     links beside the file first). Pure apart from ``exists``; never raises for bad Markdown."""
     ctx = _Context(text, source, first_line, exists)
-    md = markdown.Markdown(
-        extensions=["tables", "fenced_code", "footnotes", "attr_list", "sane_lists", "toc", _SitegenExtension(ctx)],
-        extension_configs={"toc": {"slugify": slugify_unicode, "permalink": False},
-                           "footnotes": {"BACKLINK_TITLE": "返回正文"}},
-        output_format="html",
-    )
-    body = md.convert(text)
+    md, ext = _converter()
+    ext.ctx = ctx
+    try:
+        md.reset()
+        body = md.convert(text)
+    finally:
+        ext.ctx = None
     body = _join_cjk_lines(body)
     if not trust_html:
         body = sanitize(body)

@@ -8,6 +8,7 @@ Autoescape is on and undefined names fail (``StrictUndefined``). Dates are forma
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def make_env(config: Config, assets: dict[str, str] | None = None) -> jinja2.Env
     """The Jinja2 environment for ``config``: loader over :func:`theme_dirs`, autoescape, ``StrictUndefined``,
     filters ``cn_date``, ``iso``, ``short_date`` (``11-28``), ``ymd`` (``2026-11-28``), ``url`` (prefixes the base
     path), ``abs_url`` (absolute with ``base_url``) and the global ``asset(name)`` that gives the fingerprinted
-    URL of a theme static file (from ``assets``, a map name → site-relative path)."""
+    URL of a theme static file (from ``assets``, a map name → site-relative path), and ``now`` (the build clock)."""
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d / "templates")) for d in theme_dirs(config)]),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -64,8 +65,19 @@ def make_env(config: Config, assets: dict[str, str] | None = None) -> jinja2.Env
     env.filters.update(cn_date=cn_date, iso=iso, url=url, abs_url=abs_url,
                        short_date=lambda d: f"{d:%m-%d}", ymd=lambda d: f"{d:%Y-%m-%d}")
     assets = dict(assets or {})
-    env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config)
+    env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config, now=_clock(config))
     return env
+
+
+def _clock(config: Config) -> datetime:
+    """The build clock for templates (global ``now``, aware, site time zone): ``SITEGEN_NOW`` or now; the same
+    rule as :func:`sitegen.build.now_in`."""
+    forced = os.environ.get("SITEGEN_NOW")
+    if forced:
+        from sitegen.content import parse_date
+
+        return parse_date(forced, config.tz)
+    return datetime.now(config.tz)
 
 
 def render(env: jinja2.Environment, name: str, **context) -> str:

@@ -28,6 +28,15 @@ class _TextLoader(yaml.SafeLoader):
 
 _TextLoader.yaml_implicit_resolvers = {}
 
+if getattr(yaml, "__with_libyaml__", False):
+    class _FastTextLoader(yaml.CSafeLoader):
+        """The same loader on libyaml's C parser (about 10× faster). Used first; any error is re-diagnosed with
+        the pure-Python parser, whose messages and marks the editor-facing problems are written for."""
+
+    _FastTextLoader.yaml_implicit_resolvers = {}
+else:  # pragma: no cover - PyYAML built without libyaml
+    _FastTextLoader = None
+
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
@@ -73,6 +82,14 @@ def load(text: str, path: str, first_line: int = 1) -> Loaded:
                                    f"键“{m.group(2).strip()}”后面用了全角冒号“：”", "请改成半角冒号加空格“: ”"))
 
     warnings: list[Problem] = []
+    if _FastTextLoader is not None:
+        try:
+            fast = yaml.compose(text, Loader=_FastTextLoader)
+        except yaml.YAMLError:
+            pass
+        else:
+            where: dict = {}
+            return Loaded(_build(fast, (), where, path, first_line) if fast is not None else None, where, ())
     for _ in range(20):
         try:
             node = yaml.compose("\n".join(lines), Loader=_TextLoader)
@@ -187,7 +204,7 @@ def _build(node, keypath: KeyPath, where: dict, path: str, first_line: int):
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, keypath + (i,), where, path, first_line) for i, item in enumerate(node.value)]
-    if node.tag == "tag:yaml.org,2002:null" or (node.style is None and node.value in ("", "~", "null", "Null",
+    if node.tag == "tag:yaml.org,2002:null" or (not node.style and node.value in ("", "~", "null", "Null",
                                                                                       "NULL")):
         return None
     return node.value
