@@ -82,7 +82,7 @@ def load(text: str, path: str, first_line: int = 1) -> Loaded:
                                    f"键“{m.group(2).strip()}”后面用了全角冒号“：”", "请改成半角冒号加空格“: ”"))
 
     warnings: list[Problem] = []
-    if _FastTextLoader is not None:
+    if _FastTextLoader is not None and not fullwidth:  # a full-width colon needs the slow path's diagnosis
         try:
             fast = yaml.compose(text, Loader=_FastTextLoader)
         except yaml.YAMLError:
