@@ -53,5 +53,11 @@ publish: $(STAMP)
 	$(MAKE) test
 	$(PY) -m sitegen deploy --dir $(SITE) --target $(TARGET)
 
+# make bench: sitegen against Pelican and Hugo on the shared corpora (needs ../shared/bench); BENCH_ARGS e.g.
+# "--sizes 1000 --runs 3 --photos 0". Results: bench/results/*.json
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf output .sitegen-cache tests/artifacts .pytest_cache

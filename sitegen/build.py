@@ -1,13 +1,18 @@
 """The build pipeline as a short list of named, timed stages, and the atomic writer of ``output/``.
 
-Stages: ``load`` (scan and parse content) → ``assemble`` (indexes) → ``render`` (every output file into a staging
-folder, only the files whose bytes changed) → ``commit`` (staged files moved into ``output/``, files of the previous
-build that are no longer produced removed). A build that fails before ``commit`` (``--strict`` with content errors,
-a template error) leaves ``output/`` exactly as it was. Only files sitegen wrote (listed in its manifest in
-``.sitegen-cache/``) are ever removed.
+Stages: ``load`` (scan content; parse only files changed since the cache in ``.sitegen-cache/`` was written, on
+every core when there are many) → ``assemble`` (indexes) → ``images`` → ``render`` (each output's digest of
+everything it depends on — the pages it shows, the config, the theme — is compared with the last build's; only
+outputs whose digest changed are rendered, on every core when there are many, and only changed bytes are staged)
+→ ``commit`` (staged files moved into ``output/``, files of the previous build that are no longer produced
+removed) → ``cache`` (the page cache and output manifest saved, see :mod:`sitegen.cache`). A build that fails before
+``commit`` (``--strict`` with content errors, a template error) leaves ``output/`` exactly as it was. Only files
+sitegen wrote (listed in its manifest in ``.sitegen-cache/``) are ever removed. An incremental build equals a clean
+build byte for byte (tests/test_cache.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html as htmllib
 import json
@@ -21,12 +26,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Mapping
 
+from sitegen import cache as cachemod
 from sitegen import content as contentmod
+from sitegen import feeds
 from sitegen import images
+from sitegen import pool
 from sitegen import render as rendermod
+from sitegen import search
 from sitegen.config import Config
 from sitegen.content import Page, Site
-from sitegen.errors import Location, Problem, Problems, SitegenError
+from sitegen.errors import Location, Problem, Problems, SitegenError, TemplateError
 from sitegen.markup import IMG_LINK, MD_LINK, escape
 
 log = logging.getLogger(__name__)
@@ -35,9 +44,11 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class BuildReport:
     """What a build did: ``ok`` (False when it wrote nothing because of errors), ``written`` files whose bytes
-    changed, ``unchanged`` files, ``removed`` stale files (project-relative to the output folder), ``pages`` HTML
-    pages produced, ``problems`` (errors and warnings, sorted), ``seconds`` wall time, per-stage ``stages`` and
-    ``images`` as (processed, from cache, failed) photo counts."""
+    changed, ``unchanged`` files (rendered to the same bytes, or not rendered at all because nothing they depend on
+    changed — ``skipped`` of them), ``removed`` stale files (relative to the output folder), ``pages`` HTML
+    pages produced, ``problems`` (errors and warnings, sorted), ``seconds`` wall time, per-stage ``stages`` and, with
+    ``explain``, ``explained`` = ``((output path, reason), …)`` for every output rendered; ``images`` as
+    (processed, from cache, failed) photo counts."""
 
     ok: bool
     output: Path
@@ -49,6 +60,8 @@ class BuildReport:
     seconds: float = 0.0
     stages: tuple[tuple[str, float], ...] = ()
     images: tuple[int, int, int] = (0, 0, 0)
+    skipped: int = 0
+    explained: tuple[tuple[str, str], ...] = ()
 
     @property
     def errors(self) -> list[Problem]:
@@ -64,12 +77,33 @@ def now_in(config: Config) -> datetime:
     return datetime.now(config.tz)
 
 
+def _stage_file(out: Path, staging: Path, rel: str, data: bytes, made: set) -> bool:
+    """Stage ``data`` for ``out/rel`` unless that file already holds these bytes; True when staged."""
+    target = out / rel
+    try:
+        if target.stat().st_size == len(data):
+            with open(target, "rb") as f:
+                if f.read() == data:
+                    return False
+    except OSError:
+        pass
+    staged = staging / rel
+    parent = staged.parent
+    if parent not in made:
+        parent.mkdir(parents=True, exist_ok=True)
+        made.add(parent)
+    with open(staged, "wb") as f:
+        f.write(data)
+    return True
+
+
 class Writer:
     """Writes output files through a staging folder beside ``out`` and commits them at the end.
 
-    ``write(rel, data)`` stages ``data`` only when it differs from ``out/rel``; ``commit()`` moves staged files into
-    place with ``os.replace`` and deletes the files of the previous manifest that were not produced; ``abort()``
-    drops the staging folder. ``rel`` is a POSIX path relative to ``out``."""
+    ``write(rel, data)`` stages ``data`` only when it differs from ``out/rel``; ``keep(rel)`` declares an existing
+    output produced again without touching it (an output whose inputs did not change); ``commit()`` moves staged
+    files into place with ``os.replace`` and deletes the files of the previous manifest that were not produced;
+    ``abort()`` drops the staging folder. ``rel`` is a POSIX path relative to ``out``."""
 
     def __init__(self, out: Path, manifest: Path):
         self.out = out
@@ -80,24 +114,30 @@ class Writer:
         self.produced: set[str] = set()
         self.written: list[str] = []
         self.unchanged = 0
+        self._made: set[Path] = set()
 
     def write(self, rel: str, data: bytes | str) -> None:
+        """Stage ``data`` (str is UTF-8 encoded) as output ``rel``. Raises :class:`SitegenError` when ``rel`` was
+        already produced by this build."""
         if isinstance(data, str):
             data = data.encode("utf-8")
-        if rel in self.produced:
-            raise SitegenError(f"两个输出文件写到了同一路径 {rel}")
-        self.produced.add(rel)
-        target = self.out / rel
-        try:
-            if target.stat().st_size == len(data) and target.read_bytes() == data:
-                self.unchanged += 1
-                return
-        except OSError:
-            pass
-        staged = self.staging / rel
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        staged.write_bytes(data)
-        self.written.append(rel)
+        self._claim(rel)
+        if _stage_file(self.out, self.staging, rel, data, self._made):
+            self.written.append(rel)
+        else:
+            self.unchanged += 1
+
+    def copy(self, rel: str, source: Path, *, immutable: bool = False) -> None:
+        """Stage a copy of ``source`` unless ``out/rel`` already has the same bytes. With ``immutable`` (a path
+        named by the content's hash) an existing file of the same size counts as the same bytes."""
+        if immutable:
+            try:
+                if (self.out / rel).stat().st_size == source.stat().st_size:
+                    self.keep(rel)
+                    return
+            except OSError:
+                pass
+        self.write(rel, source.read_bytes())
 
     def link(self, rel: str, source: Path) -> None:
         """Stage ``source`` at ``rel`` as a hard link (a copy across devices) for files named by a hash of their
@@ -112,27 +152,57 @@ class Writer:
         except OSError:
             pass
         staged = self.staging / rel
-        staged.parent.mkdir(parents=True, exist_ok=True)
+        if staged.parent not in self._made:
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(staged.parent)
         try:
             os.link(source, staged)
         except OSError:
             shutil.copyfile(source, staged)
         self.written.append(rel)
 
-    def copy(self, rel: str, source: Path) -> None:
-        """Stage a copy of ``source`` (hard link when possible) unless ``out/rel`` already has the same bytes."""
-        self.write(rel, source.read_bytes())
+    def keep(self, rel: str) -> None:
+        """Declare ``out/rel`` (which must exist) produced by this build, unchanged; no-op when already produced."""
+        if rel not in self.produced:
+            self.produced.add(rel)
+            self.unchanged += 1
+
+    def adopt(self, rel: str, staged: bool) -> None:
+        """Record an output another process of this build wrote into the staging folder (``staged``) or found
+        unchanged."""
+        self._claim(rel)
+        if staged:
+            self.written.append(rel)
+        else:
+            self.unchanged += 1
+
+    def _claim(self, rel: str) -> None:
+        if rel in self.produced:
+            raise SitegenError(f"两个输出文件写到了同一路径 {rel}")
+        self.produced.add(rel)
 
     def commit(self) -> list[str]:
         """Move staged files into ``out``, delete stale files of the previous build; returns the removed paths."""
         previous = set(self._read_manifest())
+        fresh = not previous and (not self.out.exists() or (self.out.is_dir() and not any(self.out.iterdir())))
+        if fresh and self.written:
+            # first build into an empty folder: one rename instead of one per file
+            if self.out.exists():
+                self.out.rmdir()
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.staging, self.out)
+            self.staging.mkdir()
         self.out.mkdir(parents=True, exist_ok=True)
-        for rel in self.written:
-            dest = self.out / rel
-            if dest.is_dir() and not dest.is_symlink():
-                shutil.rmtree(dest)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.staging / rel, dest)
+        if not fresh:
+            made: set[Path] = set()
+            for rel in self.written:
+                dest = self.out / rel
+                if dest.is_dir() and not dest.is_symlink():
+                    shutil.rmtree(dest)
+                if dest.parent not in made:
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    made.add(dest.parent)
+                os.replace(self.staging / rel, dest)
         removed = sorted(previous - self.produced)
         for rel in removed:
             path = self.out / rel
@@ -225,15 +295,22 @@ def image_refs(site: Site) -> list[tuple[str, Location]]:
 
 
 def build(config: Config, *, out: Path | None = None, strict: bool = False, drafts: bool = False,
-          future: bool = False, jobs: int | None = None, progress: bool = False) -> BuildReport:
-    """Build the site of ``config`` into ``out`` (default ``<root>/output``).
+          future: bool = False, jobs: int | None = None, progress: bool = False,
+          explain: bool = False) -> BuildReport:
+    """Build the site of ``config`` into ``out`` (default ``<root>/output``), incrementally.
+
+    Parsed pages come from ``.sitegen-cache/`` when their file is unchanged; an output whose dependencies (pages
+    shown, config, theme) have the same digest as in the last build into ``out`` is not rendered again; the rest is
+    rendered (on ``jobs`` processes when there is enough of it, default: every CPU) and written only when its bytes
+    changed. With ``explain`` the report lists why each output was rendered. The result equals a clean build, byte
+    for byte.
 
     Never raises for content problems: they are in the report (``ok`` False under ``strict`` with errors, and
     then nothing is written). Raises :class:`TemplateError` when the theme fails (nothing written) and
     :class:`SitegenError` for I/O failures. Writes ``.sitegen-cache/build-status.json`` after every build."""
     t0 = time.perf_counter()
     out = (out or config.root / "output").resolve()
-    _status(config, out, BuildReport(False, out), strict)  # a build that dies midway never vouches for output/
+    _status(config, out, BuildReport(False, out), strict, drafts or future)  # a build that dies midway never vouches for output/
     stages: list[tuple[str, float]] = []
     problems = Problems()
 
@@ -241,10 +318,12 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
         stages.append((name, round(time.perf_counter() - started, 3)))
 
     t = time.perf_counter()
-    parsed = [contentmod.read_source(config, s) for s in contentmod.scan(config)]
-    for p in parsed:
-        problems.extend(p.problems)
-    pages = [p.page for p in parsed if p.page]
+    pages_cache = cachemod.PageCache.load(config.cache_dir, config.fingerprint())
+    sources = contentmod.scan(config)
+    parsed = load_pages(config, sources, pages_cache, jobs)
+    for entry in parsed:
+        problems.extend(entry.problems)
+    pages = [e.page for e in parsed if e.page]
     pages, notes = contentmod.select(pages, now=now_in(config), drafts=drafts, future=future)
     problems.extend(notes)
     stage("load", t)
@@ -262,40 +341,131 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
         problems.extend(result.problems)
     stage("images", t)
     if strict and problems.errors:
+        _save_cache(config, pages_cache)
         report = BuildReport(False, out, problems=tuple(problems.sorted()), seconds=time.perf_counter() - t0,
                              stages=tuple(stages))
-        _status(config, out, report, strict)
+        _status(config, out, report, strict, drafts or future)
         return report
 
     t = time.perf_counter()
     writer = Writer(out, manifest)
+    state = RenderState(config, pages_cache, cachemod.OutputManifest.load(config.cache_dir, out), jobs=jobs,
+                        explain=explain)
     try:
         for result in results.values():
             for variant in (result.variants if result.ok else ()):
                 writer.link(variant.url, images.cache_file(config.cache_dir, variant))
-        count = render_site(site, writer, Media(config, results), drafts=drafts)
+        count = render_site(site, writer, Media(config, results), drafts=drafts, state=state)
         stage("render", t)
+        t = time.perf_counter()
+        search.index(site, writer)  # staged with the pages, so output/ never holds a half-written index
+        stage("search", t)
         t = time.perf_counter()
         removed = writer.commit()
         stage("commit", t)
     except BaseException:
         writer.abort()
-        _status(config, out, BuildReport(False, out), strict)
+        _status(config, out, BuildReport(False, out), strict, drafts or future)
         raise
+    t = time.perf_counter()
+    _save_cache(config, pages_cache, state.manifest, out)
+    stage("cache", t)
     report = BuildReport(True, out, count, tuple(writer.written), writer.unchanged,
                          tuple(removed), tuple(problems.sorted()), time.perf_counter() - t0, tuple(stages),
                          (sum(r.ok and not r.cached for r in results.values()),
-                          sum(r.ok and r.cached for r in results.values()), sum(not r.ok for r in results.values())))
-    _status(config, out, report, strict)
+                          sum(r.ok and r.cached for r in results.values()), sum(not r.ok for r in results.values())),
+                         skipped=state.skipped, explained=tuple(state.reasons))
+    _status(config, out, report, strict, drafts or future)
     return report
 
 
-def _status(config: Config, out: Path, report: BuildReport, strict: bool) -> None:
-    """Write ``.sitegen-cache/build-status.json`` = {ok, errors, strict, output, finished} for ``deploy``."""
+def _manifest_changed(new, old) -> bool:
+    if old is None or (new.theme, new.config) != (old.theme, old.config) or new.pages != old.pages:
+        return True
+    return new.outputs.keys() != old.outputs.keys() or any(o is not old.outputs[k] for k, o in new.outputs.items())
+
+
+def _save_cache(config: Config, pages_cache: cachemod.PageCache, manifest=None, out: Path | None = None) -> None:
+    """Write the caches; a cache that cannot be written only makes the next build slower (logged)."""
+    try:
+        if pages_cache.dirty or pages_cache.entries.keys() != pages_cache.previous.keys():
+            pages_cache.save(config.cache_dir)
+        if manifest is not None and _manifest_changed(manifest, cachemod.OutputManifest.loaded(config.cache_dir, out)):
+            manifest.save(config.cache_dir, out)
+    except OSError as exc:
+        log.warning("无法写入缓存 %s：%s", config.cache_dir, exc)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# loading pages through the cache
+
+
+def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: cachemod.PageCache,
+               jobs: int | None = None) -> list[cachemod.Entry]:
+    """One :class:`~sitegen.cache.Entry` per source, in order: from ``pages_cache`` when the file's size and mtime
+    (or else its SHA-256) are unchanged and every file-exists answer still holds, else parsed (in worker processes
+    when more than :data:`sitegen.pool.THRESHOLD` files need it). Updates ``pages_cache`` to exactly ``sources``."""
+    root = config.root
+    entries: dict[str, cachemod.Entry] = {}
+    todo: list[contentmod.Source] = []
+    for s in sources:
+        e = pages_cache.entries.get(s.rel)
+        if e is not None and e.size == s.size and e.mtime == s.mtime and cachemod.exists_still_hold(root, e.exists):
+            entries[s.rel] = e
+            continue
+        if e is not None and cachemod.exists_still_hold(root, e.exists):
+            try:
+                data = (root / s.rel).read_bytes()
+            except OSError:
+                data = None
+            if data is not None and hashlib.sha256(data).hexdigest() == e.sha:  # touched, not changed
+                e.size, e.mtime = len(data), s.mtime
+                pages_cache.dirty = True
+                entries[s.rel] = e
+                continue
+        todo.append(s)
+    if todo:
+        log.info("解析 %d 个文件（%d 个来自缓存）", len(todo), len(entries))
+        for e, s in zip(pool.run(_parse_chunk, todo, jobs=jobs, shared=config), todo):
+            entries[s.rel] = e
+        pages_cache.dirty = True
+    pages_cache.entries = entries
+    return [entries[s.rel] for s in sources]
+
+
+def _parse_chunk(chunk) -> list[cachemod.Entry]:
+    config = pool.state()
+    return [parse_entry(config, s) for s in chunk]
+
+
+def parse_entry(config: Config, source: contentmod.Source) -> cachemod.Entry:
+    """Read and parse one source into a cache :class:`~sitegen.cache.Entry`, recording the file-exists answers
+    the parse depended on. Raises nothing for content problems (an unreadable file is an E100 problem)."""
+    root = config.root
+    try:
+        data = (root / source.rel).read_bytes()
+    except OSError as exc:
+        problem = Problem(Location(source.rel, 0), "E100", f"无法读取文件：{exc.strerror or exc}", "检查文件权限")
+        return cachemod.Entry(source.size, source.mtime, "", (), None, (problem,))
+    answers: dict[str, bool] = {}
+
+    def exists(rel: str) -> bool:
+        if rel not in answers:
+            answers[rel] = os.path.isfile(root / rel)
+        return answers[rel]
+
+    parsed = contentmod.parse_page(source, data, config, exists=exists)
+    return cachemod.Entry(len(data), source.mtime, hashlib.sha256(data).hexdigest(), tuple(answers.items()),
+                          parsed.page, parsed.problems)
+
+
+def _status(config: Config, out: Path, report: BuildReport, strict: bool, preview: bool = False) -> None:
+    """Write ``.sitegen-cache/build-status.json`` = {ok, errors, strict, preview, output, finished} for ``deploy``;
+    ``preview`` is true when drafts or future-dated articles were built (never to be published)."""
     path = config.cache_dir / "build-status.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"ok": report.ok and not report.errors, "errors": len(report.errors), "strict": strict,
-            "output": str(out), "finished": datetime.now().astimezone().isoformat(timespec="seconds")}
+            "preview": preview, "output": str(out), "finished": datetime.now().astimezone().isoformat(timespec="seconds")}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), "utf-8")
     os.replace(tmp, path)
@@ -321,10 +491,255 @@ def static_assets(config: Config) -> dict[str, tuple[str, Path]]:
     return assets
 
 
-def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = False) -> int:
-    """Render every output of ``site`` through ``writer``; returns the number of HTML pages. Raises
-    :class:`TemplateError`."""
+class Lazy:
+    """A template context value computed only when the output is rendered; ``key`` stands for it in the output's
+    digest (it must change whenever the value would)."""
+
+    __slots__ = ("fn", "key")
+
+    def __init__(self, fn, key):
+        self.fn = fn
+        self.key = key
+
+
+class RenderState:
+    """What :func:`render_site` needs to render incrementally: the page cache (file hashes and each page's parse
+    inputs), the output manifest of the last build into the same folder (``old``) and the one being made
+    (``manifest``), ``jobs`` processes, and whether to record ``reasons`` (``(output path, why)``) for
+    ``--explain``. ``skipped`` counts outputs not rendered because nothing they depend on changed.
+
+    Without a page cache every page has a fingerprint made from its own content digest, and without an old
+    manifest every output is rendered."""
+
+    def __init__(self, config: Config, pages_cache: cachemod.PageCache | None = None,
+                 old: cachemod.OutputManifest | None = None, *, jobs: int | None = None, explain: bool = False):
+        self.config = config
+        self.cache = pages_cache or cachemod.PageCache(config.fingerprint())
+        self.old = old or cachemod.OutputManifest()
+        self.manifest = cachemod.OutputManifest()
+        self.jobs = jobs
+        self.explain = explain
+        self.skipped = 0
+        self.reasons: list[tuple[str, str]] = []
+        self._fps: dict[str, str] = {}
+
+    def file_sha(self, rel: str) -> str:
+        """SHA-256 (hex) of project file ``rel`` (cached by size and mtime); ``""`` when missing."""
+        return self.cache.file_sha(self.config.root, rel) or ""
+
+    def page_fp(self, page: Page) -> str:
+        """Fingerprint of everything a page's fields and body come from: its file's bytes, the file-exists answers
+        of its parse and the bytes of every image it shows."""
+        fp = self._fps.get(page.source)
+        if fp is None:
+            entry = self.cache.entries.get(page.source)
+            h = hashlib.blake2b(digest_size=12)
+            h.update((entry.sha if entry else page.digest).encode())
+            if entry:
+                h.update(repr(entry.exists).encode())
+            rels = [ph.rel for ph in page.photos if ph.rel] + ([page.cover.rel] if page.cover and page.cover.rel
+                                                               else []) + [r for r, _, _ in page.images if r]
+            for rel in rels:
+                h.update(f"\0{rel}\0{self.file_sha(rel)}".encode())
+            fp = self._fps[page.source] = h.hexdigest()
+        return fp
+
+
+_SAFE_SITE_ATTRS = frozenset({"pages", "tag_slug", "section", "config"})
+
+
+def template_reads_site(env) -> dict[str, bool]:
+    """For every template of ``env``: whether it (or a template it extends, includes or imports) reads ``site``
+    beyond ``site.pages``, ``site.tag_slug``, ``site.section`` and ``site.config`` — such an output depends on every
+    page and is rendered whenever any page changed. A template that names another dynamically counts as reading
+    ``site``."""
+    import jinja2
+    from jinja2 import meta, nodes
+
+    direct: dict[str, bool] = {}
+    refs: dict[str, set] = {}
+    for name in env.list_templates():
+        try:
+            source = env.loader.get_source(env, name)[0]
+            ast = env.parse(source)
+        except (jinja2.TemplateError, OSError, UnicodeDecodeError):
+            direct[name], refs[name] = True, set()
+            continue
+        total = sum(1 for n in ast.find_all(nodes.Name) if n.name == "site")
+        safe = sum(1 for n in ast.find_all(nodes.Getattr)
+                   if isinstance(n.node, nodes.Name) and n.node.name == "site" and n.attr in _SAFE_SITE_ATTRS)
+        referenced = set(meta.find_referenced_templates(ast))
+        direct[name] = total > safe or None in referenced
+        refs[name] = {r for r in referenced if r}
+    result = {}
+    for name in direct:
+        seen, stack, reads = set(), [name], False
+        while stack and not reads:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            reads = direct.get(n, True)
+            stack.extend(refs.get(n, ()))
+        result[name] = reads
+    return result
+
+
+def _digest_into(value, parts: list, sources: list, fp) -> bool:
+    """Append a stable text form of a template context value to ``parts`` (pages by their fingerprint, recorded in
+    ``sources``); False when the value has a type whose content cannot be known (the output is then always
+    rendered)."""
+    if value is None or isinstance(value, (str, int, float)):
+        parts.append(repr(value))
+    elif isinstance(value, Page):
+        parts.append("P" + fp(value))
+        sources.append(value.source)
+    elif isinstance(value, (list, tuple)):
+        parts.append("[")
+        for v in value:
+            if not _digest_into(v, parts, sources, fp):
+                return False
+        parts.append("]")
+    elif isinstance(value, dict):
+        parts.append("{")
+        for k, v in value.items():
+            parts.append(repr(k))
+            if not _digest_into(v, parts, sources, fp):
+                return False
+        parts.append("}")
+    elif isinstance(value, Lazy):
+        return _digest_into(value.key, parts, sources, fp)
+    elif isinstance(value, datetime):
+        parts.append(value.isoformat())
+    elif isinstance(value, (Site, Media)):
+        parts.append(type(value).__name__)  # the parts templates may read are in the global digest
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        parts.append(type(value).__name__)
+        for f in dataclasses.fields(value):
+            if not _digest_into(getattr(value, f.name), parts, sources, fp):
+                return False
+    elif isinstance(value, (set, frozenset)):
+        return _digest_into(sorted(value, key=repr), parts, sources, fp)
+    else:
+        return False
+    return True
+
+
+class _Plan:
+    """The outputs of one render: each with its template, context and digest; decides which to render, renders
+    them (on several processes when there are many) and records the new manifest."""
+
+    def __init__(self, state: RenderState, site: Site, env, common: dict, writer: Writer):
+        self.state, self.site, self.env, self.writer = state, site, env, writer
+        config = site.config
+        self.theme_fp = cachemod.theme_fingerprint([d for d in rendermod.theme_dirs(config)])
+        self.config_fp = config.fingerprint()
+        self.reads_site = template_reads_site(env)
+        parts: list = [self.theme_fp, self.config_fp]
+        ok = _digest_into({k: v for k, v in common.items()}, parts, [], state.page_fp)
+        ok = ok and _digest_into(list(site.pages), parts, [], state.page_fp)  # the footer lists static pages
+        self.global_digest = "\x1f".join(parts) if ok else None
+        self.common = common
+        self._site_digest: str | None = None
+        self.jobs: list[tuple[str, str, dict, str | None, tuple]] = []
+        manifest = state.manifest
+        manifest.theme, manifest.config = self.theme_fp, self.config_fp
+
+    def site_digest(self) -> str:
+        if self._site_digest is None:
+            h = hashlib.blake2b(digest_size=16)
+            fp = self.state.page_fp
+            for p in self.site.all_pages:
+                h.update(f"{p.source}\0{fp(p)}\0".encode())
+            self._site_digest = h.hexdigest()
+        return self._site_digest
+
+    def add(self, rel: str, template: str, context: dict) -> None:
+        """One output ``rel`` rendered from ``template`` with ``context``."""
+        digest, sources = None, []
+        if self.global_digest is not None:
+            parts = [self.global_digest, template]
+            if self.reads_site.get(template, True):
+                parts.append(self.site_digest())
+            common = self.common
+            rest = {k: v for k, v in context.items() if not (k in common and common[k] is v)}
+            if _digest_into(rest, parts, sources, self.state.page_fp):
+                digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+        self.jobs.append((rel, template, context, digest, tuple(dict.fromkeys(sources))))
+
+    def run(self) -> None:
+        """Skip the outputs whose digest is unchanged (and whose files exist), render the others."""
+        state, old, writer, out = self.state, self.state.old, self.writer, self.writer.out
+        todo = []
+        for i, (rel, template, context, digest, sources) in enumerate(self.jobs):
+            before = old.outputs.get(rel)
+            if (digest is not None and before is not None and before.digest == digest
+                    and os.path.isfile(out / rel) and all(os.path.isfile(out / x) for x in before.extras)):
+                writer.keep(rel)
+                for x in before.extras:
+                    writer.keep(x)
+                state.manifest.outputs[rel] = before
+                state.skipped += 1
+                continue
+            todo.append(i)
+            if state.explain:
+                state.reasons.append((rel, self._why(rel, template, before, digest, sources)))
+        shared = (self.env, self.jobs, out, writer.staging)
+        results = pool.run(_render_chunk, todo, jobs=state.jobs, shared=shared)
+        for i, result in zip(todo, results):
+            if result[0] == "error":
+                raise TemplateError(result[1], result[2])
+            rel, _, _, digest, sources = self.jobs[i]
+            writer.adopt(rel, result[1])
+            state.manifest.outputs[rel] = cachemod.Output(digest, sources)
+        state.manifest.pages = {p.source: state.page_fp(p) for p in self.site.all_pages}
+
+    def _why(self, rel: str, template: str, before, digest, sources) -> str:
+        old = self.state.old
+        if before is None:
+            return "新输出（new）"
+        if not os.path.isfile(self.writer.out / rel):
+            return "输出文件缺失（missing）"
+        if digest is None or before.digest is None:
+            return "每次都生成（always）"
+        if old.theme != self.theme_fp:
+            return "模板有变化（template changed）"
+        if old.config != self.config_fp:
+            return "site.yaml 有变化（config changed）"
+        changed = [s for s in sources if old.pages.get(s) != self.state._fps.get(s)]
+        if changed:
+            return "页面有变化（page changed: " + ", ".join(changed[:3]) + (" …" if len(changed) > 3 else "") + "）"
+        added = [s for s in sources if s not in before.sources]
+        removed = [s for s in before.sources if s not in sources]
+        if added or removed:
+            return "列表有变化（list changed: " + ", ".join((["+" + s for s in added] + ["-" + s for s in removed])[:3]) + "）"
+        if self.reads_site.get(template, True):
+            return "全站内容有变化（site changed）"
+        return "内容有变化（context changed）"
+
+
+def _render_chunk(indices) -> list:
+    env, jobs, out, staging = pool.state()
+    made: set = set()
+    results = []
+    for i in indices:
+        rel, template, context, _, _ = jobs[i]
+        ctx = {k: (v.fn() if isinstance(v, Lazy) else v) for k, v in context.items()}
+        try:
+            html = rendermod.render(env, template, **ctx)
+        except SitegenError as exc:
+            return results + [("error", str(exc), exc.problems)]
+        results.append(("ok", _stage_file(out, staging, rel, html.encode("utf-8"), made)))
+    return results
+
+
+def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = False,
+                state: RenderState | None = None) -> int:
+    """Render every output of ``site`` through ``writer``; returns the number of HTML pages. With ``state`` (see
+    :class:`RenderState`) outputs whose inputs did not change since the last build are kept, not rendered; pages
+    are rendered on ``state.jobs`` processes when there are enough. Raises :class:`TemplateError`."""
     config = site.config
+    state = state or RenderState(config)
     assets = static_assets(config)
     for out_rel, src in assets.values():
         writer.copy(out_rel, src)
@@ -350,14 +765,17 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
         html = re.sub(r'href="' + MD_LINK + r'([^"]*)"', md, page.html)
         return re.sub(r'<img [^>]*?src="' + IMG_LINK + r'([^"]*)"[^>]*>', img, html)
 
+    def body_of(page: Page) -> Lazy:
+        return Lazy(lambda: resolve_body(page), ("body", tuple(urls.get(t or "") for t, _, _ in page.links)))
+
     sections = {s.slug: s for s in config.categories + config.columns}
     common = {"site": site, "sections": sections, "media": media, "drafts": drafts}
+    plan = _Plan(state, site, env, common, writer)
     pages = 0
 
     def emit(url: str, template: str, **context):
         nonlocal pages
-        html = rendermod.render(env, template, page_url=url, **common, **context)
-        writer.write(output_path(url), html)
+        plan.add(output_path(url), template, {"page_url": url, **common, **context})
         pages += 1
 
     home_latest = {s.slug: site.by_category.get(s.slug, ())[:8] for s in config.categories}
@@ -370,13 +788,12 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
     for page in site.articles + site.pages + site.galleries:
         prev, nxt = site.neighbours.get(page.url, (None, None))
         template = {"article": "article.html", "page": "page.html", "gallery": "gallery.html"}[page.kind]
-        emit(page.url, template, page=page, body=resolve_body(page), prev=prev, next=nxt,
+        emit(page.url, template, page=page, body=body_of(page), prev=prev, next=nxt,
              related=site.related.get(page.url, ()),
              section=sections.get(page.column or page.category))
         for alias in page.aliases:
             target = alias if alias.endswith((".html", ".htm", "/")) else alias + "/"
-            writer.write(output_path(target), rendermod.render(env, "redirect.html", page=page, **common))
-
+            plan.add(output_path(target), "redirect.html", {"page": page, **common})
     for kind, index in (("category", site.by_category), ("column", site.by_column)):
         for s in (config.categories if kind == "category" else config.columns):
             base = config.permalink(kind).format(slug=s.slug)
@@ -407,5 +824,9 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
     if site.galleries:
         emit("/galleries/", "galleries.html", section=None, title="图片库", galleries=site.galleries)
     emit("/404.html", "404.html", section=None, title="页面未找到")
+    emit("/search/", "search.html", section=None, title="站内搜索")
+    for rel, data in feeds.outputs(site, resolve_body):  # feeds, sitemap.xml, robots.txt
+        writer.write(rel, data)
+    plan.run()  # renders the outputs added above whose inputs changed
     return pages
 

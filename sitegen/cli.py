@@ -1,4 +1,4 @@
-"""Command line: ``sitegen build|check|clean …``; turns :class:`SitegenError` into printed lines and exit codes.
+"""Command line: ``sitegen build|serve|check|new|deploy|clean …``; turns :class:`SitegenError` into printed lines and exit codes.
 
 Exit codes: 0 success, 1 content errors (or a failed build/deploy), 2 usage or configuration errors. Content
 problems print as ``path:line: code: message（hint）``, all of a build at once, never a traceback.
@@ -6,14 +6,16 @@ problems print as ``path:line: code: message（hint）``, all of a build at once
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from sitegen import __version__
 from sitegen import config as configmod
-from sitegen.errors import Problem, SitegenError
+from sitegen.errors import Location, Problem, SitegenError, UsageError
 
 
 def _print_problems(problems, stream=None) -> None:
@@ -29,7 +31,7 @@ def _summary(report, strict: bool) -> str:
     if not report.ok:
         return (f"构建失败：{errors} 个错误，{warnings} 个提示；output/ 保持不变（{report.seconds:.2f} 秒）")
     return (f"完成：{report.pages} 个页面，写入 {len(report.written)} 个文件，未变 {report.unchanged} 个，"
-            f"删除 {len(report.removed)} 个过期文件；图片 {report.images[0]} 张新处理、{report.images[1]} 张来自缓存"
+            f"删除 {len(report.removed)} 个过期文件（{report.skipped} 个无需重新生成）；图片 {report.images[0]} 张新处理、{report.images[1]} 张来自缓存"
             f"{f'、{report.images[2]} 张失败' if report.images[2] else ''}；{errors} 个错误，{warnings} 个提示；{report.seconds:.2f} 秒")
 
 
@@ -39,7 +41,9 @@ def cmd_build(args) -> int:
     config = configmod.load(args.dir)
     out = Path(args.output).resolve() if args.output else None
     report = buildmod.build(config, out=out, strict=args.strict, drafts=args.drafts, future=args.future,
-                            jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty())
+                            jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty(), explain=args.explain)
+    for rel, why in report.explained:
+        print(f"  {rel}: {why}")
     _print_problems(report.problems)
     print(_summary(report, args.strict))
     if report.ok and not args.quiet:
@@ -49,23 +53,75 @@ def cmd_build(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from sitegen import content as contentmod
-    from sitegen.build import now_in
+    from sitegen import check as checkmod
+
+    try:
+        config = configmod.load(args.dir)
+    except SitegenError as exc:
+        if args.format != "json":
+            raise
+        problems = exc.problems or (Problem(Location("site.yaml"), "E900", str(exc)),)
+        print(json.dumps([p.as_dict() for p in problems], ensure_ascii=False, indent=1))
+        return exc.exit_code
+    report = checkmod.check(config)
+    errors = len(report.errors)
+    if args.format == "json":
+        print(json.dumps([p.as_dict() for p in report.problems], ensure_ascii=False, indent=1))
+    else:
+        _print_problems(report.problems, sys.stdout)
+        print(f"检查了 {report.files} 个文件：{errors} 个错误，{len(report.problems) - errors} 个提示")
+    return 1 if errors else 0
+
+
+def cmd_serve(args) -> int:
+    from sitegen import serve as servemod
 
     config = configmod.load(args.dir)
-    problems: list[Problem] = []
-    parsed = [contentmod.read_source(config, s) for s in contentmod.scan(config)]
-    for p in parsed:
-        problems.extend(p.problems)
-    pages, notes = contentmod.select([p.page for p in parsed if p.page], now=now_in(config), drafts=True,
-                                     future=True)
-    _, site_problems = contentmod.assemble(pages, config)
-    problems.extend(site_problems)
-    problems.sort(key=lambda p: (p.location.path, p.location.line, p.code))
-    _print_problems(problems, sys.stdout)
-    errors = sum(p.severity == "error" for p in problems)
-    print(f"检查了 {len(parsed)} 个文件：{errors} 个错误，{len(problems) - errors} 个提示")
-    return 1 if errors else 0
+    first = [True]
+
+    def on_build(outcome) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        shown = list(outcome.problems) + (list(outcome.warnings) if first[0] else [])
+        _print_problems(shown, sys.stdout)
+        what = "构建" if first[0] else "重新构建"
+        first[0] = False
+        if outcome.report is None or outcome.problems:
+            done = "" if outcome.report is None else f"更新 {len(outcome.report.written)} 个文件，"
+            print(f"[{stamp}] {what}：{done}{len(outcome.problems)} 个错误，页面上已显示；"
+                  f"改正后自动刷新（{outcome.seconds:.2f} 秒）", flush=True)
+        else:
+            report = outcome.report
+            print(f"[{stamp}] {what}完成：{report.pages} 个页面，更新 {len(report.written)} 个文件，"
+                  f"删除 {len(report.removed)} 个（{outcome.seconds:.2f} 秒）", flush=True)
+
+    server = servemod.PreviewServer(config, host=args.host, port=args.port, poll=args.poll, on_build=on_build)
+    server.start()
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"注意：预览服务器监听 {args.host}，局域网中的其他电脑也能访问（含草稿）", flush=True)
+    print(f"预览地址：{server.url}  （包含草稿和定时发布的文章；按 Ctrl-C 停止）", flush=True)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        print("预览已停止", flush=True)
+    finally:
+        server.stop()
+    return 0
+
+
+def cmd_new(args) -> int:
+    from sitegen import scaffold
+
+    config = configmod.load(args.dir)
+    if args.kind == "article":
+        if not args.category:
+            raise UsageError("请用 --category 指定栏目。可选：" + "、".join(s.name for s in config.categories))
+        made = scaffold.new_article(config, args.title, args.category, args.column)
+    else:
+        if args.category or args.column:
+            raise UsageError("图集不属于栏目，不需要 --category 或 --column")
+        made = scaffold.new_gallery(config, args.title)
+    print(f"已创建 {made.rel}")
+    return 0
 
 
 def cmd_deploy(args) -> int:
@@ -107,12 +163,30 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--drafts", action="store_true", help="包含草稿")
     p.add_argument("--future", action="store_true", help="包含定时发布（未来日期）的文章")
     p.add_argument("--jobs", type=int, default=None, help="并行进程数，默认 CPU 核数")
+    p.add_argument("--explain", action="store_true", help="列出每个重新生成的文件及原因（新文件、页面有变化、模板或 site.yaml 有变化）")
     p.add_argument("-q", "--quiet", action="store_true", help="只输出问题和摘要")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("check", help="检查全部内容问题，不写文件")
     p.add_argument("dir", nargs="?", default=".")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="输出格式：text（每行 path:line: code: message）或 json（供 CI 注释使用）")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("serve", help="构建并在浏览器中预览，保存后自动刷新")
+    p.add_argument("dir", nargs="?", default=".", help="站点目录（含 site.yaml），默认当前目录")
+    p.add_argument("--port", type=int, default=8000, help="端口，默认 8000（0 表示自动选择空闲端口）")
+    p.add_argument("--host", default="127.0.0.1", help="监听地址，默认 127.0.0.1（仅本机可访问）")
+    p.add_argument("--poll", action="store_true", help="用轮询代替文件系统事件（网络盘、虚拟机共享目录）")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("new", help="新建文章或图集的骨架文件")
+    p.add_argument("kind", choices=("article", "gallery"), help="article 文章，gallery 图集")
+    p.add_argument("title", help="标题")
+    p.add_argument("--category", help="栏目名称或网址名（文章必填）")
+    p.add_argument("--column", help="专栏名称或网址名（可选）")
+    p.add_argument("--dir", default=".", help="站点目录，默认当前目录")
+    p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("deploy", help="发布 output/：只上传有变化的文件，最后删除过期文件")
     p.add_argument("dest", nargs="?", help="目标：本地目录、user@host:/path 或 s3://bucket/prefix")

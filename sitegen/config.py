@@ -217,7 +217,7 @@ class _Checker:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.fail((key,), "应为键值映射", f"例如 {key}:\\n  子项: 值", "E904")
+            self.fail((key,), "应为键值映射", f"例如 {key}: {{子项: 值}}", "E904")
             return {}
         return value
 
@@ -226,7 +226,7 @@ class _Checker:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.fail((key,), "应为列表", f"例如 {key}:\\n  - …", "E904")
+            self.fail((key,), "应为列表", f"例如 {key}: [ … ]", "E904")
             return []
         return value
 
@@ -338,17 +338,22 @@ def load(path: str | Path) -> Config:
         c.fail(("theme",), f"找不到主题文件夹 themes/{theme}", "主题放在 themes/<名称>/templates 中", "E909")
         theme = "default"
 
+    description = c.text(data, "description")
+    language = c.text(data, "language", default="zh-CN")
+    summary_length = c.integer(data, "summary_length", (), 120, 10, 2000)
+    feeds_limit = c.integer(feeds, "limit", ("feeds",), 20, 1, 1000)
+    feeds_full_content = c.boolean(feeds, "full_content", ("feeds",), True)
+    trust_html = c.boolean(markdown, "trust_html", ("markdown",), False)
+
     if c.problems:
         raise ConfigError(f"site.yaml 有 {len(c.problems)} 处问题", tuple(c.problems))
     return Config(
         root=root, title=title, base_url=base_url, base_path=base_path, categories=categories, columns=columns,
-        description=c.text(data, "description"), language=c.text(data, "language", default="zh-CN"),
+        description=description, language=language,
         timezone=timezone, theme=theme, menu=menu, per_page=per_page,
-        summary_length=c.integer(data, "summary_length", (), 120, 10, 2000),
+        summary_length=summary_length,
         permalinks=tuple(permalinks.items()), images=images, footer=footer,
-        feeds_limit=c.integer(feeds, "limit", ("feeds",), 20, 1, 1000),
-        feeds_full_content=c.boolean(feeds, "full_content", ("feeds",), True),
-        trust_html=c.boolean(markdown, "trust_html", ("markdown",), False),
+        feeds_limit=feeds_limit, feeds_full_content=feeds_full_content, trust_html=trust_html,
         deploy_targets=tuple(targets), source_path=shown,
     )
 
@@ -356,7 +361,7 @@ def load(path: str | Path) -> Config:
 def _sections(c: _Checker, data: dict, key: str, required: bool) -> tuple[Section, ...]:
     items = c.listing(data, key)
     if required and not items:
-        c.fail((key,), "至少要有一个栏目", f"例如\\n{key}:\\n  - {{name: 工作动态, slug: gongzuo-dongtai}}", "E903")
+        c.fail((key,), "至少要有一个栏目", f"例如 {key}: [{{name: 工作动态, slug: gongzuo-dongtai}}]", "E903")
     out = []
     for i, item in enumerate(items):
         if isinstance(item, str):

@@ -31,7 +31,8 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]
 @dataclass(frozen=True, slots=True)
 class PhotoRef:
     """A photo named in front matter (``cover`` or ``photos``): ``rel`` project-relative path (``None`` when it
-    leaves the project), ``src`` as written, ``caption``, ``credit`` (photographer; rendered "田野 摄"), ``line``."""
+    leaves the project: the problem is reported and the photo left out), ``src`` as written, ``caption``,
+    ``credit`` (photographer; rendered "田野 摄"), ``line``."""
 
     rel: str | None
     src: str
@@ -251,7 +252,17 @@ def _strings(fm: dict, key: str, rel: str, lines: dict, problems: list) -> tuple
     return tuple(dict.fromkeys(i.strip() for i in items if i and i.strip()))
 
 
-def _photo(value, keypath, rel: str, lines: dict, problems: list, resolve) -> PhotoRef | None:
+def _image_problem(rel: str, line: int, written: str, target: str | None) -> Problem | None:
+    """E306 for an image path leaving the project (the code :mod:`sitegen.images` uses), else ``None``. Missing
+    and broken files are reported by the image pipeline (E301–E305) at the same line."""
+    if target is None:
+        return Problem(Location(rel, line), "E306", f"图片路径离开了站点目录：{written}",
+                       "图片须放在 content/ 中，写相对路径")
+    return None
+
+
+def _photo(value, keypath, rel: str, lines: dict, problems: list, resolve,
+           image_problems: list) -> PhotoRef | None:
     line = lines.get(keypath, 1)
     if isinstance(value, str):
         value = {"src": value}
@@ -261,9 +272,10 @@ def _photo(value, keypath, rel: str, lines: dict, problems: list, resolve) -> Ph
         return None
     src = value["src"].strip()
     target = resolve(src)
-    if target is None:
-        problems.append(Problem(Location(rel, line), "E301", f"图片路径离开了站点目录：{src}",
-                                "图片须放在 content/ 中，写相对路径"))
+    problem = _image_problem(rel, line, src, target)
+    if problem:
+        image_problems.append(problem)
+        target = None  # the page is published without this photo
     caption = value.get("caption") if isinstance(value.get("caption"), str) else ""
     credit = value.get("credit") if isinstance(value.get("credit"), str) else ""
     credit = re.sub(r"\s*摄$", "", credit.strip())
@@ -286,7 +298,12 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
     except ContentError as exc:
         return Parsed(None, tuple(problems) + (exc.problem,))
     except yamlsafe.YamlProblem as exc:
-        return Parsed(None, tuple(problems) + (exc.problem,))
+        problem = exc.problem
+        if problem.code == "E104" and yamlsafe.is_scalar(fm_text):
+            # every key written with "：" — the block is one string, not a mapping (case B06 fullwidth-all)
+            problem = Problem(Location(rel, problem.location.line), "E100", "front matter 不是“键: 值”的形式",
+                              f"{problem.message}，{problem.hint}")
+        return Parsed(None, tuple(problems) + (problem,))
     problems.extend(loaded.warnings)
     fm, lines = loaded.value, loaded.lines
     if fm is None:
@@ -350,24 +367,27 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
         ctx = markup._Context("", rel, 1, exists)
         return ctx.resolve(src)
 
+    # an image path leaving the project is an error (--strict fails) but the page is still published without it
+    image_problems: list[Problem] = []
     photos = []
     raw_photos = fm.get("photos")
     if raw_photos is not None and not isinstance(raw_photos, list):
         problems.append(Problem(Location(rel, at("photos")), "E113", "photos 应为列表",
-                                "例如\nphotos:\n  - {src: a.jpg, caption: 说明, credit: 田野}"))
+                                "例如 photos: [{src: a.jpg, caption: 说明, credit: 田野}]"))
         raw_photos = []
     for i, item in enumerate(raw_photos or []):
-        ref = _photo(item, ("photos", i), rel, lines, problems, resolve)
+        ref = _photo(item, ("photos", i), rel, lines, problems, resolve, image_problems)
         if ref:
             photos.append(ref)
-    cover = _photo(fm["cover"], ("cover",), rel, lines, problems, resolve) if fm.get("cover") else None
+    cover = (_photo(fm["cover"], ("cover",), rel, lines, problems, resolve, image_problems)
+             if fm.get("cover") else None)
 
     rendered = markup.render_markdown(body, source=rel, first_line=body_line, exists=exists,
                                       trust_html=config.trust_html)
     for target, written, line in rendered.images:
-        if target is None:
-            problems.append(Problem(Location(rel, line), "E301", f"图片路径离开了站点目录：{written}",
-                                    "图片须放在 content/ 中，写相对路径"))
+        problem = _image_problem(rel, line, written, target)
+        if problem:
+            image_problems.append(problem)
     summary = _text(fm, "summary", rel, lines, problems) or _text(fm, "description", rel, lines, problems)
     summary = summary or markup.summarize(rendered.lead, config.summary_length)
 
@@ -376,17 +396,18 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
     tags = _strings(fm, "tags", rel, lines, problems)
     aliases = _strings(fm, "aliases", rel, lines, problems)
     extra = {k: v for k, v in fm.items() if k not in KNOWN_KEYS}
+    author, source_name, editor = (_text(fm, k, rel, lines, problems) for k in ("author", "source", "editor"))
+    draft, headline, pinned = (_bool(fm, k, rel, lines, problems) for k in ("draft", "headline", "pinned"))
     if any(p.severity == "error" for p in problems):
-        return Parsed(None, tuple(problems))
+        return Parsed(None, tuple(problems + image_problems))
+    problems.extend(image_problems)
     url = permalink(config, source.kind, slug, date, category, column)
     page = Page(
         source=rel, kind=source.kind, url=url, slug=slug, title=title, date=date, updated=updated,
         category=category.slug if category else "", column=column.slug if column else None, tags=tags,
         summary=summary, html=rendered.html, text=rendered.text, toc=rendered.toc, links=rendered.links,
         images=rendered.images, photos=tuple(photos), cover=cover,
-        author=_text(fm, "author", rel, lines, problems), source_name=_text(fm, "source", rel, lines, problems),
-        editor=_text(fm, "editor", rel, lines, problems), draft=_bool(fm, "draft", rel, lines, problems),
-        headline=_bool(fm, "headline", rel, lines, problems), pinned=_bool(fm, "pinned", rel, lines, problems),
+        author=author, source_name=source_name, editor=editor, draft=draft, headline=headline, pinned=pinned,
         aliases=tuple(a if a.startswith("/") else "/" + a for a in aliases), extra=extra,
         digest=hashlib.sha256(data).hexdigest()[:16], line=1,
     )
@@ -488,24 +509,34 @@ def select(pages, *, now: datetime, drafts: bool, future: bool) -> tuple[list[Pa
     return kept, notes
 
 
+def generated_urls(config: Config) -> dict[str, str]:
+    """Site-relative URLs of the pages sitegen generates itself (home, listings, indexes, 404), each mapped to a
+    Chinese description of its owner for E401 messages."""
+    urls = {"/": "首页", "/404.html": "404 页面", "/tags/": "标签索引页", "/archives/": "归档页",
+            "/galleries/": "图片库索引页"}
+    for kind, sections, label in (("category", config.categories, "栏目"), ("column", config.columns, "专栏")):
+        for s in sections:
+            urls.setdefault(config.permalink(kind).format(slug=s.slug), f"{label}“{s.name}”的列表页")
+    return urls
+
+
 def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
     """Build the indexes of the site from parsed pages. Returns the :class:`Site` and the problems found across
     pages: two pages on one URL (E401, letter case ignored, naming both files), and links to ``.md`` files that are
     not published pages (E201)."""
     problems: list[Problem] = []
-    seen: dict[str, Page] = {}
+    seen: dict[str, str] = {u.lower().rstrip("/"): owner for u, owner in generated_urls(config).items()}
     kept = []
     for p in sorted(pages, key=lambda p: p.source):
         for url in (p.url,) + p.aliases:
             key = url.lower().rstrip("/")
             if key in seen:
-                other = seen[key]
                 problems.append(Problem(Location(p.source, 1), "E401",
-                                        f"网址 {url} 与 {other.source} 重复", "请修改其中一篇的 slug"))
+                                        f"网址 {url} 与 {seen[key]} 重复", "请修改其中一篇的 slug"))
                 break
         else:
             for url in (p.url,) + p.aliases:
-                seen[url.lower().rstrip("/")] = p
+                seen[url.lower().rstrip("/")] = p.source
             kept.append(p)
     articles = tuple(sorted((p for p in kept if p.kind == "article"), key=lambda p: (-p.date.timestamp(), p.url)))
     statics = tuple(sorted((p for p in kept if p.kind == "page"), key=lambda p: p.url))
@@ -534,16 +565,7 @@ def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
         chrono = sorted(items, key=lambda p: (p.date.timestamp(), p.url))
         for i, a in enumerate(chrono):
             neighbours[a.url] = (chrono[i - 1] if i > 0 else None, chrono[i + 1] if i + 1 < len(chrono) else None)
-    related = {}
-    for a in articles:
-        scores: dict[str, int] = {}
-        for t in dict.fromkeys(tag_slug(t) for t in a.tags):
-            for b in by_tag.get(t, ()):
-                if b.url != a.url:
-                    scores[b.url] = scores.get(b.url, 0) + 1
-        by_url = {b.url: b for t in a.tags for b in by_tag.get(tag_slug(t), ())}
-        best = sorted(scores, key=lambda u: (-scores[u], -by_url[u].date.timestamp(), u))[:5]
-        related[a.url] = tuple(by_url[u] for u in best)
+    related = _related(articles, by_tag)
     by_source = {p.source: p for p in kept}
     for p in kept:
         for target, written, line in p.links:
@@ -556,11 +578,54 @@ def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
     return site, problems
 
 
+def _related(articles, by_tag) -> dict:
+    """URL → up to 5 other articles sharing most tags with it, then newest, then by URL.
+
+    Linear in practice: candidates sharing two or more tags come from set intersections, the rest from a lazy
+    merge of the tag lists in date order that stops after 5 (a quadratic scan took a minute at 10,000 articles)."""
+    import heapq
+    from collections import Counter
+    from itertools import combinations
+
+    pages = {p.url: p for items in by_tag.values() for p in items}
+    keys = {url: (-p.date.timestamp(), url) for url, p in pages.items()}
+    ordered = {t: sorted((p.url for p in items), key=keys.__getitem__) for t, items in by_tag.items()}
+    members = {t: set(urls) for t, urls in ordered.items()}
+    related = {}
+    for a in articles:
+        tags = list(dict.fromkeys(tag_slug(t) for t in a.tags))
+        best: list[str] = []
+        # an article in s of the tags lies in s*(s-1)/2 pairwise intersections: that count orders like s
+        pairs: Counter = Counter()
+        for t1, t2 in combinations(tags, 2):
+            pairs.update(members[t1] & members[t2])
+        pairs.pop(a.url, None)
+        if pairs:
+            by_count: dict[int, list] = {}
+            for url, n in pairs.items():
+                by_count.setdefault(n, []).append(url)
+            for n in sorted(by_count, reverse=True):
+                best.extend(sorted(by_count[n], key=keys.__getitem__)[:5 - len(best)])
+                if len(best) == 5:
+                    break
+        if len(best) < 5 and tags:
+            chosen = set(best)
+            chosen.add(a.url)
+            for url in heapq.merge(*(ordered[t] for t in tags), key=keys.__getitem__):
+                if url not in chosen:
+                    chosen.add(url)
+                    best.append(url)
+                    if len(best) == 5:
+                        break
+        related[a.url] = tuple(pages[u] for u in best)
+    return related
+
+
 def with_html(page: Page, html: str) -> Page:
     """A copy of ``page`` with another body (pages are immutable)."""
     return replace(page, html=html)
 
 
 __all__ = ["Source", "Page", "PhotoRef", "Parsed", "Site", "scan", "decode", "split_front_matter", "parse_date",
-           "slugify", "tag_slug", "parse_page", "read_source", "permalink", "select", "assemble", "sort_key",
-           "with_html", "IGNORED_NAME"]
+           "slugify", "tag_slug", "parse_page", "read_source", "permalink", "select", "generated_urls", "assemble",
+           "sort_key", "with_html", "IGNORED_NAME"]

@@ -1,4 +1,4 @@
-"""Markdown → HTML for one article body, with sitegen's processors; a fresh converter per document.
+"""Markdown → HTML for one article body, with sitegen's processors; one converter per process, reset before each document.
 
 Python-Markdown (CommonMark-ish, see its docs) with ``tables``, ``fenced_code``, ``footnotes``, ``attr_list``,
 ``sane_lists`` and ``toc``, plus:
@@ -32,7 +32,11 @@ MD_LINK = "sitegen-md:"
 IMG_LINK = "sitegen-img:"
 
 _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
-_SOFT_BREAK = re.compile(f"(?<=[{_CJK}\u2018\u2019\u201c\u201d])\\n\\s*(?=[^\\s<])|(?<=[^\\s>])\\n\\s*(?=[{_CJK}\u2018\u2019\u201c\u201d])")
+_WIDE = re.compile(f"[{_CJK}\u2018\u2019\u201c\u201d]")  # Chinese characters, punctuation and curly quotes
+_INLINE_TAG = r"</?(?:a|abbr|b|cite|code|del|em|i|ins|kbd|mark|q|s|samp|small|span|strong|sub|sup|time|u)(?:\s[^<>]*)?>"
+# a line break with the visible characters on each side (inline tags such as <strong> skipped), written as
+# groups: left character, tags before the break, tags after it, right character
+_SOFT_BREAK = re.compile(f"([^\\s<>])((?:{_INLINE_TAG})*)\\n[ \\t]*((?:{_INLINE_TAG})*)(?=([^\\s<]))")
 _LIST_ITEM = re.compile(r"^( *)([-*+]|\d{1,9}[.)])(\s+|$)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
@@ -110,9 +114,13 @@ class _Links(Treeprocessor):
     """Rewrites ``.md`` links and relative image paths to placeholders and records them with their lines; an
     image alone in its paragraph becomes a ``<figure>`` whose caption is its title or alt text."""
 
-    def __init__(self, md, ctx):
+    def __init__(self, md, owner):
         super().__init__(md)
-        self.ctx = ctx
+        self.owner = owner
+
+    @property
+    def ctx(self):
+        return self.owner.ctx
 
     def run(self, root):
         for el in root.iter():
@@ -144,10 +152,20 @@ class _Context:
         self.text, self.source, self.first_line, self.exists = text, source, first_line, exists
         self.links: list = []
         self.images: list = []
+        self._after: dict[str, int] = {}
 
     def line_of(self, target: str) -> int:
-        pos = self.text.find(target)
-        return self.first_line + (self.text.count("\n", 0, pos) if pos >= 0 else 0)
+        """File line of the next use of ``target`` as a link or image destination (``](x.md``, ``: x.md``,
+        ``"x.md"``…), searching after the previous use of the same target so repeated links get their own lines;
+        a bare mention in the prose does not count unless nothing else matches."""
+        start = self._after.get(target, 0)
+        found = [p for p in (self.text.find(pre + target, start) for pre in ("](", "]: ", "(", '"', "'", "<"))
+                 if p >= 0]
+        pos = min(found) if found else self.text.find(target, start)
+        if pos < 0:
+            return self.first_line
+        self._after[target] = pos + len(target)
+        return self.first_line + self.text.count("\n", 0, pos)
 
     def resolve(self, target: str) -> str | None:
         """Project-relative POSIX path of ``target`` written in ``source``: beside the file first, then from
@@ -179,13 +197,34 @@ def _is_local(url: str) -> bool:
 
 
 class _SitegenExtension(Extension):
-    def __init__(self, ctx):
+    """Registers sitegen's processors; ``ctx`` is the :class:`_Context` of the document being converted."""
+
+    def __init__(self, ctx=None):
         super().__init__()
         self.ctx = ctx
 
     def extendMarkdown(self, md):
         md.preprocessors.register(_ListIndent(md), "sitegen_lists", 35)
-        md.treeprocessors.register(_Links(md, self.ctx), "sitegen_links", 1)
+        md.treeprocessors.register(_Links(md, self), "sitegen_links", 1)
+
+
+_CONVERTER = None
+
+
+def _converter():
+    """The converter of this process, built once (building one costs as much as converting a short article);
+    :func:`render_markdown` resets it before each document. Not thread-safe (the build uses processes)."""
+    global _CONVERTER
+    if _CONVERTER is None:
+        ext = _SitegenExtension()
+        md = markdown.Markdown(
+            extensions=["tables", "fenced_code", "footnotes", "attr_list", "sane_lists", "toc", ext],
+            extension_configs={"toc": {"slugify": slugify_unicode, "permalink": False},
+                               "footnotes": {"BACKLINK_TITLE": "返回正文"}},
+            output_format="html",
+        )
+        _CONVERTER = (md, ext)
+    return _CONVERTER
 
 
 def render_markdown(text: str, *, source: str, first_line: int = 1, exists=lambda rel: False,
@@ -194,13 +233,13 @@ def render_markdown(text: str, *, source: str, first_line: int = 1, exists=lambd
     line ``first_line``). ``exists(rel)`` tells whether a project-relative file exists (for resolving images and
     links beside the file first). Pure apart from ``exists``; never raises for bad Markdown."""
     ctx = _Context(text, source, first_line, exists)
-    md = markdown.Markdown(
-        extensions=["tables", "fenced_code", "footnotes", "attr_list", "sane_lists", "toc", _SitegenExtension(ctx)],
-        extension_configs={"toc": {"slugify": slugify_unicode, "permalink": False},
-                           "footnotes": {"BACKLINK_TITLE": "返回正文"}},
-        output_format="html",
-    )
-    body = md.convert(text)
+    md, ext = _converter()
+    ext.ctx = ctx
+    try:
+        md.reset()
+        body = md.convert(text)
+    finally:
+        ext.ctx = None
     body = _join_cjk_lines(body)
     if not trust_html:
         body = sanitize(body)
@@ -217,7 +256,15 @@ def sanitize(html: str) -> str:
 
 def _join_cjk_lines(html: str) -> str:
     parts = re.split(r"(<pre[\s>].*?</pre>)", html, flags=re.S)
-    return "".join(p if p.startswith("<pre") else _SOFT_BREAK.sub("", p) for p in parts)
+    return "".join(p if p.startswith("<pre") else _SOFT_BREAK.sub(_join, p) for p in parts)
+
+
+def _join(m: re.Match) -> str:
+    """Drop a soft line break when the character on either side is Chinese (a browser would show a space)."""
+    left, before, after, right = m.groups()
+    if _WIDE.match(left) or _WIDE.match(right):
+        return left + before + after
+    return m.group(0)
 
 
 def _flatten_toc(tokens):
@@ -253,8 +300,9 @@ _SENTENCE_END = "。！？；!?;…"
 def summarize(text: str, length: int) -> str:
     """CJK-aware excerpt of plain ``text``: at most ``length`` characters (each CJK character counts one).
 
-    Cut at the last sentence end (。！？；!?;) inside the limit when that keeps at least half of it, else cut at the
-    limit and append ``…`` (rule of case B01). Never splits a surrogate pair or a combining sequence."""
+    Cut at the last sentence end (。！？；!?;) inside the limit when that keeps at least half of it, else cut
+    before the limit and append ``…`` so that the result, ``…`` included, is at most ``length`` characters (rule
+    of case B01). Never splits a surrogate pair or a combining sequence."""
     text = text.strip()
     if len(text) <= length:
         return text
@@ -264,6 +312,7 @@ def summarize(text: str, length: int) -> str:
         return cut[: end + 1]
     import unicodedata
 
+    cut = cut[: length - 1]
     while cut and (unicodedata.combining(cut[-1]) or "\ud800" <= cut[-1] <= "\udbff"):
         cut = cut[:-1]
     return cut.rstrip("，、：,:（(“‘《 ") + "…"

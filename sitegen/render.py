@@ -8,6 +8,7 @@ Autoescape is on and undefined names fail (``StrictUndefined``). Dates are forma
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -58,8 +59,8 @@ def make_env(config: Config, assets: dict[str, str] | None = None) -> jinja2.Env
     """The Jinja2 environment for ``config``: loader over :func:`theme_dirs`, autoescape, ``StrictUndefined``,
     filters ``cn_date``, ``iso``, ``short_date`` (``11-28``), ``ymd`` (``2026-11-28``), ``url`` (prefixes the base
     path), ``abs_url`` (absolute with ``base_url``) and the global ``asset(name)`` that gives the fingerprinted
-    URL of a theme static file (from ``assets``, a map name → site-relative path), and ``qr_svg(url, label)``
-    (see :func:`qr_svg`)."""
+    URL of a theme static file (from ``assets``, a map name → site-relative path), ``now`` (the build clock) and
+    ``qr_svg(url, label)`` (see :func:`qr_svg`)."""
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d / "templates")) for d in theme_dirs(config)]),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -80,23 +81,37 @@ def make_env(config: Config, assets: dict[str, str] | None = None) -> jinja2.Env
     env.filters.update(cn_date=cn_date, iso=iso, url=url, abs_url=abs_url,
                        short_date=lambda d: f"{d:%m-%d}", ymd=lambda d: f"{d:%Y-%m-%d}")
     assets = dict(assets or {})
-    env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config, qr_svg=qr_svg)
+    env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config, now=_clock(config),
+                       qr_svg=qr_svg)
     return env
+
+
+def _clock(config: Config) -> datetime:
+    """The build clock for templates (global ``now``, aware, site time zone): ``SITEGEN_NOW`` or now; the same
+    rule as :func:`sitegen.build.now_in`."""
+    forced = os.environ.get("SITEGEN_NOW")
+    if forced:
+        from sitegen.content import parse_date
+
+        return parse_date(forced, config.tz)
+    return datetime.now(config.tz)
 
 
 def render(env: jinja2.Environment, name: str, **context) -> str:
     """Render template ``name`` with ``context``. Raises :class:`TemplateError` naming ``template:line`` and the
     cause in Chinese (syntax errors, undefined names, missing templates)."""
+    config = env.globals.get("config")
+    root = config.root if isinstance(config, Config) else Path.cwd()
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:
-        raise _error(exc.filename or exc.name or name, exc.lineno, f"模板语法错误：{exc.message}") from None
+        raise _error(exc.filename or exc.name or name, exc.lineno, f"模板语法错误：{exc.message}", root) from None
     except jinja2.TemplateNotFound as exc:
-        raise _error(name, 0, f"找不到模板 {exc.name}") from None
+        raise _error(name, 0, f"找不到模板 {exc.name}", root) from None
     except jinja2.UndefinedError as exc:
-        raise _error(*_where(exc, name), f"模板中使用了未定义的变量：{exc.message}") from None
+        raise _error(*_where(exc, name), f"模板中使用了未定义的变量：{exc.message}", root) from None
     except Exception as exc:  # a filter or attribute failing inside the template: still name the template
-        raise _error(*_where(exc, name), f"模板渲染失败：{exc.__class__.__name__}: {exc}") from None
+        raise _error(*_where(exc, name), f"模板渲染失败：{exc.__class__.__name__}: {exc}", root) from None
 
 
 def _where(exc: BaseException, name: str) -> tuple[str, int]:
@@ -110,12 +125,17 @@ def _where(exc: BaseException, name: str) -> tuple[str, int]:
     return found
 
 
-def _error(filename: str, line: int | None, message: str) -> TemplateError:
+def _error(filename: str, line: int | None, message: str, root: Path) -> TemplateError:
+    """The error for a template fault, its path shown relative to the project (``themes/x/templates/a.html``),
+    or to the bundled theme's parent for sitegen's own templates."""
     path = Path(filename)
-    try:
-        shown = path.resolve().relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        shown = path.as_posix()
+    shown = path.as_posix()
+    for base in (root, PACKAGE_THEME.parent.parent):
+        try:
+            shown = path.resolve().relative_to(base.resolve()).as_posix()
+            break
+        except ValueError:
+            continue
     problem = Problem(Location(shown, line or 0), "E501", message, "检查模板中的变量名和标签是否成对")
     return TemplateError(str(problem), (problem,))
 

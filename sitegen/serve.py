@@ -1,0 +1,483 @@
+"""The local preview: build with drafts and future articles, serve ``output/`` over HTTP, rebuild on save, reload the
+browser by itself, and show build errors in the page.
+
+- HTTP: :class:`http.server.ThreadingHTTPServer` on ``127.0.0.1`` by default. Paths are percent-decoded as UTF-8
+  (Chinese file names), clean URLs map ``/a/b/`` to ``a/b/index.html`` and redirect ``/a/b`` to ``/a/b/``, unknown
+  paths get the site's ``404.html`` with status 404, and every response carries the ``Content-Type`` the deploy
+  rules give (:func:`sitegen.deploy.content_type`, ``charset=utf-8`` for text) and ``Cache-Control: no-store``.
+- Live reload: server-sent events (HTML Living Standard, "Server-sent events") at :data:`EVENTS_PATH`; HTML
+  responses, and only responses (files in ``output/`` are never touched), get a ``<link>`` to :data:`STYLE_PATH`
+  and an external ``<script>`` :data:`SCRIPT_PATH` carrying the build version it was served at, so a
+  Content-Security-Policy without ``unsafe-inline`` still allows it. When a newer build finishes the page reloads.
+- Errors: a build with content, template or configuration errors keeps the last good pages (a page whose source
+  broke is kept from the previous build, see :class:`Preview`) and every served page gets an overlay listing
+  ``path:line: code: message（hint）``; the next clean build removes it.
+"""
+from __future__ import annotations
+
+import errno
+import html as htmllib
+import inspect
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable
+from urllib.parse import quote, unquote, urlsplit
+
+from sitegen import build as buildmod
+from sitegen import config as configmod
+from sitegen.config import Config
+from sitegen.deploy import content_type
+from sitegen.errors import ConfigError, Location, Problem, SitegenError, UsageError
+from sitegen.watch import Change, Watcher
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/__sitegen/events"
+"""Server-sent events: one ``data:`` JSON message ``{"version": str, "problems": [str]}`` per finished build."""
+SCRIPT_PATH = "/__sitegen/reload.js"
+STYLE_PATH = "/__sitegen/overlay.css"
+OVERLAY_ID = "sitegen-overlay"
+
+RELOAD_JS = r"""// sitegen serve: reload the page after each build, show build errors (served by the preview only).
+(function () {
+  "use strict";
+  var me = document.currentScript;
+  var served = me && me.getAttribute("data-version");
+  function overlay(lines) {
+    var old = document.getElementById("%(id)s");
+    if (old) old.parentNode.removeChild(old);
+    if (!lines || !lines.length) return;
+    var box = document.createElement("div");
+    box.id = "%(id)s"; box.className = "sitegen-overlay"; box.setAttribute("role", "alert");
+    var title = document.createElement("p");
+    title.className = "sitegen-overlay-title";
+    title.textContent = "构建出错：下面的问题改正并保存后，页面会自动刷新。当前显示的是上次成功构建的页面。";
+    box.appendChild(title);
+    var list = document.createElement("ol");
+    lines.forEach(function (line) {
+      var li = document.createElement("li"); var code = document.createElement("code");
+      code.textContent = line; li.appendChild(code); list.appendChild(li);
+    });
+    box.appendChild(list);
+    box.appendChild(closeButton());
+    document.body.appendChild(box);
+  }
+  function closeButton() {
+    var b = document.createElement("button");
+    b.type = "button"; b.className = "sitegen-overlay-close"; b.textContent = "关闭";
+    b.addEventListener("click", function () { var o = document.getElementById("%(id)s"); if (o) o.remove(); });
+    return b;
+  }
+  function wire() {
+    var o = document.getElementById("%(id)s");
+    if (o && !o.querySelector(".sitegen-overlay-close")) o.appendChild(closeButton());
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wire); else wire();
+  if (!window.EventSource) return;
+  var source = new EventSource("%(events)s");
+  source.onmessage = function (e) {
+    var state;
+    try { state = JSON.parse(e.data); } catch (err) { return; }
+    if (served && state.version !== served) { source.close(); window.location.reload(); return; }
+    served = state.version;
+    overlay(state.problems);
+  };
+})();
+""" % {"id": OVERLAY_ID, "events": EVENTS_PATH}
+
+OVERLAY_CSS = """/* sitegen serve: the build-error overlay (served by the preview only) */
+.sitegen-overlay{position:fixed;left:0;right:0;bottom:0;z-index:2147483647;max-height:60vh;overflow:auto;
+  margin:0;padding:1rem 1.25rem 1.25rem;background:#fff5f5;color:#5c0011;border-top:4px solid #c00;
+  box-shadow:0 -4px 16px rgba(0,0,0,.25);font:16px/1.6 system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif}
+.sitegen-overlay-title{margin:0 0 .5rem;font-weight:bold;font-size:1.1rem}
+.sitegen-overlay ol{margin:0;padding-left:1.5rem}
+.sitegen-overlay code{font:15px/1.5 ui-monospace,"Noto Sans Mono CJK SC",monospace;white-space:pre-wrap;
+  word-break:break-all;color:#5c0011;background:none}
+.sitegen-overlay-close{position:absolute;top:.75rem;right:1rem;font-size:1rem;padding:.25rem .75rem;cursor:pointer}
+.sitegen-overlay-close:focus{outline:3px solid #c00;outline-offset:2px}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOutcome:
+    """One preview build: ``version`` (opaque string, new for every build), ``problems`` the errors shown in the
+    overlay (empty after a clean build), ``warnings``, the build ``report`` (``None`` when the build raised: a
+    template or configuration error, and then ``output/`` is unchanged), the ``change`` that caused it (``None``
+    for the first build) and the wall time in ``seconds``."""
+
+    version: str
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    report: buildmod.BuildReport | None = None
+    change: Change | None = None
+    seconds: float = 0.0
+
+    def as_event(self) -> dict:
+        """The JSON sent to browsers: ``{"version": str, "problems": ["path:line: code: message（hint）", …]}``."""
+        return {"version": self.version, "problems": [str(p) for p in self.problems]}
+
+
+class Preview:
+    """Builds the site for preview (``drafts=True, future=True``) into ``out`` and keeps what the server shows.
+
+    One build runs at a time (:meth:`rebuild` holds a lock). After a build that had errors, the files it removed
+    (the page of an article whose front matter broke, its images) stay reachable through :meth:`lookup` from a
+    hard-linked mirror in ``.sitegen-cache/serve-kept/``, so the editor keeps seeing the last good page; the next
+    clean build drops them. ``on_build(BuildOutcome)`` is called after every build (the CLI prints it)."""
+
+    def __init__(self, config: Config, *, out: Path | None = None,
+                 on_build: Callable[[BuildOutcome], None] | None = None):
+        self.config = config
+        self.out = (out or config.root / "output").resolve()
+        self.mirror = config.cache_dir / "serve-kept"
+        self.on_build = on_build
+        self._instance = uuid.uuid4().hex[:8]
+        self._count = 0
+        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._state = BuildOutcome(self._version())
+        self._config_broken = False
+        self._kept: set[str] = set()
+        self._mirrored = False
+        self._closed = False
+        self._accepts_changed = "changed" in inspect.signature(buildmod.build).parameters
+
+    def _version(self) -> str:
+        return f"{self._instance}-{self._count}"
+
+    @property
+    def state(self) -> BuildOutcome:
+        """The outcome of the latest build."""
+        with self._cond:
+            return self._state
+
+    def wait(self, version: str | None, timeout: float) -> BuildOutcome:
+        """Block until the state's version differs from ``version`` or ``timeout`` seconds pass (or
+        :meth:`close`); returns the current state."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._state.version != version or self._closed, timeout)
+            return self._state
+
+    def close(self) -> None:
+        """Wake every waiting event stream so it can end."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- building ----------------------------------------------------------------------------------------------
+    def rebuild(self, change: Change | None = None) -> BuildOutcome:
+        """Build now (waiting for a running build to end) and publish the outcome. Never raises for content,
+        template or configuration errors: they become the outcome's ``problems``."""
+        with self._lock:
+            t0 = time.perf_counter()
+            report = None
+            problems: tuple[Problem, ...] = ()
+            warnings: tuple[Problem, ...] = ()
+            if change is None or "config" in change.kinds or self._config_broken:
+                try:
+                    self.config = configmod.load(self.config.root)
+                    self._config_broken = False
+                except ConfigError as exc:
+                    self._config_broken = True
+                    problems = exc.problems or (Problem(Location(self.config.source_path), "E900", str(exc)),)
+            if not self._config_broken:
+                kwargs = {}
+                if self._accepts_changed and change is not None and not change.full:
+                    kwargs["changed"] = change.paths
+                try:
+                    report = buildmod.build(self.config, out=self.out, drafts=True, future=True, **kwargs)
+                except SitegenError as exc:
+                    problems = exc.problems or (Problem(Location(self.config.source_path), "E999", str(exc)),)
+                except Exception as exc:  # the preview must survive a bug too; say so in the page
+                    log.exception("preview build failed")
+                    problems = (Problem(Location(self.config.source_path), "E999",
+                                        f"构建时发生意外错误：{exc.__class__.__name__}: {exc}",
+                                        "请把终端中的报错信息发给网站管理员"),)
+                else:
+                    problems = tuple(report.errors)
+                    warnings = tuple(p for p in report.problems if p.severity != "error")
+                    self._keep(report)
+            self._count += 1
+            outcome = BuildOutcome(self._version(), problems, warnings, report, change,
+                                   round(time.perf_counter() - t0, 3))
+            with self._cond:
+                self._state = outcome
+                self._cond.notify_all()
+        if self.on_build:
+            try:
+                self.on_build(outcome)
+            except Exception:
+                log.exception("on_build callback failed")
+        return outcome
+
+    def _keep(self, report: buildmod.BuildReport) -> None:
+        """Keep the hard-linked mirror of ``out`` in step with it; after a build with errors, remember the files it
+        removed so :meth:`lookup` still finds them."""
+        if not self._mirrored:
+            shutil.rmtree(self.mirror, ignore_errors=True)
+            for dirpath, _dirs, files in os.walk(self.out):
+                for name in files:
+                    rel = (Path(dirpath) / name).relative_to(self.out).as_posix()
+                    _link(self.out / rel, self.mirror / rel)
+            self._mirrored = True
+            self._kept.clear()
+            return
+        for rel in report.written:
+            _link(self.out / rel, self.mirror / rel)
+            self._kept.discard(rel)
+        if report.errors:
+            self._kept.update(report.removed)
+            return
+        for rel in set(report.removed) | self._kept:
+            try:
+                (self.mirror / rel).unlink()
+            except OSError:
+                pass
+        self._kept.clear()
+
+    def lookup(self, rel: str) -> Path | None:
+        """The file to serve for output-relative POSIX path ``rel``: in ``out``, else the kept copy of a page the
+        last build removed because of an error; ``None`` when neither exists. ``rel`` must be normalised (no
+        ``..``)."""
+        path = self.out / rel
+        if path.is_file():
+            return path
+        if rel in self._kept:
+            kept = self.mirror / rel
+            if kept.is_file():
+                return kept
+        return None
+
+
+def _link(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.unlink()
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:
+        shutil.rmtree(dest)
+    try:
+        os.link(src, dest)
+    except OSError:
+        try:
+            shutil.copyfile(src, dest)
+        except OSError:
+            pass
+
+
+def inject(page: bytes, outcome: BuildOutcome) -> bytes:
+    """``page`` (an HTML document) with the preview's stylesheet and reload script added before ``</head>`` and,
+    when ``outcome`` has problems, the error overlay before ``</body>``. Never applied to files on disk."""
+    head = (f'<link rel="stylesheet" href="{STYLE_PATH}">'
+            f'<script src="{SCRIPT_PATH}" data-version="{htmllib.escape(outcome.version)}" defer></script>'
+            ).encode()
+    lower = page.lower()
+    at = lower.find(b"</head>")
+    page = page[:at] + head + page[at:] if at >= 0 else head + page
+    if outcome.problems:
+        items = "".join(f"<li><code>{htmllib.escape(str(p))}</code></li>" for p in outcome.problems)
+        box = (f'<div id="{OVERLAY_ID}" class="sitegen-overlay" role="alert">'
+               '<p class="sitegen-overlay-title">构建出错：下面的问题改正并保存后，页面会自动刷新。'
+               f'当前显示的是上次成功构建的页面。</p><ol>{items}</ol></div>').encode()
+        lower = page.lower()
+        at = lower.rfind(b"</body>")
+        page = page[:at] + box + page[at:] if at >= 0 else page + box
+    return page
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "sitegen-serve"
+    preview: Preview  # set on the subclass made by PreviewServer
+
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        log.debug("%s - %s", self.address_string(), format % args)
+
+    def do_HEAD(self):
+        self._handle(head=True)
+
+    def do_GET(self):
+        self._handle(head=False)
+
+    def _handle(self, head: bool) -> None:
+        try:
+            self._route(head)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _route(self, head: bool) -> None:
+        parts = urlsplit(self.path)
+        if parts.path == EVENTS_PATH:
+            return self._events()
+        if parts.path == SCRIPT_PATH:
+            return self._send(200, "text/javascript; charset=utf-8", RELOAD_JS.encode(), head)
+        if parts.path == STYLE_PATH:
+            return self._send(200, "text/css; charset=utf-8", OVERLAY_CSS.encode(), head)
+        try:
+            path = unquote(parts.path, errors="strict")
+        except UnicodeDecodeError:
+            return self._not_found(head)
+        base = self.preview.config.base_path
+        if base != "/":
+            if path in ("/", base.rstrip("/")):
+                return self._redirect(quote(base))
+            if not path.startswith(base):
+                return self._not_found(head)
+            path = "/" + path[len(base):]
+        segments = path.split("/")
+        if any(s in ("..", ".") or "\\" in s or "\0" in s for s in segments):
+            return self._not_found(head)
+        rel = path.lstrip("/")
+        if not rel or path.endswith("/"):
+            rel += "index.html"
+        found = self.preview.lookup(rel)
+        if found is None and not path.endswith("/"):
+            if self.preview.lookup(rel + "/index.html"):
+                query = f"?{parts.query}" if parts.query else ""
+                return self._redirect(parts.path + "/" + query)
+            found = self.preview.lookup(rel + ".html")
+            rel = rel + ".html" if found else rel
+        if found is None:
+            return self._not_found(head)
+        self._file(200, rel, found, head)
+
+    def _file(self, status: int, rel: str, path: Path, head: bool) -> None:
+        try:
+            data = path.read_bytes()
+        except OSError:  # replaced between lookup and read: the next request sees the new file
+            return self._send(503, "text/plain; charset=utf-8", "正在重新构建，请稍后刷新".encode(), head)
+        ctype = content_type(rel)
+        if ctype.startswith("text/html"):
+            data = inject(data, self.preview.state)
+        self._send(status, ctype, data, head)
+
+    def _not_found(self, head: bool) -> None:
+        page = self.preview.lookup("404.html")
+        if page:
+            return self._file(404, "404.html", page, head)
+        body = ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>页面不存在</title></head>'
+                '<body><h1>页面不存在</h1></body></html>').encode()
+        body = inject(body, self.preview.state)
+        self._send(404, "text/html; charset=utf-8", body, head)
+
+    def _redirect(self, location: str) -> None:
+        self.send_response(301)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+
+    def _send(self, status: int, ctype: str, data: bytes, head: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if not head:
+            self.wfile.write(data)
+
+    def _events(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Accel-Buffering", "no")
+        self.end_headers()
+        self.wfile.write(b"retry: 1000\n\n")
+        self.wfile.flush()
+        version = None
+        while not self.preview.closed:
+            state = self.preview.wait(version, timeout=15)
+            if self.preview.closed:
+                break
+            if state.version != version:
+                version = state.version
+                data = json.dumps(state.as_event(), ensure_ascii=False)
+                self.wfile.write(f"data: {data}\n\n".encode())
+            else:
+                self.wfile.write(b": ping\n\n")
+            self.wfile.flush()
+
+
+class PreviewServer:
+    """``sitegen serve`` as an object: :meth:`start` binds ``host:port`` (port 0 picks a free one), runs the first
+    build, starts the watcher and the HTTP thread; :attr:`url` is the address; :meth:`stop` ends everything.
+
+    Raises :class:`UsageError` (exit code 2) when the port is taken or the host cannot be bound."""
+
+    def __init__(self, config: Config, *, host: str = "127.0.0.1", port: int = 8000, poll: bool = False,
+                 out: Path | None = None, on_build: Callable[[BuildOutcome], None] | None = None,
+                 debounce: float = 0.25):
+        self.preview = Preview(config, out=out, on_build=on_build)
+        self.host, self.port, self.poll, self.debounce = host, port, poll, debounce
+        self.httpd: ThreadingHTTPServer | None = None
+        self.watcher: Watcher | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` plus the site's base path."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{self.preview.config.base_path}"
+
+    def start(self) -> "PreviewServer":
+        handler = type("Handler", (_Handler,), {"preview": self.preview})
+        try:
+            self.httpd = ThreadingHTTPServer((self.host, self.port), handler)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UsageError(f"端口 {self.port} 已被占用（用 --port 换一个端口，例如 --port 8001）") from None
+            raise UsageError(f"无法在 {self.host}:{self.port} 上启动预览服务器：{exc.strerror or exc}") from None
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.watcher = Watcher(self.preview.config, self.preview.rebuild, debounce=self.debounce,
+                               poll=self.poll).start()
+        self.preview.rebuild(None)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="sitegen-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def wait(self) -> None:
+        """Block until :meth:`stop` is called from another thread or Ctrl-C (``KeyboardInterrupt`` propagates)."""
+        while self._thread and self._thread.is_alive():
+            self._thread.join(0.5)
+
+    def stop(self) -> None:
+        """Stop watching and serving; returns when the HTTP thread has ended."""
+        self.preview.close()
+        if self.watcher:
+            self.watcher.stop()
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+
+
+def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8000, poll: bool = False,
+          on_build: Callable[[BuildOutcome], None] | None = None,
+          on_ready: Callable[[str], None] | None = None) -> None:
+    """Run the preview until Ctrl-C: build, serve on ``host:port`` and rebuild on every save. ``on_ready(url)`` is
+    called once the first build is served. Raises :class:`UsageError` when the port is taken; ``KeyboardInterrupt``
+    ends it cleanly."""
+    server = PreviewServer(config, host=host, port=port, poll=poll, on_build=on_build).start()
+    try:
+        if on_ready:
+            on_ready(server.url)
+        server.wait()
+    finally:
+        server.stop()
+
+
+__all__ = ["BuildOutcome", "Preview", "PreviewServer", "serve", "inject", "EVENTS_PATH", "SCRIPT_PATH",
+           "STYLE_PATH", "RELOAD_JS", "OVERLAY_CSS"]

@@ -1,0 +1,323 @@
+"""The build cache and incremental builds: what an edit re-renders, and that an incremental build equals a clean one.
+
+Each test builds a small generated site, changes it the way an editor or a site admin does, rebuilds into the same
+output folder with the cache, and compares the whole output tree byte for byte with a clean build of a copy of the
+project (no cache) in another folder. No timing is asserted here; speed is measured by ``make bench``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sitegen import build as buildmod
+from sitegen import cache as cachemod
+from sitegen import config as configmod
+from sitegen import pool
+
+NOW = "2026-12-31T12:00:00+08:00"
+
+SITE_YAML = """\
+title: 测试妇女网
+base_url: https://www.example.org.cn/
+language: zh-CN
+timezone: Asia/Shanghai
+paginate: 5
+categories:
+  - {name: 工作动态, slug: gongzuo-dongtai}
+  - {name: 基层动态, slug: jiceng-dongtai}
+  - {name: 维权服务, slug: weiquan-fuwu}
+columns:
+  - {name: 改革进行时, slug: gaige-jinxingshi}
+"""
+
+CATEGORIES = ["工作动态", "基层动态", "维权服务"]
+TAGS = ["妇联改革", "美丽庭院", "家庭教育", "巾帼建功", "乡村振兴"]
+
+
+def article(i: int, title: str | None = None) -> str:
+    tags = ", ".join(TAGS[j % len(TAGS)] for j in range(i, i + 1 + i % 3))
+    column = "column: 改革进行时\n" if i % 4 == 0 else ""
+    link = "\n\n参见[上一篇报道](a{:02d}.md)。".format(i - 1) if i % 5 == 0 and i > 0 else ""
+    return (f"---\ntitle: {title or f'测试文章第{i}号'}\ndate: 2026-{1 + i % 12:02d}-{1 + i % 27:02d} 09:{i % 60:02d}\n"
+            f"category: {CATEGORIES[i % 3]}\n{column}tags: [{tags}]\nauthor: 记者{i}\n---\n\n"
+            f"第{i}号文章的正文。各级妇联组织深入基层，倾听妇女群众的心声。\n\n## 一、工作进展\n\n"
+            f"- 开展培训 {i} 场\n- 走访家庭 {i * 3} 户{link}\n")
+
+
+def make_site(root: Path, n: int = 30) -> Path:
+    (root / "content" / "news").mkdir(parents=True)
+    (root / "content" / "pages").mkdir(parents=True)
+    (root / "site.yaml").write_text(SITE_YAML, "utf-8")
+    for i in range(n):
+        (root / "content" / "news" / f"a{i:02d}.md").write_text(article(i), "utf-8")
+    (root / "content" / "pages" / "about.md").write_text("---\ntitle: 关于我们\n---\n\n测试妇女网简介。\n", "utf-8")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch):
+    monkeypatch.setenv("SITEGEN_NOW", NOW)
+
+
+def run(root: Path, out: Path, jobs: int = 1, explain: bool = False):
+    report = buildmod.build(configmod.load(root), out=out, jobs=jobs, explain=explain)
+    assert report.ok and not report.errors, [str(p) for p in report.problems]
+    return report
+
+
+def tree(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def clean_build(root: Path, tmp: Path) -> dict[str, bytes]:
+    """A build of a copy of the project without its cache, into a fresh folder."""
+    copy = tmp / "clean-copy"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".sitegen-cache", "output"))
+    out = tmp / "clean-out"
+    shutil.rmtree(out, ignore_errors=True)
+    run(copy, out)
+    return tree(out)
+
+
+def assert_same_as_clean(root: Path, out: Path, tmp: Path) -> None:
+    got, want = tree(out), clean_build(root, tmp)
+    assert sorted(got) == sorted(want)
+    different = [rel for rel in want if got[rel] != want[rel]]
+    assert not different
+
+
+def page_of(out: Path, url: str) -> str:
+    return (out / buildmod.output_path(url)).read_text("utf-8")
+
+
+def site_pages(root: Path):
+    config = configmod.load(root)
+    from sitegen import content
+
+    parsed = [content.read_source(config, s) for s in content.scan(config)]
+    site, _ = content.assemble([p.page for p in parsed if p.page], config)
+    return site
+
+
+@pytest.fixture
+def site(tmp_path):
+    root = make_site(tmp_path / "site")
+    out = root / "output"
+    run(root, out)
+    return root, out
+
+
+def test_no_change_rebuild_renders_nothing(site):
+    root, out = site
+    before = tree(out)
+    report = run(root, out)
+    assert report.written == ()
+    assert report.skipped == report.pages  # every page skipped, none rendered
+    assert tree(out) == before
+
+
+def test_touching_a_file_without_changing_it_reparses_nothing(site):
+    root, out = site
+    path = root / "content" / "news" / "a03.md"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 5_000_000_000))
+    report = run(root, out)
+    assert report.written == ()
+    assert report.skipped == report.pages
+
+
+def test_title_edit_updates_every_output_that_shows_it(site, tmp_path):
+    root, out = site
+    s = site_pages(root)
+    # an article with neighbours on both sides, tags, and among the newest of its category
+    target = next(a for a in s.articles if all(s.neighbours[a.url]) and a.tags
+                  and a in s.by_category[a.category][:5])
+    prev, nxt = s.neighbours[target.url]
+    old_title = target.title
+    path = root / target.source
+    path.write_text(path.read_text("utf-8").replace(f"title: {old_title}", "title: 改过的标题：巾帼风采"), "utf-8")
+
+    report = run(root, out, explain=True)
+    assert "改过的标题：巾帼风采" in page_of(out, target.url)
+    category_url = configmod.load(root).permalink("category").format(slug=target.category)
+    assert "改过的标题：巾帼风采" in page_of(out, category_url)
+    for tag in target.tags:
+        tag_url = configmod.load(root).permalink("tag").format(slug=s.tag_slug(tag))
+        listing = page_of(out, tag_url) + "".join(
+            (out / r).read_text("utf-8") for r in tree(out) if r.startswith(tag_url.strip("/") + "/page/"))
+        assert "改过的标题：巾帼风采" in listing
+    assert "改过的标题：巾帼风采" in page_of(out, "/")
+    assert "改过的标题：巾帼风采" in page_of(out, prev.url)  # its "next" link
+    assert "改过的标题：巾帼风采" in page_of(out, nxt.url)  # its "previous" link
+    for rel, data in tree(out).items():  # feeds, sitemap, search data … whatever the build produces
+        if rel.endswith((".html", ".xml", ".json", ".txt")):
+            assert old_title.encode() not in data, rel
+    for name in ("feed.xml", "atom.xml", "index.xml", "rss.xml"):
+        if (out / name).is_file():
+            assert "改过的标题：巾帼风采" in (out / name).read_text("utf-8")
+    # only what shows the article was rendered, and --explain says why
+    reasons = dict(report.explained)
+    assert buildmod.output_path(target.url) in reasons
+    assert any(target.source in why for why in reasons.values())
+    assert report.skipped > 0
+    assert "about/index.html" not in reasons
+    assert_same_as_clean(root, out, tmp_path)
+
+
+def test_deleting_an_article_removes_its_page_and_every_link_to_it(site, tmp_path):
+    root, out = site
+    s = site_pages(root)
+    target = next(a for a in s.articles if all(s.neighbours[a.url]))
+    linked_from = [p for p in s.articles if any(t == target.source for t, _, _ in p.links)]
+    (root / target.source).unlink()
+    for p in linked_from:  # a link to a deleted article is an error: the editor removes it too
+        path = root / p.source
+        path.write_text(path.read_text("utf-8").replace(f"]({Path(target.source).name})", "](a00.md)"), "utf-8")
+    run(root, out)
+    assert not (out / buildmod.output_path(target.url)).exists()
+    for rel, data in tree(out).items():
+        if rel.endswith((".html", ".xml", ".json")):
+            assert f'href="{target.url}"'.encode() not in data, rel
+            assert target.title.encode() not in data, rel
+    assert_same_as_clean(root, out, tmp_path)
+
+
+def test_adding_an_article(site, tmp_path):
+    root, out = site
+    (root / "content" / "news" / "new.md").write_text(article(99, "新增的文章：家门口的服务站"), "utf-8")
+    report = run(root, out, explain=True)
+    assert "新增的文章：家门口的服务站" in page_of(out, "/")
+    assert ("新输出（new）" in dict(report.explained).values())
+    assert_same_as_clean(root, out, tmp_path)
+
+
+def test_template_edit_rebuilds_what_uses_it(site, tmp_path):
+    root, out = site
+    theme = root / "themes" / "default" / "templates" / "partials"
+    theme.mkdir(parents=True)
+    from sitegen.render import PACKAGE_THEME
+
+    footer = (PACKAGE_THEME / "templates" / "partials" / "footer.html").read_text("utf-8")
+    (theme / "footer.html").write_text(footer.replace("<footer", "<!-- 新页脚 --><footer"), "utf-8")
+    report = run(root, out, explain=True)
+    assert "<!-- 新页脚 -->" in page_of(out, "/")
+    assert report.skipped == 0
+    assert all("模板" in why for why in dict(report.explained).values())
+    assert_same_as_clean(root, out, tmp_path)
+
+
+def test_site_yaml_edit_rebuilds_what_depends_on_it(site, tmp_path):
+    root, out = site
+    (root / "site.yaml").write_text(SITE_YAML.replace("测试妇女网", "改名的妇女网"), "utf-8")
+    report = run(root, out, explain=True)
+    assert "改名的妇女网" in page_of(out, "/")
+    assert "site.yaml" in " ".join(dict(report.explained).values())
+    assert_same_as_clean(root, out, tmp_path)
+    (root / "site.yaml").write_text(SITE_YAML.replace("paginate: 5", "paginate: 3"), "utf-8")
+    run(root, out)
+    assert_same_as_clean(root, out, tmp_path)
+
+
+def test_corrupt_cache_is_ignored_with_a_warning(site, tmp_path, caplog):
+    root, out = site
+    cache_dir = root / ".sitegen-cache"
+    files = [cache_dir / "pages.cache", *sorted((cache_dir / "manifests").glob("*.cache"))]
+    assert len(files) == 2
+    for f in files:
+        f.write_bytes(os.urandom(4000))
+    page = root / "content" / "news" / "a07.md"
+    page.write_text(page.read_text("utf-8").replace("测试文章第7号", "第七号改过"), "utf-8")
+    with caplog.at_level(logging.WARNING):
+        run(root, out)
+    assert sum("不可用" in r.getMessage() for r in caplog.records) == 2
+    assert_same_as_clean(root, out, tmp_path)
+    # truncated: the header's length and checksum catch it
+    data = (cache_dir / "pages.cache").read_bytes()
+    (cache_dir / "pages.cache").write_bytes(data[: len(data) // 2])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        run(root, out)
+    assert any("checksum" in r.getMessage() for r in caplog.records)
+    assert_same_as_clean(root, out, tmp_path)
+
+
+def test_cache_from_another_version_is_discarded(site, tmp_path, caplog, monkeypatch):
+    root, out = site
+    path = root / ".sitegen-cache" / "pages.cache"
+    monkeypatch.setattr(cachemod, "CACHE_VERSION", cachemod.CACHE_VERSION + 1)
+    cachemod.write(path, "pages", ("whatever", {}, {}))
+    monkeypatch.undo()
+    monkeypatch.setenv("SITEGEN_NOW", NOW)
+    assert cachemod.read(path, "pages") is None
+    with caplog.at_level(logging.WARNING):
+        run(root, out)
+    assert any("format" in r.getMessage() for r in caplog.records)
+    assert_same_as_clean(root, out, tmp_path)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /dev/null",))
+
+
+def test_cache_never_builds_foreign_objects(tmp_path, caplog):
+    path = tmp_path / "pages.cache"
+    cachemod.write(path, "pages", ("fp", {"x": _Evil()}, {}))  # valid header and checksum, hostile payload
+    with caplog.at_level(logging.WARNING):
+        assert cachemod.read(path, "pages") is None
+    assert any("posix.system" in r.getMessage() or "os.system" in r.getMessage() for r in caplog.records)
+    path.write_bytes(b"")
+    assert cachemod.read(path, "pages") is None
+    assert cachemod.read(tmp_path / "missing.cache", "pages") is None
+
+
+def test_cache_round_trip_keeps_pages(site):
+    root, _ = site
+    config = configmod.load(root)
+    loaded = cachemod.PageCache.load(config.cache_dir, config.fingerprint())
+    assert len(loaded.entries) == 31
+    page = loaded.entries["content/news/a01.md"].page
+    assert page.title == "测试文章第1号" and page.date.tzinfo is not None
+    assert pickle.loads(pickle.dumps(page)) == page
+
+
+def test_parallel_render_equals_serial(tmp_path, monkeypatch):
+    root = make_site(tmp_path / "site", n=40)
+    monkeypatch.setattr(pool, "THRESHOLD", 0)
+    run(root, tmp_path / "serial", jobs=1)
+    shutil.rmtree(root / ".sitegen-cache")
+    run(root, tmp_path / "parallel", jobs=2)
+    assert tree(tmp_path / "parallel") == tree(tmp_path / "serial")
+    # and incrementally on the pool
+    page = root / "content" / "news" / "a10.md"
+    page.write_text(page.read_text("utf-8").replace("测试文章第10号", "并行改过"), "utf-8")
+    run(root, tmp_path / "parallel", jobs=2)
+    assert_same_as_clean(root, tmp_path / "parallel", tmp_path)
+
+
+def test_template_error_in_a_worker_is_reported_and_output_untouched(site, monkeypatch):
+    root, out = site
+    before = tree(out)
+    theme = root / "themes" / "default" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "article.html").write_text("{% extends 'base.html' %}{% block content %}{{ nope.x }}{% endblock %}",
+                                        "utf-8")
+    monkeypatch.setattr(pool, "THRESHOLD", 0)
+    from sitegen.errors import TemplateError
+
+    with pytest.raises(TemplateError) as info:
+        buildmod.build(configmod.load(root), out=out, jobs=2)
+    assert info.value.problems and info.value.problems[0].code == "E501"
+    assert tree(out) == before
+
+
+def test_deleted_output_file_is_rendered_again(site):
+    root, out = site
+    (out / "about" / "index.html").unlink()
+    report = run(root, out)
+    assert report.written == ("about/index.html",)

@@ -1,0 +1,66 @@
+"""sitegen.yamlsafe: strings stay strings, lines of keys, duplicate keys, and the editors' slips (tabs, full-width
+colons as key separators, unquoted ``: ``) told apart from ordinary Chinese punctuation in values."""
+from __future__ import annotations
+
+import pytest
+
+from sitegen import yamlsafe
+
+
+def load(text: str):
+    return yamlsafe.load(text, "content/a.md", first_line=2)
+
+
+def problem(text: str) -> str:
+    with pytest.raises(yamlsafe.YamlProblem) as info:
+        load(text)
+    return str(info.value.problem)
+
+
+def test_scalars_stay_exact_text_with_lines():
+    got = load("title: 1.10\ntags: [NO, On, 2024, ~]\ndraft: yes\nphotos:\n  - src: a.jpg\n    caption: 说明\n")
+    assert got.value == {"title": "1.10", "tags": ["NO", "On", "2024", None], "draft": "yes",
+                         "photos": [{"src": "a.jpg", "caption": "说明"}]}
+    assert got.lines[("title",)] == 2 and got.lines[("photos", 0, "caption")] == 7
+    assert got.warnings == ()
+
+
+def test_duplicate_key():
+    assert problem("title: a\nauthor: b\ntitle: c\n") == "content/a.md:4: E106: 键“title”重复出现（第 2 行已有）（删除其中一个）"
+
+
+@pytest.mark.parametrize("text, value", [
+    ("tags:\n  - 主题：妇联\n  - 家风\n", {"tags": ["主题：妇联", "家风"]}),
+    ("summary: |\n  会议指出：要加强基层组织建设。\n", {"summary": "会议指出：要加强基层组织建设。\n"}),
+    ("summary: >\n  会议指出：要加强\n  第二行\n", {"summary": "会议指出：要加强 第二行\n"}),
+    ("title:\n  两会观察：代表委员谈民生\n", {"title": "两会观察：代表委员谈民生"}),
+    ("caption: 会议现场：代表发言\n", {"caption": "会议现场：代表发言"}),
+    ("# 注释：说明\ntitle: x\n", {"title": "x"}),
+    ("summary: 省妇联召开会议。\n  会议指出：要加强。\n", {"summary": "省妇联召开会议。 会议指出：要加强。"}),
+])
+def test_full_width_colons_in_values_are_prose(text, value):
+    assert load(text).value == value
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("title：两会\n", "content/a.md:2:6: E104: 键“title”后面用了全角冒号“：”（请改成半角冒号加空格“: ”）"),
+    ("title: x\nauthor：张三\ndate: 2024-03-05\n", "content/a.md:3:7: E104: 键“author”后面用了全角冒号“：”（请改成半角冒号加空格“: ”）"),
+    ("title: 两会\n  author：张三\n", "content/a.md:3:9: E104: 键“author”后面用了全角冒号“：”（请改成半角冒号加空格“: ”）"),
+    ("photos:\n  - src: a.jpg\n    caption：说明\n",
+     "content/a.md:4:12: E104: 键“caption”后面用了全角冒号“：”（请改成半角冒号加空格“: ”）"),
+    ("title: x\ntags:\n\t- a\n", "content/a.md:4:1: E103: 缩进中有制表符（Tab）（YAML 只能用空格缩进，请把 Tab 换成两个空格）"),
+])
+def test_slips_are_reported_at_their_line(text, expected):
+    assert problem(text) == expected
+
+
+def test_unquoted_colon_is_read_with_warning():
+    got = load("title: 两会观察: 代表委员谈民生\nauthor: 记者\n")
+    assert got.value == {"title": "两会观察: 代表委员谈民生", "author": "记者"}
+    assert [str(w) for w in got.warnings] == [
+        "content/a.md:2: W105: “title”的值中含有未加引号的“: ”，已按原文读作文字（建议给整个值加上引号）"]
+
+
+def test_other_syntax_errors_are_E101_with_line():
+    assert problem("title: x\ntags: [a, b\n").startswith("content/a.md:")
+    assert ": E101: YAML 格式错误：" in problem("title: x\ntags: [a, b\n")
