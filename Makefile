@@ -44,7 +44,7 @@ test: $(TEST_STAMP) system-packages
 # `make test`: it needs Node and is slow. Targets: accessibility, best practices, SEO 100; performance >= 95.
 audit: $(STAMP)
 	$(PY) -m sitegen build $(SITE)
-	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(PY) scripts/lighthouse_audit.py $(SITE)/output
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(PY) tests/lighthouse_audit.py $(SITE)/output
 
 TARGET ?= production
 publish: $(STAMP)

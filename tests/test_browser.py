@@ -361,3 +361,29 @@ def test_article_without_photos_is_under_50_kb_gzip(site_dir, pages):
     assert any(a.endswith(".css") for a in assets) and any(a.endswith(".js") for a in assets)
     total = len(gzip.compress(html.encode())) + sum(len(gzip.compress((site_dir / a).read_bytes())) for a in assets)
     assert total < 50 * 1024, f"{total} bytes gzip"
+
+
+def test_gallery_on_a_phone_loads_phone_sized_photos(chromium, server, pages):
+    """Issue 3: at 390 px every grid photo loads (naturalWidth > 0) and neither the grid nor the lightbox picks the
+    largest variant; the lightbox is driven by keyboard."""
+    context = chromium.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.goto(server.url(pages["gallery"]), wait_until="networkidle")
+    _load_all_images(page)
+    shown = page.evaluate("[...document.querySelectorAll('a.lb-link img')].map(i => [i.naturalWidth, i.currentSrc])")
+    assert len(shown) >= 3
+    for width, src in shown:
+        assert width > 0, src
+        assert "-1600." not in src, src
+    _tab_until(page, "a.lb-link")
+    page.keyboard.press("Enter")
+    until(page, "document.querySelector('.lb-img').complete && document.querySelector('.lb-img').naturalWidth > 0")
+    first = page.evaluate("document.querySelector('.lb-img').currentSrc")
+    assert "-1600." not in first and "/media/" in first
+    page.keyboard.press("ArrowRight")
+    until(page, "document.querySelector('.lb-img').complete && document.querySelector('.lb-img').naturalWidth > 0")
+    second = page.evaluate("document.querySelector('.lb-img').currentSrc")
+    assert second != first and "-1600." not in second
+    page.keyboard.press("Escape")
+    assert not page.locator("dialog.lightbox").is_visible()
+    context.close()

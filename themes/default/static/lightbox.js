@@ -49,6 +49,11 @@
     var link = links[current];
     var thumb = link.querySelector("img");
     var source = link.closest("figure") && link.closest("figure").querySelector("figcaption");
+    img.removeAttribute("srcset");  /* the thumbnail's srcset lets a phone load a phone-sized variant */
+    if (thumb && thumb.getAttribute("srcset")) {
+      img.sizes = "100vw";
+      img.srcset = thumb.getAttribute("srcset");
+    }
     img.src = link.href;
     img.alt = thumb ? thumb.alt : "";
     caption.textContent = "";
@@ -60,7 +65,14 @@
     prev.hidden = next.hidden = links.length < 2;
     [current - 1, current + 1].forEach(function (i) {  /* warm the neighbours so paging feels instant */
       var l = links[(i + links.length) % links.length];
-      if (l !== link) (new Image()).src = l.href;
+      var t = l.querySelector("img");
+      if (l === link) return;
+      var warm = new Image();
+      if (t && t.getAttribute("srcset")) {
+        warm.sizes = "100vw";
+        warm.srcset = t.getAttribute("srcset");
+      }
+      warm.src = l.href;
     });
   }
 

@@ -2,7 +2,7 @@
 served on 127.0.0.1 by a threaded ``http.server``. Prints the four category scores of each page and exits 1 when
 accessibility, best practices or SEO is below 100 or performance below 95.
 
-Usage: ``python scripts/lighthouse_audit.py [OUTPUT_DIR]`` (default ``output/``; build it first). Needs Node's
+Usage: ``python tests/lighthouse_audit.py [OUTPUT_DIR]`` (default ``output/``; build it first). Needs Node's
 ``npx`` and Chromium (``CHROME_PATH``, default ``/usr/bin/chromium``). Reports are written to
 ``tests/artifacts/lighthouse-*.json``.
 """
