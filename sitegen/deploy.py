@@ -301,8 +301,9 @@ def deploy(output_dir: Path, dest: str, *, dry_run: bool = False, project_dir: P
     ``dest``: a local path, ``file:///path``, ``user@host:/path``, ``rsync://host/module/path`` or
     ``s3://bucket/prefix``. ``project_dir`` holds ``.sitegen-cache/build-status.json`` (see
     :func:`check_build_status`). ``s3_options`` (``endpoint_url``, ``region``, ``profile``) apply to S3 only.
-    ``log`` receives progress lines in Chinese (default: this module's logger at INFO). With ``dry_run`` nothing is
-    changed at the destination and the report lists what would change.
+    ``log`` receives progress lines in Chinese (default: this module's logger at INFO); the closing summary is the
+    caller's to print (:meth:`DeployReport.summary_zh`), so it appears once, after any dry-run listing. With
+    ``dry_run`` nothing is changed at the destination and the report lists what would change.
 
     Raises :class:`DeployError` when the build status refuses the deploy, the destination is unsafe or unknown, or
     the transfer fails. A refused deploy touches nothing.
@@ -456,7 +457,6 @@ def publish_rsync(output_dir: Path, dest: str, *, dry_run: bool = False,
     uploaded = sorted(set(sent))
     unchanged = sorted(set(files) - set(uploaded))
     report = DeployReport(dest, "rsync", dry_run, tuple(uploaded), tuple(sorted(set(deleted))), tuple(unchanged))
-    log(report.summary_zh())
     return report
 
 
@@ -602,7 +602,6 @@ def publish_s3(output_dir: Path, dest: str, *, dry_run: bool = False, options: M
     deleted = tuple(k[len(prefix):] for k in stale)
     report = DeployReport(dest, "s3", dry_run, tuple(sorted(to_upload)), deleted,
                           tuple(sorted(r for r in local if current[r])))
-    log(report.summary_zh())
     return report
 
 
