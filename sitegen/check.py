@@ -9,9 +9,9 @@ What is checked, with the codes used (see :mod:`sitegen.errors` for the code ran
 - links to ``.md`` files that are no page (E201) and anchors (``page.md#标题``, ``#标题``) that match no heading or
   element id of the target (E202);
 - two pages on one URL (E401);
-- images, with the codes of :mod:`sitegen.images`: missing file (E301), not an image Pillow can read (E303), empty
-  file (E304), more pixels than ``images.max_pixels`` (E305, read from the file header by Pillow without
-  decoding), larger than :data:`MAX_IMAGE_BYTES` (W302); body images without alt text (W203, GB/T 37668-2019
+- images, with the codes of :mod:`sitegen.images`: missing file (E301), cut short (E302, found by decoding as the
+  build does), not an image Pillow can read (E303), empty file (E304), more pixels than ``images.max_pixels``
+  (E305, read from the file header by Pillow before any decoding), larger than :data:`MAX_IMAGE_BYTES` (W302); body images without alt text (W203, GB/T 37668-2019
   requires text alternatives);
 - theme templates that do not compile (E501).
 """
@@ -120,7 +120,38 @@ def _image_problems(config: Config, rel: str) -> list[tuple[str, str, str, str]]
     if width * height > config.images.max_pixels:
         found.append(("E305", "error", f"图片像素过多：{width}×{height}（{rel}）",
                       f"超过 site.yaml 中 images.max_pixels 的 {config.images.max_pixels} 像素，请先缩小"))
+        return found
+    broken = "" if found and found[-1][0] == "E305" else _decode_problem(path)
+    if broken:
+        found.append(("E302" if broken == "truncated" else "E303", "error",
+                      f"图片文件不完整（上传中断？）：{rel}" if broken == "truncated" else f"无法识别的图片文件：{rel}",
+                      "请重新导出并上传完整的图片文件" if broken == "truncated"
+                      else "文件可能已损坏，或不是 JPEG/PNG/WebP/HEIC 图片"))
     return found
+
+
+def _decode_problem(path: Path) -> str:
+    """Decode ``path`` as the build will and say ``"truncated"`` (the data stops early: an interrupted upload, the
+    build's E302), ``"corrupt"`` (E303) or ``""``. A JPEG is decoded at 1/8 scale (libjpeg still reads every byte
+    of the scan, so a cut file is noticed) to keep ``check`` fast; other formats are decoded whole. The caller has
+    already checked the pixel count against ``images.max_pixels``."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                if im.format in ("JPEG", "MPO"):
+                    im.draft("RGB", (max(1, im.width // 8), max(1, im.height // 8)))
+                im.load()
+    except Image.DecompressionBombError:
+        return ""  # the pixel count is the caller's rule (images.max_pixels), not Pillow's default
+    except EOFError:
+        return "truncated"
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is the editor's broken file, never a traceback
+        text = str(exc)
+        return "truncated" if "truncated" in text or "broken data stream" in text else "corrupt"
+    return ""
 
 
 def _check_images(config: Config, page: contentmod.Page, texts: _Texts, problems: Problems, seen: dict) -> None:

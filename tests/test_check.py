@@ -145,3 +145,31 @@ def test_config_error_as_json(tmp_path, capsys):
     assert cli.main(["check", str(tmp_path), "--format", "json"]) == 2
     data = json.loads(capsys.readouterr().out)
     assert data and all(d["path"] == "site.yaml" for d in data)
+
+
+def test_truncated_photos_are_found_as_the_build_finds_them(tmp_path):
+    """A photo cut short by an interrupted upload: the build reports E302, so check must too (it used to read only
+    the header and pass the file)."""
+    import io
+
+    from PIL import Image
+
+    def encoded(fmt: str) -> bytes:
+        buf = io.BytesIO()
+        Image.radial_gradient("L").convert("RGB").resize((640, 480)).save(buf, fmt)
+        return buf.getvalue()
+
+    jpeg, png = encoded("JPEG"), encoded("PNG")
+    root = tmp_path / "site"
+    (root / "content").mkdir(parents=True)
+    (root / "site.yaml").write_text(SITE_YAML.replace("max_pixels: 5000", "max_pixels: 1000000"), "utf-8")
+    (root / "content" / "cut.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    (root / "content" / "cut.png").write_bytes(png[: len(png) // 2])
+    (root / "content" / "whole.jpg").write_bytes(jpeg)
+    (root / "content" / "a.md").write_text(
+        "---\ntitle: 照片\ndate: 2024-03-05\ncategory: 工作动态\nphotos:\n  - {src: cut.jpg, caption: 一}\n"
+        "  - {src: whole.jpg, caption: 二}\n---\n\n![三](cut.png)\n", "utf-8")
+    report = checkmod.check(configmod.load(root))
+    assert [str(p) for p in report.problems] == [
+        "content/a.md:6: E302: 图片文件不完整（上传中断？）：content/cut.jpg（请重新导出并上传完整的图片文件）",
+        "content/a.md:10: E302: 图片文件不完整（上传中断？）：content/cut.png（请重新导出并上传完整的图片文件）"]
