@@ -8,6 +8,7 @@ the others.
 from __future__ import annotations
 
 import hashlib
+import logging
 import posixpath
 import re
 import unicodedata
@@ -20,6 +21,8 @@ from sitegen import markup, yamlsafe
 from sitegen.slugs import slugify, tag_slug
 from sitegen.config import Config, Section
 from sitegen.errors import ContentError, Location, Problem
+
+log = logging.getLogger(__name__)
 
 IGNORED_NAME = re.compile(r"^(\..*|.*~|#.*#|4913|.*\.(swp|swx|tmp|bak|part|crdownload)|Thumbs\.db|desktop\.ini)$",
                           re.I)
@@ -113,12 +116,28 @@ def scan(config: Config) -> list[Source]:
     """List the Markdown files under ``content/`` in a stable order, skipping hidden and editor temp files.
 
     ``content/pages/**`` are static pages, ``content/galleries/<name>/index.md`` galleries, every other ``.md`` an
-    article (a folder with ``index.md`` is a page bundle)."""
+    article (a folder with ``index.md`` is a page bundle).
+
+    Skipped with a logged warning, so one odd entry never stops a build: a folder whose name ends in ``.md``, a
+    symbolic link that is broken or loops, and one leading out of the project (its text would be published)."""
     root = config.root
+    resolved_root = root.resolve()
     out = []
     for path in sorted(config.content_dir.rglob("*.md")):
         rel_parts = path.relative_to(config.content_dir).parts
         if any(IGNORED_NAME.match(p) for p in rel_parts):
+            continue
+        shown = path.relative_to(root).as_posix()
+        try:
+            if not path.is_file():
+                if not path.is_dir():
+                    log.warning("%s: 是损坏的链接，已跳过（请删除它或改成普通文件）", shown)
+                continue
+            if path.is_symlink() and not path.resolve().is_relative_to(resolved_root):
+                log.warning("%s: 链接指向站点目录之外，已跳过（文章须是站点目录中的普通文件）", shown)
+                continue
+        except OSError:  # a symlink loop
+            log.warning("%s: 是循环的链接，已跳过（请删除它或改成普通文件）", shown)
             continue
         if rel_parts[0] == "pages":
             kind = "page"

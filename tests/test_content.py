@@ -341,3 +341,29 @@ def test_page_on_a_generated_url_is_an_error(cfg):
         "content/pages/gongzuo-dongtai.md:1: E401: 网址 /gongzuo-dongtai/ 与 栏目“工作动态”的列表页 重复（请修改其中一篇的 slug）",
         "content/pages/tags.md:1: E401: 网址 /tags/ 与 标签索引页 重复（请修改其中一篇的 slug）"]
     assert site.pages == ()
+
+
+def test_scan_skips_odd_entries_instead_of_stopping_the_build(tmp_path, caplog):
+    """A folder named like an article, broken or looping links and a link out of the project used to stop check
+    and build with an OS error ("Is a directory", "Too many levels of symbolic links") or publish a file from
+    outside the project."""
+    from conftest import run_cli
+
+    good = "---\ntitle: 好文章\ndate: 2024-03-05\ncategory: 工作动态\n---\n\n正文。\n"
+    outside = tmp_path / "outside.md"
+    outside.write_text(good.replace("好文章", "外部文件"), "utf-8")
+    site = make_site(tmp_path, {"content/a.md": good})
+    content_dir = site / "content"
+    (content_dir / "folder.md").mkdir()
+    (content_dir / "loop1.md").symlink_to("loop2.md")
+    (content_dir / "loop2.md").symlink_to("loop1.md")
+    (content_dir / "broken.md").symlink_to("nowhere.md")
+    (content_dir / "out.md").symlink_to(outside)
+    with caplog.at_level("WARNING", logger="sitegen.content"):
+        sources = content.scan(configmod.load(site))
+    assert [s.rel for s in sources] == ["content/a.md"]
+    assert "content/out.md: 链接指向站点目录之外，已跳过（文章须是站点目录中的普通文件）" in caplog.messages
+    code, out, err = run_cli(["build", site, "-q"])
+    assert code == 0, err
+    assert "Traceback" not in err and "外部文件" not in "".join(
+        p.read_text("utf-8") for p in (site / "output").rglob("*.html"))
