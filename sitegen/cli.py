@@ -149,6 +149,32 @@ def cmd_clean(args) -> int:
     return 0
 
 
+#: Chinese for the operating-system errors a user can cause or fix (errno names from errno(3)), with a hint.
+_OS_ERRORS_ZH = {
+    "EACCES": ("没有权限", "请检查文件和文件夹的权限，或换一个有写权限的目录"),
+    "EPERM": ("不允许的操作", "请检查文件和文件夹的权限"),
+    "EEXIST": ("已经存在同名的文件", "输出目录的位置上有一个同名文件；请删除它或用 -o 换一个目录"),
+    "ENOTDIR": ("路径中有一段不是文件夹", "请检查路径；输出目录的某一级是同名文件"),
+    "EISDIR": ("这是一个文件夹，不是文件", "请检查路径"),
+    "ENOENT": ("找不到文件或文件夹", "请检查路径"),
+    "ENOSPC": ("磁盘空间不足", "请清理磁盘后重试"),
+    "EROFS": ("文件系统是只读的", "请换一个可写的目录"),
+    "ELOOP": ("符号链接形成了循环", "请删除这个链接"),
+    "ENAMETOOLONG": ("文件名太长", "请缩短文件名或标题"),
+}
+
+
+def _os_error_zh(exc: OSError) -> str:
+    """``exc`` as one Chinese line ``说明：路径（提示）``; an errno not in :data:`_OS_ERRORS_ZH` keeps the system's
+    own text."""
+    import errno as errnomod
+
+    name = errnomod.errorcode.get(exc.errno or -1, "")
+    what, hint = _OS_ERRORS_ZH.get(name, (exc.strerror or str(exc), ""))
+    where = f"：{exc.filename}" if exc.filename else ""
+    return f"{what}{where}" + (f"（{hint}）" if hint else "")
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="sitegen", description="河北妇女网静态网站生成器")
@@ -219,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         print("已中断", file=sys.stderr)
         return 130
     except OSError as exc:
-        print(f"错误：{exc.strerror or exc}：{exc.filename or ''}", file=sys.stderr)
+        print(f"错误：{_os_error_zh(exc)}", file=sys.stderr)
         return 1
 
 

@@ -385,3 +385,16 @@ def test_missing_images_are_reported_and_the_page_still_builds(tmp_path):
     assert (root / "output/gongzuo-dongtai/2024/03/a/index.html").is_file()
     code, out, err = run_cli(["build", root, "--strict", "-o", root / "strict-out"])
     assert code == 1 and not (root / "strict-out").exists()
+
+
+def test_output_path_blocked_by_a_file_is_reported_in_chinese(tmp_path):
+    """An OS error (here: a file where the output folder should be) is one Chinese line, never English."""
+    from conftest import make_site, run_cli
+
+    root = make_site(tmp_path, {"content/a.md": "---\ntitle: 文章\ndate: 2024-03-05\ncategory: 工作动态\n---\n\n正文。\n"})
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x", "utf-8")
+    code, out, err = run_cli(["build", root, "-o", blocker])
+    assert code == 1
+    assert err == (f"错误：已经存在同名的文件：{blocker}（输出目录的位置上有一个同名文件；请删除它或用 -o 换一个目录）\n")
+    assert blocker.read_text("utf-8") == "x"
