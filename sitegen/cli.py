@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sitegen import __version__
 from sitegen import config as configmod
-from sitegen.errors import Location, Problem, SitegenError, UsageError
+from sitegen.errors import Location, Problem, SitegenError, TemplateError, UsageError
 
 
 def _print_problems(problems, stream=None) -> None:
@@ -40,8 +40,13 @@ def cmd_build(args) -> int:
 
     config = configmod.load(args.dir)
     out = Path(args.output).resolve() if args.output else None
-    report = buildmod.build(config, out=out, strict=args.strict, drafts=args.drafts, future=args.future,
-                            jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty(), explain=args.explain)
+    try:
+        report = buildmod.build(config, out=out, strict=args.strict, drafts=args.drafts, future=args.future,
+                                jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty(), explain=args.explain)
+    except TemplateError as exc:
+        _print_problems(exc.problems or (Problem(Location(""), "E501", str(exc)),))
+        print("构建失败：主题模板出错，output/ 保持不变（改正模板后重新构建）")
+        return 1
     for rel, why in report.explained:
         print(f"  {rel}: {why}")
     _print_problems(report.problems)
