@@ -89,7 +89,11 @@ def _image_problems(config: Config, rel: str) -> list[tuple[str, str, str, str]]
     """Problems of image file ``rel`` as (code, severity, message, hint); empty when fine."""
     path = config.root / rel
     if not path.is_file():
-        return [("E301", "error", f"图片文件不存在：{rel}", "检查文件名（包括扩展名和大小写）和所在文件夹")]
+        from sitegen.images import similar_image
+
+        guess = similar_image(config.root, rel)
+        return [("E301", "error", f"图片文件不存在：{rel}",
+                 (f"是不是 {guess}？" if guess else "") + "检查文件名（包括扩展名和大小写）和所在文件夹")]
     found = []
     size = path.stat().st_size
     if size == 0:

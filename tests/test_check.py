@@ -173,3 +173,34 @@ def test_truncated_photos_are_found_as_the_build_finds_them(tmp_path):
     assert [str(p) for p in report.problems] == [
         "content/a.md:6: E302: 图片文件不完整（上传中断？）：content/cut.jpg（请重新导出并上传完整的图片文件）",
         "content/a.md:10: E302: 图片文件不完整（上传中断？）：content/cut.png（请重新导出并上传完整的图片文件）"]
+
+
+def test_missing_photo_hint_names_the_closest_existing_file(tmp_path):
+    """A typo in a photo path: check and build both suggest the file the editor most likely meant."""
+    import io
+
+    from PIL import Image
+
+    from conftest import run_cli
+
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), "white").save(buf, "JPEG")
+    root = tmp_path / "site"
+    (root / "content" / "photos" / "2026").mkdir(parents=True)
+    (root / "content" / "2026").mkdir()
+    (root / "site.yaml").write_text(SITE_YAML, "utf-8")
+    (root / "content" / "photos" / "2026" / "20261125_jiafeng-jiangtan.jpg").write_bytes(buf.getvalue())
+    (root / "content" / "2026" / "Huiyi.JPG").write_bytes(buf.getvalue())
+    (root / "content" / "2026" / "a.md").write_text(
+        "---\ntitle: 照片\ndate: 2024-03-05\ncategory: 工作动态\nphotos:\n"
+        "  - {src: photos/2026/20261125_jiafeng-jiangtam.jpg, caption: 一}\n---\n\n"
+        "![二](huiyi.jpg)\n\n![三](unrelated.png)\n", "utf-8")
+    hints = [p.hint for p in checkmod.check(configmod.load(root)).problems]
+    assert hints == ["是不是 photos/2026/20261125_jiafeng-jiangtan.jpg？检查文件名（包括扩展名和大小写）和所在文件夹",
+                     "是不是 2026/Huiyi.JPG？检查文件名（包括扩展名和大小写）和所在文件夹",
+                     "检查文件名（包括扩展名和大小写）和所在文件夹"]
+    code, out, err = run_cli(["build", root, "-q"])
+    assert code == 1
+    assert "（是不是 photos/2026/20261125_jiafeng-jiangtan.jpg？请检查文件名和路径" in err
+    assert "（是不是 2026/Huiyi.JPG？请检查文件名和路径" in err
+    assert "unrelated.png（请检查文件名和路径" in err
