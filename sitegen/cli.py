@@ -35,11 +35,24 @@ def _summary(report, strict: bool) -> str:
             f"{f'、{report.images[2]} 张失败' if report.images[2] else ''}；{errors} 个错误，{warnings} 个提示；{report.seconds:.2f} 秒")
 
 
+def _check_output_dir(config, out: Path) -> None:
+    """Refuse an output folder that would overwrite the project: the project folder itself or one above it,
+    or a folder inside ``content/`` or ``themes/`` (the next build would read its own output). Raises
+    :class:`UsageError` (exit code 2)."""
+    root = config.root.resolve()
+    inside = [root / "content", root / "themes"]
+    if root.is_relative_to(out) or any(out.is_relative_to(d) for d in inside):
+        raise UsageError(f"输出目录 {out} 不安全：它是站点目录本身、站点目录的上级，或在 content/、themes/ 中，"
+                         f"构建会覆盖那里的文件（请用专门的输出目录，如 -o {root / 'output'}）")
+
+
 def cmd_build(args) -> int:
     from sitegen import build as buildmod
 
     config = configmod.load(args.dir)
     out = Path(args.output).resolve() if args.output else None
+    if out is not None:
+        _check_output_dir(config, out)
     try:
         report = buildmod.build(config, out=out, strict=args.strict, drafts=args.drafts, future=args.future,
                                 jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty(), explain=args.explain)
