@@ -13,6 +13,8 @@ What is checked, with the codes used (see :mod:`sitegen.errors` for the code ran
   build does), not an image Pillow can read (E303), empty file (E304), more pixels than ``images.max_pixels``
   (E305, read from the file header by Pillow before any decoding), larger than :data:`MAX_IMAGE_BYTES` (W302); body images without alt text (W203, GB/T 37668-2019
   requires text alternatives);
+- skeletons of ``sitegen new`` left unfinished: the placeholder sentence still in the text (W204), a gallery
+  without photos (W205);
 - theme templates that do not compile (E501).
 """
 from __future__ import annotations
@@ -208,6 +210,20 @@ def _check_links(page: contentmod.Page, site: contentmod.Site, published: set[st
                            "本文中没有这个标题或 id；标题的锚点就是标题文字本身")
 
 
+def _check_unfinished(page: contentmod.Page, texts: _Texts, problems: Problems) -> None:
+    """Warn about a skeleton from ``sitegen new`` published as written: its placeholder sentence still in the text
+    (W204), or a gallery without photos (W205)."""
+    from sitegen.scaffold import ARTICLE_PLACEHOLDER, GALLERY_PLACEHOLDER
+
+    for placeholder in (ARTICLE_PLACEHOLDER, GALLERY_PLACEHOLDER):
+        if placeholder in page.text:
+            problems.warning(page.source, texts.line_of(page.source, placeholder), "W204",
+                             f"正文里还是占位文字“{placeholder}”", "请写上正文，或在写完之前加上 draft: true")
+    if page.kind == "gallery" and not page.photos:
+        problems.warning(page.source, texts.line_of(page.source, "photos:"), "W205", "图集里还没有照片",
+                         "把照片放进图集文件夹，并在 photos: 下逐张列出，每张写 src、caption 和 credit")
+
+
 def _check_templates(config: Config, problems: Problems) -> None:
     import jinja2
 
@@ -246,6 +262,7 @@ def check(config: Config, *, now: datetime | None = None, templates: bool = True
     for page in site.all_pages:
         _check_links(page, site, published, texts, problems)
         _check_images(config, page, texts, problems, seen)
+        _check_unfinished(page, texts, problems)
     if templates:
         _check_templates(config, problems)
     return CheckReport(len(sources), tuple(problems.sorted()))

@@ -204,3 +204,19 @@ def test_missing_photo_hint_names_the_closest_existing_file(tmp_path):
     assert "（是不是 photos/2026/20261125_jiafeng-jiangtan.jpg？请检查文件名和路径" in err
     assert "（是不是 2026/Huiyi.JPG？请检查文件名和路径" in err
     assert "unrelated.png（请检查文件名和路径" in err
+
+
+def test_unfinished_skeletons_are_warned_about(tmp_path):
+    """`sitegen new` writes a placeholder sentence and an empty photo list; published as is, readers saw
+    "在这里写正文。" and an empty gallery. check warns (warnings never fail a build)."""
+    from conftest import run_cli
+
+    root = tmp_path / "site"
+    (root / "content").mkdir(parents=True)
+    (root / "site.yaml").write_text(SITE_YAML, "utf-8")
+    assert run_cli(["new", "article", "三八红旗手表彰大会召开", "--category", "工作动态", "--dir", root])[0] == 0
+    assert run_cli(["new", "gallery", "美丽庭院图集", "--dir", root])[0] == 0
+    report = checkmod.check(configmod.load(root))
+    assert [(p.code, p.location.line, p.severity) for p in report.problems] == [
+        ("W204", 11, "warning"), ("W205", 5, "warning"), ("W204", 10, "warning")]
+    assert report.problems[0].message == "正文里还是占位文字“在这里写正文。”"
