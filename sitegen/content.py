@@ -7,6 +7,7 @@ the others.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import logging
 import posixpath
@@ -371,7 +372,8 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
             category = config.category(cat_text)
             if category is None:
                 problems.append(Problem(Location(rel, at("category")), "E120", f"未知的栏目“{cat_text}”",
-                                        "可选：" + "、".join(s.name for s in config.categories)))
+                                        _did_you_mean(cat_text, config.categories)
+                                        + "可选：" + "、".join(s.name for s in config.categories)))
     elif cat_text:
         category = config.category(cat_text)
     column = None
@@ -380,7 +382,8 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
         column = config.column(col_text)
         if column is None:
             choices = "、".join(s.name for s in config.columns) or "（site.yaml 中未设专栏）"
-            problems.append(Problem(Location(rel, at("column")), "E121", f"未知的专栏“{col_text}”", "可选：" + choices))
+            problems.append(Problem(Location(rel, at("column")), "E121", f"未知的专栏“{col_text}”",
+                                    _did_you_mean(col_text, config.columns) + "可选：" + choices))
 
     def resolve(src: str) -> str | None:
         ctx = markup._Context("", rel, 1, exists)
@@ -458,6 +461,18 @@ def permalink(config: Config, kind: str, slug: str, date: datetime, category: Se
               "category": category.slug if category else "page",
               "column": column.slug if column else (category.slug if category else "page")}
     return re.sub(r"/+", "/", pattern.format(**values))
+
+
+def _did_you_mean(written: str, sections: tuple[Section, ...]) -> str:
+    """``是不是“工作动态”？`` for the section whose name or slug is closest to ``written`` (a typo such as 工做动态,
+    a shortened name such as 改革, a slug with a wrong letter), by :func:`difflib.get_close_matches` with ratio ≥
+    0.5; ``""`` when none is close."""
+    by_key = {}
+    for section in sections:
+        by_key.setdefault(section.name, section.name)
+        by_key.setdefault(section.slug, section.name)
+    best = difflib.get_close_matches(written.strip(), list(by_key), n=1, cutoff=0.5)
+    return f"是不是“{by_key[best[0]]}”？" if best else ""
 
 
 def read_source(config: Config, source: Source) -> Parsed:

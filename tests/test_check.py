@@ -41,8 +41,8 @@ FILES = {
 }
 
 EXPECTED = """\
-content/2024/badcat.md:4: E120: 未知的栏目“工作动太”（可选：工作动态）  [错误]
-content/2024/badcat.md:5: E121: 未知的专栏“改革”（可选：改革进行时）  [错误]
+content/2024/badcat.md:4: E120: 未知的栏目“工作动太”（是不是“工作动态”？可选：工作动态）  [错误]
+content/2024/badcat.md:5: E121: 未知的专栏“改革”（是不是“改革进行时”？可选：改革进行时）  [错误]
 content/2024/baddate.md:3: E102: 日期格式无法识别："2024-13-01"（应为 2026-11-28 或 2026-11-28 09:30）  [错误]
 content/2024/bundle/index.md:5: E301: 图片文件不存在：content/2024/bundle/missing-cover.jpg（检查文件名（包括扩展名和大小写）和所在文件夹）  [错误]
 content/2024/bundle/index.md:8: W203: 图片缺少替代文字（alt）：small.jpg（写成 ![图片内容的简短说明](图片文件名)，供读屏软件朗读）  [提示]
@@ -91,7 +91,7 @@ def test_json_format(site, capsys):
     data = json.loads(capsys.readouterr().out)
     assert len(data) == 14
     assert data[0] == {"path": "content/2024/badcat.md", "line": 4, "column": 0, "code": "E120", "severity": "error",
-                       "message": "未知的栏目“工作动太”", "hint": "可选：工作动态"}
+                       "message": "未知的栏目“工作动太”", "hint": "是不是“工作动态”？可选：工作动态"}
     assert [d["code"] for d in data if d["severity"] == "warning"] == ["W203", "W130", "W201"]
 
 

@@ -95,6 +95,18 @@ def test_unknown_category_and_column(cfg):
     ]
 
 
+def test_unknown_category_hint_names_the_closest_one(cfg):
+    """A typo (工做动态), a slug with a wrong letter or a shortened column name: the hint says which one was meant
+    before listing the choices."""
+    parsed = parse(cfg, "content/a.md", fm(category="工做动态", column="改革"))
+    assert messages(parsed) == [
+        "content/a.md:4: E120: 未知的栏目“工做动态”（是不是“工作动态”？可选：工作动态、基层动态）",
+        "content/a.md:5: E121: 未知的专栏“改革”（是不是“改革进行时”？可选：改革进行时）",
+    ]
+    parsed = parse(cfg, "content/a.md", fm(category="jiceng-dontai"))
+    assert messages(parsed) == ["content/a.md:4: E120: 未知的栏目“jiceng-dontai”（是不是“基层动态”？可选：工作动态、基层动态）"]
+
+
 def test_category_by_slug_and_static_page_without_category(cfg):
     assert ok(parse(cfg, "content/a.md", fm(category="JICENG-dongtai"))).category == "jiceng-dongtai"
     page = ok(parse(cfg, "content/pages/about.md", "---\ntitle: 关于我们\n---\n\n简介。\n", kind="page"))
