@@ -40,6 +40,12 @@ system-packages:
 test: $(TEST_STAMP) system-packages
 	$(PY) -m pytest
 
+# Lighthouse 12.2.3 (npm, run through npx) on the home page and an article, mobile; about a minute. Not part of
+# `make test`: it needs Node and is slow. Targets: accessibility, best practices, SEO 100; performance >= 95.
+audit: $(STAMP)
+	$(PY) -m sitegen build $(SITE)
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(PY) scripts/lighthouse_audit.py $(SITE)/output
+
 TARGET ?= production
 publish: $(STAMP)
 	$(PY) -m sitegen check $(SITE)

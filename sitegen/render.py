@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 
 import jinja2
+import segno
+from markupsafe import Markup, escape
 
 from sitegen.config import Config
 from sitegen.errors import Location, Problem, TemplateError
@@ -41,11 +43,25 @@ def iso(value: datetime) -> str:
     return value.isoformat(timespec="seconds")
 
 
+def qr_svg(url: str, label: str = "本页二维码") -> Markup:
+    """An inline ``<svg>`` QR code (ISO/IEC 18004, error correction M, 2-module quiet zone) encoding ``url``,
+    dark modules on a white square so it scans in dark and high-contrast modes too. It has a ``viewBox`` and no
+    size, so CSS sizes it; ``role="img"`` and ``aria-label`` (``label``) give it a text alternative. No style
+    attributes, so it passes a Content-Security-Policy without ``'unsafe-inline'``. Raises
+    :class:`segno.DataOverflowError` for data beyond a version-40 code (about 2,300 bytes)."""
+    code = segno.make(url, error="m", micro=False)
+    svg = code.svg_inline(scale=1, border=2, omitsize=True, svgclass="qr", lineclass=None, dark="#000",
+                          light="#fff")
+    attrs = f' role="img" aria-label="{escape(label)}" focusable="false"'
+    return Markup(svg.replace("<svg ", "<svg" + attrs + " ", 1))
+
+
 def make_env(config: Config, assets: dict[str, str] | None = None) -> jinja2.Environment:
     """The Jinja2 environment for ``config``: loader over :func:`theme_dirs`, autoescape, ``StrictUndefined``,
     filters ``cn_date``, ``iso``, ``short_date`` (``11-28``), ``ymd`` (``2026-11-28``), ``url`` (prefixes the base
     path), ``abs_url`` (absolute with ``base_url``) and the global ``asset(name)`` that gives the fingerprinted
-    URL of a theme static file (from ``assets``, a map name → site-relative path), and ``now`` (the build clock)."""
+    URL of a theme static file (from ``assets``, a map name → site-relative path), ``now`` (the build clock) and
+    ``qr_svg(url, label)`` (see :func:`qr_svg`)."""
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d / "templates")) for d in theme_dirs(config)]),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -66,7 +82,8 @@ def make_env(config: Config, assets: dict[str, str] | None = None) -> jinja2.Env
     env.filters.update(cn_date=cn_date, iso=iso, url=url, abs_url=abs_url,
                        short_date=lambda d: f"{d:%m-%d}", ymd=lambda d: f"{d:%Y-%m-%d}")
     assets = dict(assets or {})
-    env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config, now=_clock(config))
+    env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config, now=_clock(config),
+                       qr_svg=qr_svg)
     return env
 
 
