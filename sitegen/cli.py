@@ -193,6 +193,17 @@ def _os_error_zh(exc: OSError) -> str:
     return f"{what}{where}" + (f"（{hint}）" if hint else "")
 
 
+def _positive_int(text: str) -> int:
+    """argparse type for ``--jobs``: a whole number ≥ 1 (``--jobs 0`` or ``-3`` was accepted and ignored)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"应为正整数，实际是“{text}”") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"应为正整数（至少 1），实际是 {value}")
+    return value
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="sitegen", description="河北妇女网静态网站生成器")
@@ -206,7 +217,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="有任何内容错误即失败，不写 output/（CI 使用）")
     p.add_argument("--drafts", action="store_true", help="包含草稿")
     p.add_argument("--future", action="store_true", help="包含定时发布（未来日期）的文章")
-    p.add_argument("--jobs", type=int, default=None, help="并行进程数，默认 CPU 核数")
+    p.add_argument("--jobs", type=_positive_int, default=None, help="并行进程数，默认 CPU 核数")
     p.add_argument("--explain", action="store_true", help="列出每个重新生成的文件及原因（新文件、页面有变化、模板或 site.yaml 有变化）")
     p.add_argument("-q", "--quiet", action="store_true", help="只输出问题和摘要")
     p.set_defaults(func=cmd_build)

@@ -412,3 +412,14 @@ def test_output_folder_that_would_overwrite_the_project_is_refused(tmp_path, whe
     assert err.startswith(f"错误：输出目录 {(root / where).resolve()} 不安全：")
     assert (root / "index.html").read_text("utf-8") == "<p>自己的文件</p>\n"
     assert not (root / "content" / "out").exists() and not (root / "themes").exists()
+
+
+@pytest.mark.parametrize("jobs", ["0", "-3", "x"])
+def test_jobs_must_be_a_positive_number(tmp_path, jobs):
+    """`--jobs 0` and `--jobs -3` were accepted and silently ignored."""
+    from conftest import make_site, run_cli
+
+    root = make_site(tmp_path, {})
+    code, out, err = run_cli(["build", root, "--jobs", jobs])
+    assert code == 2 and "argument --jobs: 应为正整数" in err
+    assert not (root / "output").exists()
