@@ -379,3 +379,14 @@ def test_scan_skips_odd_entries_instead_of_stopping_the_build(tmp_path, caplog):
     assert code == 0, err
     assert "Traceback" not in err and "外部文件" not in "".join(
         p.read_text("utf-8") for p in (site / "output").rglob("*.html"))
+
+
+def test_windows_backslashes_in_image_and_link_paths(cfg):
+    """An editor on Windows types photos\\2026\\a.jpg: it was looked up as one odd file name (E301)."""
+    existing = {"content/photos/2026/a.jpg", "content/photos/2026/b.jpg", "content/2024/other.md"}
+    page = ok(parse(cfg, "content/2024/x.md",
+                    "---\ntitle: 标题\ndate: 2024-03-05\ncategory: 工作动态\ncover: photos\\2026\\a.jpg\n---\n\n"
+                    "![图](photos\\2026\\b.jpg)\n\n见[另一篇](.\\other.md)。\n", exists=existing.__contains__))
+    assert page.cover.rel == "content/photos/2026/a.jpg"
+    assert [target for target, _, _ in page.images] == ["content/photos/2026/b.jpg"]
+    assert [target for target, _, _ in page.links] == ["content/2024/other.md"]
