@@ -7,7 +7,9 @@ the others.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
+import logging
 import posixpath
 import re
 import unicodedata
@@ -20,6 +22,8 @@ from sitegen import markup, yamlsafe
 from sitegen.slugs import slugify, tag_slug
 from sitegen.config import Config, Section
 from sitegen.errors import ContentError, Location, Problem
+
+log = logging.getLogger(__name__)
 
 IGNORED_NAME = re.compile(r"^(\..*|.*~|#.*#|4913|.*\.(swp|swx|tmp|bak|part|crdownload)|Thumbs\.db|desktop\.ini)$",
                           re.I)
@@ -113,12 +117,28 @@ def scan(config: Config) -> list[Source]:
     """List the Markdown files under ``content/`` in a stable order, skipping hidden and editor temp files.
 
     ``content/pages/**`` are static pages, ``content/galleries/<name>/index.md`` galleries, every other ``.md`` an
-    article (a folder with ``index.md`` is a page bundle)."""
+    article (a folder with ``index.md`` is a page bundle).
+
+    Skipped with a logged warning, so one odd entry never stops a build: a folder whose name ends in ``.md``, a
+    symbolic link that is broken or loops, and one leading out of the project (its text would be published)."""
     root = config.root
+    resolved_root = root.resolve()
     out = []
     for path in sorted(config.content_dir.rglob("*.md")):
         rel_parts = path.relative_to(config.content_dir).parts
         if any(IGNORED_NAME.match(p) for p in rel_parts):
+            continue
+        shown = path.relative_to(root).as_posix()
+        try:
+            if not path.is_file():
+                if not path.is_dir():
+                    log.warning("%s: 是损坏的链接，已跳过（请删除它或改成普通文件）", shown)
+                continue
+            if path.is_symlink() and not path.resolve().is_relative_to(resolved_root):
+                log.warning("%s: 链接指向站点目录之外，已跳过（文章须是站点目录中的普通文件）", shown)
+                continue
+        except OSError:  # a symlink loop
+            log.warning("%s: 是循环的链接，已跳过（请删除它或改成普通文件）", shown)
             continue
         if rel_parts[0] == "pages":
             kind = "page"
@@ -352,7 +372,8 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
             category = config.category(cat_text)
             if category is None:
                 problems.append(Problem(Location(rel, at("category")), "E120", f"未知的栏目“{cat_text}”",
-                                        "可选：" + "、".join(s.name for s in config.categories)))
+                                        _did_you_mean(cat_text, config.categories)
+                                        + "可选：" + "、".join(s.name for s in config.categories)))
     elif cat_text:
         category = config.category(cat_text)
     column = None
@@ -361,7 +382,8 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
         column = config.column(col_text)
         if column is None:
             choices = "、".join(s.name for s in config.columns) or "（site.yaml 中未设专栏）"
-            problems.append(Problem(Location(rel, at("column")), "E121", f"未知的专栏“{col_text}”", "可选：" + choices))
+            problems.append(Problem(Location(rel, at("column")), "E121", f"未知的专栏“{col_text}”",
+                                    _did_you_mean(col_text, config.columns) + "可选：" + choices))
 
     def resolve(src: str) -> str | None:
         ctx = markup._Context("", rel, 1, exists)
@@ -439,6 +461,18 @@ def permalink(config: Config, kind: str, slug: str, date: datetime, category: Se
               "category": category.slug if category else "page",
               "column": column.slug if column else (category.slug if category else "page")}
     return re.sub(r"/+", "/", pattern.format(**values))
+
+
+def _did_you_mean(written: str, sections: tuple[Section, ...]) -> str:
+    """``是不是“工作动态”？`` for the section whose name or slug is closest to ``written`` (a typo such as 工做动态,
+    a shortened name such as 改革, a slug with a wrong letter), by :func:`difflib.get_close_matches` with ratio ≥
+    0.5; ``""`` when none is close."""
+    by_key = {}
+    for section in sections:
+        by_key.setdefault(section.name, section.name)
+        by_key.setdefault(section.slug, section.name)
+    best = difflib.get_close_matches(written.strip(), list(by_key), n=1, cutoff=0.5)
+    return f"是不是“{by_key[best[0]]}”？" if best else ""
 
 
 def read_source(config: Config, source: Source) -> Parsed:

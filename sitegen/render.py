@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -109,9 +110,27 @@ def render(env: jinja2.Environment, name: str, **context) -> str:
     except jinja2.TemplateNotFound as exc:
         raise _error(name, 0, f"找不到模板 {exc.name}", root) from None
     except jinja2.UndefinedError as exc:
-        raise _error(*_where(exc, name), f"模板中使用了未定义的变量：{exc.message}", root) from None
+        raise _error(*_where(exc, name), _undefined_zh(exc.message or ""), root,
+                     "检查拼写；如果它应由子模板提供，请在子模板中定义它，或覆盖用到它的 block") from None
     except Exception as exc:  # a filter or attribute failing inside the template: still name the template
         raise _error(*_where(exc, name), f"模板渲染失败：{exc.__class__.__name__}: {exc}", root) from None
+
+
+_UNDEFINED = re.compile(r"^'(?P<name>[^']+)' is undefined$")
+_NO_ATTRIBUTE = re.compile(r"^'?(?P<obj>.+?)'?(?: object)? has no attribute '(?P<attr>[^']+)'$")
+
+
+def _undefined_zh(message: str) -> str:
+    """Jinja2's ``'x' is undefined`` / ``'sitegen.content.Page object' has no attribute 'y'`` as a Chinese
+    message; other text is kept after a Chinese lead."""
+    m = _UNDEFINED.match(message)
+    if m:
+        return f"模板中使用了未定义的变量“{m['name']}”"
+    m = _NO_ATTRIBUTE.match(message)
+    if m:
+        owner = m["obj"].removesuffix(" object").rsplit(".", 1)[-1]
+        return f"模板中使用了不存在的属性：{owner} 没有“{m['attr']}”"
+    return f"模板中使用了未定义的变量：{message}"
 
 
 def _where(exc: BaseException, name: str) -> tuple[str, int]:
@@ -125,7 +144,8 @@ def _where(exc: BaseException, name: str) -> tuple[str, int]:
     return found
 
 
-def _error(filename: str, line: int | None, message: str, root: Path) -> TemplateError:
+def _error(filename: str, line: int | None, message: str, root: Path,
+           hint: str = "检查模板中的变量名和标签是否成对") -> TemplateError:
     """The error for a template fault, its path shown relative to the project (``themes/x/templates/a.html``),
     or to the bundled theme's parent for sitegen's own templates."""
     path = Path(filename)
@@ -136,7 +156,7 @@ def _error(filename: str, line: int | None, message: str, root: Path) -> Templat
             break
         except ValueError:
             continue
-    problem = Problem(Location(shown, line or 0), "E501", message, "检查模板中的变量名和标签是否成对")
+    problem = Problem(Location(shown, line or 0), "E501", message, hint)
     return TemplateError(str(problem), (problem,))
 
 
