@@ -33,9 +33,12 @@ def theme_dirs(config: Config) -> list[Path]:
 
 
 def cn_date(value: datetime, with_time: bool = True) -> str:
-    """``2026年11月28日 09:30`` (or without the time) in the value's own time zone."""
+    """``2026年11月28日 09:30`` in the value's own time zone; the time is left out when ``with_time`` is false or
+    the time is exactly midnight (front matter that gave only a day, ``date: 2026-11-22``)."""
     s = f"{value.year}年{value.month:02d}月{value.day:02d}日"
-    return f"{s} {value:%H:%M}" if with_time else s
+    if not with_time or (value.hour, value.minute, value.second) == (0, 0, 0):
+        return s
+    return f"{s} {value:%H:%M}"
 
 
 def iso(value: datetime) -> str:

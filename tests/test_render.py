@@ -105,7 +105,7 @@ def test_cn_date_and_other_filters(tmp_path):
     d = datetime(2026, 11, 28, 9, 30, 5, tzinfo=tz)
     assert render.cn_date(d) == "2026年11月28日 09:30"
     assert render.cn_date(d, with_time=False) == "2026年11月28日"
-    assert render.cn_date(datetime(2026, 3, 5, 0, 0, tzinfo=tz)) == "2026年03月05日 00:00"
+    assert render.cn_date(datetime(2026, 3, 5, 0, 0, tzinfo=tz)) == "2026年03月05日"  # a date without a time
     assert render.iso(d) == "2026-11-28T09:30:05+08:00"
     root = make_site(tmp_path, {"site.yaml": "title: t\nbase_url: https://a.cn/sub/\ncategories: [工作动态]\n"})
     env = render.make_env(configmod.load(root), {"style.css": "assets/style.1234abcd.css"})
