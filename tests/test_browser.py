@@ -23,7 +23,9 @@ def _watch(page) -> list[str]:
             else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("response", lambda r: problems.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
-    page.on("requestfailed", lambda r: problems.append(f"failed {r.url} {r.failure}"))
+    # a request the next navigation cancels (net::ERR_ABORTED, e.g. the favicon) is not a fault of the page
+    page.on("requestfailed", lambda r: problems.append(f"failed {r.url} {r.failure}")
+            if "ERR_ABORTED" not in (r.failure or "") else None)
     return problems
 
 
