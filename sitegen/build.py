@@ -384,6 +384,8 @@ def _save_cache(config: Config, pages_cache: cachemod.PageCache, manifest=None, 
     """Write the caches; a cache that cannot be written only makes the next build slower (logged)."""
     try:
         if pages_cache.dirty or pages_cache.entries.keys() != pages_cache.previous.keys():
+            bodies = cachemod.Bodies(config.cache_dir)
+            bodies.prune(pages_cache.entries)
             pages_cache.save(config.cache_dir)
         if manifest is not None and _manifest_changed(manifest, cachemod.OutputManifest.loaded(config.cache_dir, out)):
             manifest.save(config.cache_dir, out)
@@ -399,13 +401,17 @@ def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: ca
                jobs: int | None = None) -> list[cachemod.Entry]:
     """One :class:`~sitegen.cache.Entry` per source, in order: from ``pages_cache`` when the file's size and mtime
     (or else its SHA-256) are unchanged and every file-exists answer still holds, else parsed (in worker processes
-    when more than :data:`sitegen.pool.THRESHOLD` files need it). Updates ``pages_cache`` to exactly ``sources``."""
+    when more than :data:`sitegen.pool.THRESHOLD` files need it). Updates ``pages_cache`` to exactly ``sources``.
+    The entries' pages carry no body (see :class:`sitegen.cache.Bodies`): whoever parses a file stores its body in
+    the cache folder, so bodies never travel between processes."""
     root = config.root
     entries: dict[str, cachemod.Entry] = {}
     todo: list[contentmod.Source] = []
+    isfile = os.path.isfile
     for s in sources:
         e = pages_cache.entries.get(s.rel)
-        if e is not None and e.size == s.size and e.mtime == s.mtime and cachemod.exists_still_hold(root, e.exists):
+        if e is not None and e.size == s.size and e.mtime == s.mtime and all(
+                isfile(root / rel) == existed for rel, existed in e.exists):
             entries[s.rel] = e
             continue
         if e is not None and cachemod.exists_still_hold(root, e.exists):
@@ -421,7 +427,8 @@ def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: ca
         todo.append(s)
     if todo:
         log.info("解析 %d 个文件（%d 个来自缓存）", len(todo), len(entries))
-        for e, s in zip(pool.run(_parse_chunk, todo, jobs=jobs, shared=config), todo):
+        shared = config
+        for e, s in zip(pool.run(_parse_chunk, todo, jobs=jobs, shared=shared), todo):
             entries[s.rel] = e
         pages_cache.dirty = True
     pages_cache.entries = entries
@@ -430,7 +437,29 @@ def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: ca
 
 def _parse_chunk(chunk) -> list[cachemod.Entry]:
     config = pool.state()
-    return [parse_entry(config, s) for s in chunk]
+    bodies = cachemod.Bodies(config.cache_dir)
+    out = [store_body(bodies, parse_entry(config, s)) for s in chunk]
+    try:
+        bodies.close()
+    except OSError as exc:
+        log.warning("无法写入缓存 %s：%s", bodies.dir, exc)
+        for e in out:
+            e.body = None
+    return out
+
+
+def store_body(bodies: cachemod.Bodies, entry: cachemod.Entry) -> cachemod.Entry:
+    """Append the body of ``entry``'s page to ``bodies`` and return the entry with the page stripped of it,
+    recording where the body is (a body that cannot be written is parsed again when needed, logged)."""
+    page = entry.page
+    if page is None:
+        return entry
+    try:
+        entry.body = bodies.add(page.html, page.text)
+    except OSError as exc:
+        log.warning("无法写入缓存 %s：%s", bodies.dir, exc)
+    entry.page = cachemod.strip(page)
+    return entry
 
 
 def parse_entry(config: Config, source: contentmod.Source) -> cachemod.Entry:
@@ -516,6 +545,24 @@ class RenderState:
         self.skipped = 0
         self.reasons: list[tuple[str, str]] = []
         self._fps: dict[str, str] = {}
+        self.bodies = cachemod.Bodies(config.cache_dir)
+
+    def full(self, page: Page) -> Page:
+        """``page`` with its body (``html``, ``text``): from the body cache, or parsed again from its file when the
+        cached body is missing or damaged. A page that already has a body is returned as it is."""
+        if page.html or page.text:
+            return page
+        entry = self.cache.entries.get(page.source)
+        if entry is None or entry.page is None:
+            return page
+        body = self.bodies.read(entry.body) if entry.body else None
+        if body is None:  # the pack was removed or damaged: parse again (the next build stores it)
+            log.info("缓存中缺少 %s 的正文，重新解析", page.source)
+            parsed = parse_entry(self.config, contentmod.Source(page.source, page.kind, entry.size, entry.mtime))
+            if parsed.page is None:
+                return page
+            body = (parsed.page.html, parsed.page.text)
+        return dataclasses.replace(page, html=body[0], text=body[1])
 
     def file_sha(self, rel: str) -> str:
         """SHA-256 (hex) of project file ``rel`` (cached by size and mtime); ``""`` when missing."""
@@ -577,6 +624,35 @@ def template_reads_site(env) -> dict[str, bool]:
             stack.extend(refs.get(n, ()))
         result[name] = reads
     return result
+
+
+_BODY_ATTRS = frozenset({"html", "text"})
+
+
+def template_reads_bodies(env) -> bool:
+    """Whether any template of ``env`` may read a page's ``html`` or ``text`` other than through ``body``: an
+    attribute or a constant subscript of that name, or a filter given that name (``attr``, ``map``, ``sort`` …).
+    Then every page is given its body before rendering; else only the page an output is about gets it (bodies are
+    the bulk of the page cache and are read only when needed). An unreadable template counts as reading them."""
+    import jinja2
+    from jinja2 import nodes
+
+    for name in env.list_templates():
+        try:
+            ast = env.parse(env.loader.get_source(env, name)[0])
+        except (jinja2.TemplateError, OSError, UnicodeDecodeError):
+            return True
+        for n in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+            if isinstance(n, nodes.Getattr) and n.attr in _BODY_ATTRS:
+                return True
+            if isinstance(n, nodes.Getitem) and isinstance(n.arg, nodes.Const) and n.arg.value in _BODY_ATTRS:
+                return True
+            if isinstance(n, nodes.Filter):
+                for arg in list(n.args) + [kw.value for kw in n.kwargs]:
+                    if (isinstance(arg, nodes.Const) and isinstance(arg.value, str)
+                            and arg.value.split(".")[-1] in _BODY_ATTRS):
+                        return True
+    return False
 
 
 def _digest_into(value, parts: list, sources: list, fp) -> bool:
@@ -678,7 +754,7 @@ class _Plan:
             todo.append(i)
             if state.explain:
                 state.reasons.append((rel, self._why(rel, template, before, digest, sources)))
-        shared = (self.env, self.jobs, out, writer.staging)
+        shared = (self.env, self.jobs, out, writer.staging, state.full)
         results = pool.run(_render_chunk, todo, jobs=state.jobs, shared=shared)
         for i, result in zip(todo, results):
             if result[0] == "error":
@@ -713,12 +789,14 @@ class _Plan:
 
 
 def _render_chunk(indices) -> list:
-    env, jobs, out, staging = pool.state()
+    env, jobs, out, staging, full = pool.state()
     made: set = set()
     results = []
     for i in indices:
         rel, template, context, _, _ = jobs[i]
         ctx = {k: (v.fn() if isinstance(v, Lazy) else v) for k, v in context.items()}
+        if isinstance(ctx.get("page"), Page):
+            ctx["page"] = full(ctx["page"])
         try:
             html = rendermod.render(env, template, **ctx)
         except SitegenError as exc:
@@ -738,6 +816,8 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
     for out_rel, src in assets.values():
         writer.copy(out_rel, src)
     env = rendermod.make_env(config, {name: rel for name, (rel, _) in assets.items()})
+    if any(not (p.html or p.text) for p in site.all_pages) and template_reads_bodies(env):
+        site, _ = contentmod.assemble([state.full(p) for p in site.all_pages], config)  # the theme reads bodies
     urls = {p.source: p.url for p in site.all_pages}
 
     def resolve_body(page: Page) -> str:
@@ -756,7 +836,7 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
             first = False
             return html
 
-        html = re.sub(r'href="' + MD_LINK + r'([^"]*)"', md, page.html)
+        html = re.sub(r'href="' + MD_LINK + r'([^"]*)"', md, state.full(page).html)
         return re.sub(r'<img [^>]*?src="' + IMG_LINK + r'([^"]*)"[^>]*>', img, html)
 
     def body_of(page: Page) -> Lazy:

@@ -8,6 +8,7 @@ the others.
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
 import re
 import unicodedata
@@ -114,12 +115,13 @@ def scan(config: Config) -> list[Source]:
 
     ``content/pages/**`` are static pages, ``content/galleries/<name>/index.md`` galleries, every other ``.md`` an
     article (a folder with ``index.md`` is a page bundle)."""
-    root = config.root
+    found: list[tuple[tuple[str, ...], int, int]] = []
+    content = config.content_dir
+    prefix = content.relative_to(config.root).as_posix()
+    _walk(str(content), (), found, set())
+    found.sort()  # the order of sorted(Path.rglob()): by path components
     out = []
-    for path in sorted(config.content_dir.rglob("*.md")):
-        rel_parts = path.relative_to(config.content_dir).parts
-        if any(IGNORED_NAME.match(p) for p in rel_parts):
-            continue
+    for rel_parts, size, mtime in found:
         if rel_parts[0] == "pages":
             kind = "page"
         elif rel_parts[0] == "galleries" and len(rel_parts) == 3 and rel_parts[2] == "index.md":
@@ -128,9 +130,34 @@ def scan(config: Config) -> list[Source]:
             continue
         else:
             kind = "article"
-        st = path.stat()
-        out.append(Source(path.relative_to(root).as_posix(), kind, st.st_size, st.st_mtime_ns))
+        out.append(Source(prefix + "/" + "/".join(rel_parts), kind, size, mtime))
     return out
+
+
+def _walk(path: str, parts: tuple[str, ...], found: list, seen: set) -> None:
+    """Collect ``(path components, size, mtime_ns)`` of every ``*.md`` file under ``path`` with ``os.scandir``
+    (one ``stat`` per file, none per ignored name); symbolic links to folders are followed once."""
+    try:
+        st = os.stat(path)
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            return
+        seen.add(key)
+        entries = list(os.scandir(path))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if IGNORED_NAME.match(name):
+            continue
+        try:
+            if entry.is_dir():
+                _walk(entry.path, parts + (name,), found, seen)
+            elif name.endswith(".md") and entry.is_file():
+                st = entry.stat()
+                found.append((parts + (name,), st.st_size, st.st_mtime_ns))
+        except OSError:
+            continue
 
 
 def decode(data: bytes, rel: str) -> tuple[str, list[Problem]]:

@@ -321,3 +321,36 @@ def test_deleted_output_file_is_rendered_again(site):
     (out / "about" / "index.html").unlink()
     report = run(root, out)
     assert report.written == ("about/index.html",)
+
+
+def test_missing_or_damaged_page_bodies_are_parsed_again(site, tmp_path):
+    root, out = site
+    packs = sorted((root / ".sitegen-cache" / "bodies").glob("*.pack"))
+    assert packs, "page bodies are kept apart from the page index"
+    packs[0].unlink()
+    for pack in packs[1:]:
+        data = bytearray(pack.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        pack.write_bytes(bytes(data))
+    theme = root / "themes" / "default" / "templates" / "partials"
+    theme.mkdir(parents=True)
+    from sitegen.render import PACKAGE_THEME
+
+    footer = (PACKAGE_THEME / "templates" / "partials" / "footer.html").read_text("utf-8")
+    (theme / "footer.html").write_text(footer.replace("<footer", "<!-- 改 --><footer"), "utf-8")
+    run(root, out)  # every page rendered again, bodies from the damaged cache or from their files
+    assert_same_as_clean(root, out, tmp_path)
+
+
+def test_a_theme_reading_other_pages_bodies_gets_them(site, tmp_path):
+    root, out = site
+    theme = root / "themes" / "default" / "templates" / "partials"
+    theme.mkdir(parents=True)
+    from sitegen.render import PACKAGE_THEME
+
+    item = (PACKAGE_THEME / "templates" / "partials" / "item.html").read_text("utf-8")
+    (theme / "item.html").write_text(item.replace("</li>", "<small>{{ item.text | length }}</small></li>"), "utf-8")
+    run(root, out)
+    listing = page_of(out, configmod.load(root).permalink("category").format(slug="gongzuo-dongtai"))
+    assert "<small>" in listing and "<small>0</small>" not in listing
+    assert_same_as_clean(root, out, tmp_path)
