@@ -565,16 +565,20 @@ def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
             for url in (p.url,) + p.aliases:
                 seen[url.lower().rstrip("/")] = p.source
             kept.append(p)
-    articles = tuple(sorted((p for p in kept if p.kind == "article"), key=lambda p: (-p.date.timestamp(), p.url)))
+    stamp = {p.url: p.date.timestamp() for p in kept}  # one timestamp per page, not one per comparison
+    articles = tuple(sorted((p for p in kept if p.kind == "article"), key=lambda p: (-stamp[p.url], p.url)))
     statics = tuple(sorted((p for p in kept if p.kind == "page"), key=lambda p: p.url))
-    galleries = tuple(sorted((p for p in kept if p.kind == "gallery"), key=lambda p: (-p.date.timestamp(), p.url)))
+    galleries = tuple(sorted((p for p in kept if p.kind == "gallery"), key=lambda p: (-stamp[p.url], p.url)))
+    # sort_key (pinned first, newest, URL) as a rank: articles are already newest first, then by URL
+    rank = {a.url: (not a.pinned, i) for i, a in enumerate(articles)}
+    listed = rank.__getitem__
 
     def group(key_fn):
         out: dict = {}
         for a in articles:
             for k in key_fn(a):
                 out.setdefault(k, []).append(a)
-        return {k: tuple(sorted(v, key=sort_key)) for k, v in out.items()}
+        return {k: tuple(sorted(v, key=lambda p: listed(p.url))) for k, v in out.items()}
 
     by_category = group(lambda a: [a.category])
     by_column = group(lambda a: [a.column] if a.column else [])
@@ -584,12 +588,13 @@ def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
             tags.setdefault(tag_slug(t), t)
     by_tag = group(lambda a: dict.fromkeys(tag_slug(t) for t in a.tags))
     months: dict = {}
+    tz = config.tz
     for a in articles:
-        local = a.date.astimezone(config.tz)
+        local = a.date.astimezone(tz)
         months.setdefault((local.year, local.month), []).append(a)
     neighbours = {}
     for cat, items in by_category.items():
-        chrono = sorted(items, key=lambda p: (p.date.timestamp(), p.url))
+        chrono = sorted(items, key=lambda p: (stamp[p.url], p.url))
         for i, a in enumerate(chrono):
             neighbours[a.url] = (chrono[i - 1] if i > 0 else None, chrono[i + 1] if i + 1 < len(chrono) else None)
     related = _related(articles, by_tag)
@@ -600,7 +605,7 @@ def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
                 problems.append(Problem(Location(p.source, line), "E201", f"链接的文章不存在或未发布：{written}",
                                         "检查文件路径（相对于本文件）"))
     site = Site(config, articles, statics, galleries, by_category, by_column, by_tag, tags,
-                {k: tuple(sorted(v, key=sort_key)) for k, v in sorted(months.items(), reverse=True)},
+                {k: tuple(sorted(v, key=lambda p: listed(p.url))) for k, v in sorted(months.items(), reverse=True)},
                 neighbours, related, by_source)
     return site, problems
 
@@ -615,9 +620,14 @@ def _related(articles, by_tag) -> dict:
     from itertools import combinations
 
     pages = {p.url: p for items in by_tag.values() for p in items}
-    keys = {url: (-p.date.timestamp(), url) for url, p in pages.items()}
+    # articles are newest first, then by URL: their index is the (-date, url) order
+    order = {a.url: i for i, a in enumerate(articles)}
+    by_order = [a.url for a in articles]
+    big = len(articles) + 1
+    keys = {url: order[url] for url in pages}
     ordered = {t: sorted((p.url for p in items), key=keys.__getitem__) for t, items in by_tag.items()}
     members = {t: set(urls) for t, urls in ordered.items()}
+    common: dict[tuple[str, str], set] = {}  # each pair of tags intersected once, not once per article
     related = {}
     for a in articles:
         tags = list(dict.fromkeys(tag_slug(t) for t in a.tags))
@@ -625,16 +635,14 @@ def _related(articles, by_tag) -> dict:
         # an article in s of the tags lies in s*(s-1)/2 pairwise intersections: that count orders like s
         pairs: Counter = Counter()
         for t1, t2 in combinations(tags, 2):
-            pairs.update(members[t1] & members[t2])
+            pair = (t1, t2) if t1 < t2 else (t2, t1)
+            shared = common.get(pair)
+            if shared is None:
+                shared = common[pair] = members[t1] & members[t2]
+            pairs.update(shared)
         pairs.pop(a.url, None)
-        if pairs:
-            by_count: dict[int, list] = {}
-            for url, n in pairs.items():
-                by_count.setdefault(n, []).append(url)
-            for n in sorted(by_count, reverse=True):
-                best.extend(sorted(by_count[n], key=keys.__getitem__)[:5 - len(best)])
-                if len(best) == 5:
-                    break
+        if pairs:  # most shared pairs first, then newest: one integer per candidate, the five smallest
+            best = [by_order[k % big] for k in heapq.nsmallest(5, [order[u] - n * big for u, n in pairs.items()])]
         if len(best) < 5 and tags:
             chosen = set(best)
             chosen.add(a.url)

@@ -354,3 +354,16 @@ def test_a_theme_reading_other_pages_bodies_gets_them(site, tmp_path):
     listing = page_of(out, configmod.load(root).permalink("category").format(slug="gongzuo-dongtai"))
     assert "<small>" in listing and "<small>0</small>" not in listing
     assert_same_as_clean(root, out, tmp_path)
+
+
+def test_body_edit_and_date_edit_equal_a_clean_build(site, tmp_path):
+    root, out = site
+    page = root / "content" / "news" / "a12.md"
+    page.write_text(page.read_text("utf-8") + "\n补充一段正文：各地妇联持续推进。\n", "utf-8")
+    report = run(root, out)  # same shape: listings reused, only what shows a12 rendered again
+    assert 0 < len(report.written) < report.pages
+    assert "补充一段正文" in page_of(out, site_pages(root).by_source["content/news/a12.md"].url)
+    assert_same_as_clean(root, out, tmp_path)
+    page.write_text(page.read_text("utf-8").replace("date: 2026-01-13", "date: 2025-06-01"), "utf-8")
+    run(root, out)  # another shape: the article moves in every listing and between other neighbours
+    assert_same_as_clean(root, out, tmp_path)
