@@ -28,9 +28,11 @@ from typing import Iterator, Mapping
 
 from sitegen import cache as cachemod
 from sitegen import content as contentmod
+from sitegen import feeds
 from sitegen import images
 from sitegen import pool
 from sitegen import render as rendermod
+from sitegen import search
 from sitegen import slugs
 from sitegen.config import Config
 from sitegen.content import Page, Site
@@ -309,7 +311,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     :class:`SitegenError` for I/O failures. Writes ``.sitegen-cache/build-status.json`` after every build."""
     t0 = time.perf_counter()
     out = (out or config.root / "output").resolve()
-    _status(config, out, BuildReport(False, out), strict)  # a build that dies midway never vouches for output/
+    _status(config, out, BuildReport(False, out), strict, drafts or future)  # a build that dies midway never vouches for output/
     stages: list[tuple[str, float]] = []
     problems = Problems()
 
@@ -345,7 +347,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
         _save_cache(config, pages_cache)
         report = BuildReport(False, out, problems=tuple(problems.sorted()), seconds=time.perf_counter() - t0,
                              stages=tuple(stages))
-        _status(config, out, report, strict)
+        _status(config, out, report, strict, drafts or future)
         return report
 
     t = time.perf_counter()
@@ -360,11 +362,14 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
         count = render_site(site, writer, Media(config, results), drafts=drafts, state=state)
         stage("render", t)
         t = time.perf_counter()
+        search.index(site, writer)  # staged with the pages, so output/ never holds a half-written index
+        stage("search", t)
+        t = time.perf_counter()
         removed = writer.commit()
         stage("commit", t)
     except BaseException:
         writer.abort()
-        _status(config, out, BuildReport(False, out), strict)
+        _status(config, out, BuildReport(False, out), strict, drafts or future)
         raise
     t = time.perf_counter()
     _save_cache(config, pages_cache, state.manifest, out)
@@ -374,7 +379,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
                          (sum(r.ok and not r.cached for r in results.values()),
                           sum(r.ok and r.cached for r in results.values()), sum(not r.ok for r in results.values())),
                          skipped=state.skipped, explained=tuple(state.reasons))
-    _status(config, out, report, strict)
+    _status(config, out, report, strict, drafts or future)
     return report
 
 
@@ -564,12 +569,13 @@ def parse_entry(config: Config, source: contentmod.Source) -> cachemod.Entry:
                           parsed.page, parsed.problems)
 
 
-def _status(config: Config, out: Path, report: BuildReport, strict: bool) -> None:
-    """Write ``.sitegen-cache/build-status.json`` = {ok, errors, strict, output, finished} for ``deploy``."""
+def _status(config: Config, out: Path, report: BuildReport, strict: bool, preview: bool = False) -> None:
+    """Write ``.sitegen-cache/build-status.json`` = {ok, errors, strict, preview, output, finished} for ``deploy``;
+    ``preview`` is true when drafts or future-dated articles were built (never to be published)."""
     path = config.cache_dir / "build-status.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"ok": report.ok and not report.errors, "errors": len(report.errors), "strict": strict,
-            "output": str(out), "finished": datetime.now().astimezone().isoformat(timespec="seconds")}
+            "preview": preview, "output": str(out), "finished": datetime.now().astimezone().isoformat(timespec="seconds")}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), "utf-8")
     os.replace(tmp, path)
@@ -1089,6 +1095,9 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
     if site.galleries:
         emit("/galleries/", "galleries.html", section=None, title="图片库", galleries=site.galleries)
     emit("/404.html", "404.html", section=None, title="页面未找到")
+    emit("/search/", "search.html", section=None, title="站内搜索")
+    for rel, data in feeds.outputs(site, resolve_body):  # feeds, sitemap.xml, robots.txt
+        writer.write(rel, data)
     state.manifest.count = pages
     plan.run()  # renders the outputs added above whose inputs changed
     return pages

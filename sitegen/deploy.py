@@ -202,9 +202,10 @@ def check_build_status(project_dir: Path, output_dir: Path) -> dict:
     """Read ``<project_dir>/.sitegen-cache/build-status.json`` and return it when the last build succeeded and
     wrote ``output_dir``.
 
-    The file is ``{"ok": bool, "errors": int, "strict": bool, "output": "<absolute dir>", "finished": "<ISO 8601>"}``.
-    Raises :class:`DeployError` (message in Chinese) when it is missing or unreadable, when ``ok`` is false, or when
-    its ``output`` is not ``output_dir``.
+    The file is ``{"ok": bool, "errors": int, "strict": bool, "preview": bool, "output": "<absolute dir>",
+    "finished": "<ISO 8601>"}``.
+    Raises :class:`DeployError` (message in Chinese) when it is missing or unreadable, when ``ok`` is false, when
+    it records a preview build (drafts or future articles included), or when its ``output`` is not ``output_dir``.
     """
     path = Path(project_dir) / BUILD_STATUS_PATH
     try:
@@ -217,9 +218,11 @@ def check_build_status(project_dir: Path, output_dir: Path) -> dict:
         raise DeployError(f"构建记录 {BUILD_STATUS_PATH} 格式不对，已拒绝发布（请重新运行 sitegen build）")
     if not status["ok"]:
         errors = status.get("errors", 0)
-        strict = "（--strict 模式下警告也算错误）" if status.get("strict") else ""
-        raise DeployError(f"上次构建失败，有 {errors} 个错误{strict}，已拒绝发布，网站保持原样"
+        raise DeployError(f"上次构建失败，有 {errors} 个错误，已拒绝发布，网站保持原样"
                           f"（请修正错误并重新运行 sitegen build）")
+    if status.get("preview"):
+        raise DeployError("上次构建是包含草稿或定时发布文章的预览（sitegen serve、--drafts 或 --future），已拒绝发布"
+                          "（请先运行 sitegen build --strict）")
     built = Path(str(status["output"])).resolve()
     wanted = Path(output_dir).resolve()
     if built != wanted:

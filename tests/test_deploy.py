@@ -284,7 +284,7 @@ def test_refused_deploys_touch_nothing(project, tmp_path):
     before = snapshot(host)
     (output / "index.html").write_text("broken", encoding="utf-8")
     write_status(project, output, ok=False, errors=1, strict=True)
-    with pytest.raises(DeployError, match="^上次构建失败，有 1 个错误（--strict 模式下警告也算错误）"):
+    with pytest.raises(DeployError, match="^上次构建失败，有 1 个错误，已拒绝发布"):
         deploy(output, str(host), project_dir=project)
     (project / ".sitegen-cache/build-status.json").unlink()
     with pytest.raises(DeployError, match="^找不到构建记录"):
@@ -418,3 +418,22 @@ def test_s3_without_boto3(project, monkeypatch):
     with pytest.raises(DeployError) as exc:
         deploy(project / "output", "s3://site/www", project_dir=project)
     assert str(exc.value) == "发布到 S3 需要 boto3，当前环境没有安装（请运行 pip install boto3）"
+
+
+def test_deploy_refuses_a_preview_build(tmp_path):
+    """A build with drafts or future articles (what `sitegen serve` writes) is never published."""
+    from conftest import make_site
+
+    from sitegen import build as buildmod
+    from sitegen import config as configmod
+
+    root = make_site(tmp_path / "site", {"content/a.md": "---\ntitle: 草稿\ndate: 2024-03-05\ncategory: 工作动态\n"
+                                                         "draft: true\n---\n\n正文。\n"})
+    config = configmod.load(root)
+    buildmod.build(config, drafts=True)
+    with pytest.raises(DeployError) as exc:
+        check_build_status(root, root / "output")
+    assert str(exc.value) == ("上次构建是包含草稿或定时发布文章的预览（sitegen serve、--drafts 或 --future），已拒绝发布"
+                              "（请先运行 sitegen build --strict）")
+    buildmod.build(config, strict=True)
+    assert check_build_status(root, root / "output")["preview"] is False

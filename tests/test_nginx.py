@@ -271,10 +271,60 @@ def test_deploy_after_failed_build_changes_nothing_on_host(nginx, project):
     write_status(project, output, ok=False, errors=2)
     with pytest.raises(DeployError) as exc:
         deploy(output, str(www), project_dir=project)
-    assert str(exc.value) == ("上次构建失败，有 2 个错误（--strict 模式下警告也算错误），已拒绝发布，网站保持原样"
+    assert str(exc.value) == ("上次构建失败，有 2 个错误，已拒绝发布，网站保持原样"
                               "（请修正错误并重新运行 sitegen build）")
 
     after = {p.relative_to(www).as_posix(): p.read_bytes() for p in www.rglob("*") if p.is_file()}
     assert after == before
     assert get(base + "/gzdt/hebei-fulian-gaige/")[0] == 200
     assert "hebei-fulian-gaige" in get(base + "/")[2].decode("utf-8")
+
+
+# --- the real sample site, end to end -----------------------------------------------------------------------------
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_sample_site_built_deployed_and_served(nginx, sample_site, tmp_path):
+    """Build the bundled site, deploy it with rsync to the folder nginx serves, fetch it over HTTP; then delete an
+    article, rebuild and redeploy: only the changed files travel, the page is gone and nothing links to it."""
+    from conftest import build_site
+
+    base, www = nginx
+    root = tmp_path / "site"
+    shutil.copytree(sample_site.root, root, ignore=shutil.ignore_patterns("output"))
+    report = build_site(root, strict=True)
+    assert report.ok and not report.errors
+    output = root / "output"
+    first = deploy(output, str(www), project_dir=root)
+    assert first.uploaded_count == len(_tree(output)) and first.deleted == ()
+
+    article = "gongzuo-dongtai/2026/10/meili-tingyuan/"
+    status, headers, body = get(base + "/" + article)
+    assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
+    assert "全省“美丽庭院”创建工作推进会在邢台召开" in body.decode("utf-8")
+    status, headers, _ = get(base + "/gongzuo-dongtai/2026/10/meili-tingyuan")  # without the slash: redirected
+    assert status == 301 and headers["location"].endswith("/gongzuo-dongtai/2026/10/meili-tingyuan/")
+    css = next(rel for rel in _tree(output) if rel.startswith("assets/style.") and rel.endswith(".css"))
+    status, headers, _ = get(base + "/" + css)
+    assert status == 200 and headers["cache-control"] == CACHE_IMMUTABLE
+    photo = next(rel for rel in _tree(output) if rel.startswith("media/") and rel.endswith(".webp"))
+    assert get(base + "/" + photo)[1]["content-type"] == "image/webp"
+    status, _, body = get(base + "/no/such/page/")
+    assert status == 404 and "页面不存在" in body.decode("utf-8")
+
+    before = _tree(output)
+    (root / "content/2026/10/meili-tingyuan.md").unlink()
+    (root / "content/2026/11/chudong-meili-tingyuan.md").unlink()  # it links to the deleted article
+    report = build_site(root, strict=True)
+    assert report.ok and not report.errors, "\n".join(map(str, report.problems))
+    after = _tree(output)
+    second = deploy(output, str(www), project_dir=root)
+    changed = sorted(rel for rel, data in after.items() if before.get(rel) != data)
+    assert sorted(second.uploaded) == changed and 0 < len(changed) < len(after)
+    assert sorted(second.deleted) == sorted(set(before) - set(after))
+    assert get(base + "/" + article)[0] == 404
+    for page in ("", "gongzuo-dongtai/", "tags/mei-li-ting-yuan/"):
+        status, _, body = get(base + "/" + page)
+        assert status in (200, 404) and "/" + article not in body.decode("utf-8")
