@@ -297,14 +297,15 @@ def image_refs(site: Site) -> list[tuple[str, Location]]:
 
 def build(config: Config, *, out: Path | None = None, strict: bool = False, drafts: bool = False,
           future: bool = False, jobs: int | None = None, progress: bool = False,
-          explain: bool = False) -> BuildReport:
+          explain: bool = False, defer_search: bool = False) -> BuildReport:
     """Build the site of ``config`` into ``out`` (default ``<root>/output``), incrementally.
 
     Parsed pages come from ``.sitegen-cache/`` when their file is unchanged; an output whose dependencies (pages
     shown, config, theme) have the same digest as in the last build into ``out`` is not rendered again; the rest is
     rendered (on ``jobs`` processes when there is enough of it, default: every CPU) and written only when its bytes
     changed. With ``explain`` the report lists why each output was rendered. The result equals a clean build, byte
-    for byte.
+    for byte, except with ``defer_search`` (for the preview), which keeps an out-of-date search bundle instead of
+    running Pagefind again (see :func:`index_search`).
 
     Never raises for content problems: they are in the report (``ok`` False under ``strict`` with errors, and
     then nothing is written). Raises :class:`TemplateError` when the theme fails (nothing written) and
@@ -362,7 +363,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
         count = render_site(site, writer, Media(config, results), drafts=drafts, state=state)
         stage("render", t)
         t = time.perf_counter()
-        search.index(site, writer)  # staged with the pages, so output/ never holds a half-written index
+        index_search(site, writer, state, defer=defer_search)  # staged with the pages: never half-written
         stage("search", t)
         t = time.perf_counter()
         removed = writer.commit()
@@ -455,9 +456,52 @@ def assemble_cached(pages: list[Page], config: Config, shape: str) -> tuple[Site
     return site, problems
 
 
+SEARCH_KEY = search.BUNDLE + "/pagefind.js"
+"""The output under which the manifest records the search bundle (its other files are the record's extras)."""
+
+
+def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool = False) -> None:
+    """Stage the search bundle (:func:`sitegen.search.index`), running Pagefind only when an article's output
+    changed: the bundle's digest is made of the digests of every article output (from the manifest being made,
+    not by reading the pages again). With ``defer`` (the preview after its first build) a bundle that is out of
+    date is kept as it is and still recorded with its old digest, so the next full build indexes again; Pagefind
+    takes about a minute per 10,000 articles. Raises :class:`SitegenError` when Pagefind fails."""
+    outputs, old = state.manifest.outputs, state.old
+    h = hashlib.blake2b(f"{search._pagefind_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
+                        .encode(), digest_size=16)
+    digest: str | None = h.hexdigest()
+    for page in site.articles:
+        o = outputs.get(output_path(page.url))
+        if o is None or o.digest is None:
+            digest = None
+            break
+        h.update(f"{page.url}\0{o.digest}\0".encode())
+    if digest is not None:
+        digest = h.hexdigest()
+    before = old.outputs.get(SEARCH_KEY)
+    base, isfile = str(writer.out) + os.sep, os.path.isfile
+    present = before is not None and isfile(base + SEARCH_KEY) and all(isfile(base + x) for x in before.extras)
+    if present and (defer or (digest is not None and before.digest == digest)):
+        if before.digest != digest:
+            log.info("预览：站内搜索索引暂不更新（正式构建时更新）")
+        for rel in (SEARCH_KEY,) + tuple(before.extras):
+            writer.keep(rel)
+        outputs[SEARCH_KEY] = before
+        return
+    if state.explain:
+        why = ("新输出（new）" if before is None else "模板有变化（template changed）" if old.theme != state.manifest.theme
+               else "site.yaml 有变化（config changed）" if old.config != state.manifest.config
+               else "文章有变化（article changed）")
+        state.reasons.append((SEARCH_KEY, why + "：重建搜索索引（search index）"))
+    produced = set(writer.produced)
+    if search.index(site, writer):
+        made = sorted(writer.produced - produced - {SEARCH_KEY})
+        outputs[SEARCH_KEY] = cachemod.Output(digest, (), tuple(made))
+
+
 def _manifest_changed(new, old) -> bool:
-    if old is None or (new.theme, new.config, new.shape, new.common, new.count) != (
-            old.theme, old.config, old.shape, old.common, old.count) or new.pages != old.pages:
+    if old is None or (new.theme, new.config, new.shape, new.common, new.count, new.templated) != (
+            old.theme, old.config, old.shape, old.common, old.count, old.templated) or new.pages != old.pages:
         return True
     return new.outputs.keys() != old.outputs.keys() or any(o is not old.outputs[k] for k, o in new.outputs.items())
 
@@ -869,6 +913,7 @@ class _Plan:
         self.common = common
         self._site_digest: str | None = None
         self.jobs: list[tuple[str, str, dict, str | None, tuple]] = []
+        self.files: list[tuple[str, str | None, object]] = []
         manifest, old = state.manifest, state.old
         manifest.theme, manifest.config = self.theme_fp, self.config_fp
         manifest.shape = state.shape
@@ -880,6 +925,14 @@ class _Plan:
         # without their context being digested again.
         self.fast = bool(state.shape and manifest.common and old.shape == state.shape and old.common == manifest.common)
         self.dirty = frozenset(s for s, fp in manifest.pages.items() if old.pages.get(s) != fp) if self.fast else None
+
+    def add_files(self, rel: str, key: str, make) -> None:
+        """Output files not made from a template: ``make()`` yields ``(path, bytes)`` pairs, ``rel`` among them;
+        they are made again only when ``key`` (everything they depend on besides the global digest) changed or
+        one of them is missing (recorded under ``rel``, the others as its extras)."""
+        digest = (hashlib.blake2b(f"{self.global_digest}\x1f{rel}\x1f{key}".encode(), digest_size=16).hexdigest()
+                  if self.global_digest is not None else None)
+        self.files.append((rel, digest, make))
 
     def keep_all(self) -> bool:
         """When nothing changed since the last build and every output it made is still there: keep them all and
@@ -897,8 +950,8 @@ class _Plan:
             for x in o.extras:
                 self.writer.keep(x)
         self.state.manifest.outputs = dict(old.outputs)
-        self.state.manifest.count = old.count
-        self.state.skipped += len(old.outputs)
+        self.state.manifest.count, self.state.manifest.templated = old.count, old.templated
+        self.state.skipped += old.templated
         return True
 
     def site_digest(self) -> str:
@@ -948,6 +1001,23 @@ class _Plan:
             todo.append(i)
             if state.explain:
                 state.reasons.append((rel, self._why(rel, template, before, digest, sources)))
+        for rel, digest, make in self.files:
+            before = old.outputs.get(rel)
+            if (digest is not None and before is not None and before.digest == digest
+                    and isfile(base + rel) and all(isfile(base + x) for x in before.extras)):
+                writer.keep(rel)
+                for x in before.extras:
+                    writer.keep(x)
+                state.manifest.outputs[rel] = before
+                continue
+            if state.explain:
+                state.reasons.append((rel, self._why(rel, "", before, digest, ())))
+            made = []
+            for path, data in make():
+                writer.write(path, data)
+                made.append(path)
+            state.manifest.outputs[rel] = cachemod.Output(digest, (), tuple(x for x in made if x != rel))
+        state.manifest.templated = len(self.jobs)
         shared = (self.env, self.jobs, out, writer.staging, state.full)
         results = pool.run(_render_chunk, todo, jobs=state.jobs, shared=shared)
         for i, result in zip(todo, results):
@@ -1096,8 +1166,8 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
         emit("/galleries/", "galleries.html", section=None, title="图片库", galleries=site.galleries)
     emit("/404.html", "404.html", section=None, title="页面未找到")
     emit("/search/", "search.html", section=None, title="站内搜索")
-    for rel, data in feeds.outputs(site, resolve_body):  # feeds, sitemap.xml, robots.txt
-        writer.write(rel, data)
+    # feeds, sitemap.xml and robots.txt: one group, made again when any page or the site's shape changed
+    plan.add_files("robots.txt", plan.site_digest() + (state.shape or "-"), lambda: feeds.outputs(site, resolve_body))
     state.manifest.count = pages
     plan.run()  # renders the outputs added above whose inputs changed
     return pages

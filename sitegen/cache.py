@@ -382,7 +382,7 @@ class OutputManifest:
     """The outputs of the last build into one folder: ``outputs`` maps output path → :class:`Output`; ``theme`` and
     ``config`` are the fingerprints they were made with, ``pages`` each page's fingerprint then (source → fp),
     ``shape`` the :func:`sitegen.build.site_shape` of the pages, ``common`` the digest of what every output
-    depends on, and ``count`` the number of HTML pages."""
+    depends on, ``count`` the number of HTML pages and ``templated`` the number of outputs made from templates."""
 
     theme: str = ""
     config: str = ""
@@ -391,6 +391,7 @@ class OutputManifest:
     shape: str = ""
     common: str | None = None
     count: int = 0
+    templated: int = 0
 
     @staticmethod
     def path(cache_dir: Path, out: Path) -> Path:
@@ -402,9 +403,9 @@ class OutputManifest:
         """The manifest of ``out``; empty when missing or unusable."""
         data = read(cls.path(cache_dir, out), "outputs")
         try:
-            theme, config, pages, rows, shape, common, count = data
+            theme, config, pages, rows, shape, common, count, templated = data
             manifest = cls(theme, config, pages, {rel: Output(*row) for rel, row in rows.items()}, shape, common,
-                           count)
+                           count, templated)
         except (TypeError, ValueError, AttributeError):
             return cls()
         _LOADED[cls.path(cache_dir, out)] = manifest
@@ -419,7 +420,7 @@ class OutputManifest:
         """Write the manifest atomically (as plain tuples, quick to load). Raises ``OSError``."""
         rows = {rel: (o.digest, o.sources, o.extras) for rel, o in self.outputs.items()}
         write(self.path(cache_dir, out), "outputs",
-              (self.theme, self.config, self.pages, rows, self.shape, self.common, self.count))
+              (self.theme, self.config, self.pages, rows, self.shape, self.common, self.count, self.templated))
 
 
 _LOADED: dict[Path, OutputManifest] = {}
