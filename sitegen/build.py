@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Iterable, Iterator, Mapping
 
 from sitegen import cache as cachemod
 from sitegen import content as contentmod
@@ -297,7 +297,8 @@ def image_refs(site: Site) -> list[tuple[str, Location]]:
 
 def build(config: Config, *, out: Path | None = None, strict: bool = False, drafts: bool = False,
           future: bool = False, jobs: int | None = None, progress: bool = False,
-          explain: bool = False, defer_search: bool = False) -> BuildReport:
+          explain: bool = False, defer_search: bool = False, changed: Iterable[str] | None = None,
+          session: "Session | None" = None) -> BuildReport:
     """Build the site of ``config`` into ``out`` (default ``<root>/output``), incrementally.
 
     Parsed pages come from ``.sitegen-cache/`` when their file is unchanged; an output whose dependencies (pages
@@ -306,6 +307,12 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     changed. With ``explain`` the report lists why each output was rendered. The result equals a clean build, byte
     for byte, except with ``defer_search`` (for the preview), which keeps an out-of-date search bundle instead of
     running Pagefind again (see :func:`index_search`).
+
+    A long-running process (the preview server) passes the same :class:`Session` to every build: the page cache,
+    the output manifest, the assembled indexes and the compiled templates then stay in memory, the caches are
+    written by :meth:`Session.flush` (call it once the result is shown; the next build calls it first), and with
+    ``changed`` (the project-relative paths changed since the session's last build) only those files are looked
+    at instead of every file under ``content/``.
 
     Never raises for content problems: they are in the report (``ok`` False under ``strict`` with errors, and
     then nothing is written). Raises :class:`TemplateError` when the theme fails (nothing written) and
@@ -320,9 +327,19 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
         stages.append((name, round(time.perf_counter() - started, 3)))
 
     t = time.perf_counter()
-    pages_cache = cachemod.PageCache.load(config.cache_dir, config.fingerprint())
-    slugs.remember_tag_slugs(pages_cache.tag_slugs)
-    sources = contentmod.scan(config)
+    if session is not None:
+        session.flush()
+    fingerprint = config.fingerprint()
+    if session is not None and session.pages_cache is not None and session.pages_cache.config == fingerprint:
+        pages_cache = session.pages_cache
+    else:
+        pages_cache = cachemod.PageCache.load(config.cache_dir, fingerprint)
+        slugs.remember_tag_slugs(pages_cache.tag_slugs)
+    sources = None
+    if session is not None and changed is not None and session.sources is not None and session.root == config.root:
+        sources = contentmod.rescan(config, session.sources, changed)
+    if sources is None:
+        sources = contentmod.scan(config)
     parsed = load_pages(config, sources, pages_cache, jobs)
     for entry in parsed:
         problems.extend(entry.problems)
@@ -333,7 +350,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
 
     t = time.perf_counter()
     shape = site_shape(pages, {e.page.source: e for e in parsed if e.page}, config)
-    site, site_problems = assemble_cached(pages, config, shape)
+    site, site_problems = assemble_cached(pages, config, shape, session)
     problems.extend(site_problems)
     stage("assemble", t)
 
@@ -344,6 +361,8 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     for result in results.values():
         problems.extend(result.problems)
     stage("images", t)
+    if session is not None:
+        session.pages_cache, session.sources, session.root = pages_cache, sources, config.root
     if strict and problems.errors:
         _save_cache(config, pages_cache)
         report = BuildReport(False, out, problems=tuple(problems.sorted()), seconds=time.perf_counter() - t0,
@@ -353,9 +372,11 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
 
     t = time.perf_counter()
     writer = Writer(out, manifest)
-    state = RenderState(config, pages_cache, cachemod.OutputManifest.load(config.cache_dir, out), jobs=jobs,
+    old = session.manifests.get(out) if session is not None else None
+    state = RenderState(config, pages_cache, old or cachemod.OutputManifest.load(config.cache_dir, out), jobs=jobs,
                         explain=explain)
     state.shape = shape
+    state.session = session
     try:
         for result in results.values():
             for variant in (result.variants if result.ok else ()):
@@ -371,9 +392,15 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     except BaseException:
         writer.abort()
         _status(config, out, BuildReport(False, out), strict, drafts or future)
+        if session is not None:
+            session.manifests.pop(out, None)
         raise
     t = time.perf_counter()
-    _save_cache(config, pages_cache, state.manifest, out)
+    if session is not None:  # saved by session.flush(), after the preview has shown the result
+        session.manifests[out] = state.manifest
+        session.pending = lambda: _save_cache(config, pages_cache, state.manifest, out, old)
+    else:
+        _save_cache(config, pages_cache, state.manifest, out)
     stage("cache", t)
     report = BuildReport(True, out, count, tuple(writer.written), writer.unchanged,
                          tuple(removed), tuple(problems.sorted()), time.perf_counter() - t0, tuple(stages),
@@ -439,18 +466,29 @@ def thaw_site(frozen: tuple, pages: list[Page], config: Config) -> tuple[Site, l
     return site, list(problems)
 
 
-def assemble_cached(pages: list[Page], config: Config, shape: str) -> tuple[Site, list[Problem]]:
+def assemble_cached(pages: list[Page], config: Config, shape: str,
+                    session: "Session | None" = None) -> tuple[Site, list[Problem]]:
     """:func:`sitegen.content.assemble`, or its indexes from the last build when the site's ``shape`` is the same
-    (an edit to an article's text or title); stores the indexes of a new shape in the cache."""
-    frozen = cachemod.SiteIndex.load(config.cache_dir, shape)
+    (an edit to an article's text or title); stores the indexes of a new shape in the cache (and ``session``)."""
+    if session is not None and session.site_index is not None and session.site_index[0] == shape:
+        frozen = session.site_index[1]
+    else:
+        frozen = cachemod.SiteIndex.load(config.cache_dir, shape)
     if frozen is not None:
         try:
-            return thaw_site(frozen, pages, config)
+            result = thaw_site(frozen, pages, config)
         except (TypeError, ValueError, IndexError, KeyError) as exc:
             log.warning("缓存 %s 不可用（%s），已忽略并重建", config.cache_dir / cachemod.SiteIndex.FILE, exc)
+        else:
+            if session is not None:
+                session.site_index = (shape, frozen)
+            return result
     site, problems = contentmod.assemble(pages, config)
+    frozen = freeze_site(site, pages, problems)
+    if session is not None:
+        session.site_index = (shape, frozen)
     try:
-        cachemod.SiteIndex.save(config.cache_dir, shape, freeze_site(site, pages, problems))
+        cachemod.SiteIndex.save(config.cache_dir, shape, frozen)
     except OSError as exc:
         log.warning("无法写入缓存 %s：%s", config.cache_dir, exc)
     return site, problems
@@ -506,8 +544,10 @@ def _manifest_changed(new, old) -> bool:
     return new.outputs.keys() != old.outputs.keys() or any(o is not old.outputs[k] for k, o in new.outputs.items())
 
 
-def _save_cache(config: Config, pages_cache: cachemod.PageCache, manifest=None, out: Path | None = None) -> None:
-    """Write the caches; a cache that cannot be written only makes the next build slower (logged)."""
+def _save_cache(config: Config, pages_cache: cachemod.PageCache, manifest=None, out: Path | None = None,
+                old=None) -> None:
+    """Write the caches (the manifest only when it differs from ``old``, default: the one loaded from disk); a
+    cache that cannot be written only makes the next build slower (logged)."""
     try:
         known = slugs.known_tag_slugs()
         if known.keys() - pages_cache.tag_slugs.keys():
@@ -517,7 +557,8 @@ def _save_cache(config: Config, pages_cache: cachemod.PageCache, manifest=None, 
             bodies = cachemod.Bodies(config.cache_dir)
             bodies.prune(pages_cache.entries)
             pages_cache.save(config.cache_dir)
-        if manifest is not None and _manifest_changed(manifest, cachemod.OutputManifest.loaded(config.cache_dir, out)):
+        if manifest is not None and _manifest_changed(
+                manifest, old if old is not None else cachemod.OutputManifest.loaded(config.cache_dir, out)):
             manifest.save(config.cache_dir, out)
     except OSError as exc:
         log.warning("无法写入缓存 %s：%s", config.cache_dir, exc)
@@ -656,6 +697,27 @@ class Lazy:
         self.key = key
 
 
+class Session:
+    """What a long-running process (the preview server) keeps between its builds: the page cache, the file list of
+    the last scan, the output manifests, the assembled indexes and the compiled template environment, and the
+    cache writing left for :meth:`flush`. Not thread-safe: one build at a time."""
+
+    def __init__(self):
+        self.pages_cache: cachemod.PageCache | None = None
+        self.sources: list[contentmod.Source] | None = None
+        self.root: Path | None = None
+        self.manifests: dict[Path, cachemod.OutputManifest] = {}
+        self.site_index: tuple[str, tuple] | None = None
+        self.envs: dict[tuple, object] = {}
+        self.pending = None
+
+    def flush(self) -> None:
+        """Write the caches the last build left in memory (logged, never raised, when they cannot be written)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending()
+
+
 class RenderState:
     """What :func:`render_site` needs to render incrementally: the page cache (file hashes and each page's parse
     inputs), the output manifest of the last build into the same folder (``old``) and the one being made
@@ -678,6 +740,7 @@ class RenderState:
         self._fps: dict[str, str] = {}
         self.bodies = cachemod.Bodies(config.cache_dir)
         self.shape = ""
+        self.session: Session | None = None
 
     def full(self, page: Page) -> Page:
         """``page`` with its body (``html``, ``text``): from the body cache, or parsed again from its file when the
@@ -1078,8 +1141,16 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
     assets = static_assets(config)
     for out_rel, src in assets.values():
         writer.copy(out_rel, src)
-    env = rendermod.make_env(config, {name: rel for name, (rel, _) in assets.items()})
     theme_fp = cachemod.theme_fingerprint(rendermod.theme_dirs(config))
+    asset_urls = {name: rel for name, (rel, _) in assets.items()}
+    env_key = (theme_fp, config.fingerprint(), config.root, tuple(sorted(asset_urls.items())))
+    envs = state.session.envs if state.session is not None else {}
+    env = envs.get(env_key)
+    if env is None:
+        envs.clear()
+        env = envs[env_key] = rendermod.make_env(config, asset_urls)
+    else:  # the same theme and settings: templates stay compiled; only the clock moves on
+        env.globals["now"] = rendermod._clock(config)
     reads_site, reads_bodies = theme_facts(env, theme_fp, config.cache_dir)
     if reads_bodies and any(not (p.html or p.text) for p in site.all_pages):
         site, _ = contentmod.assemble([state.full(p) for p in site.all_pages], config)  # the theme reads bodies

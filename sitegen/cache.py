@@ -229,6 +229,7 @@ class PageCache:
                        e.shape)
             rows[rel] = row
         write(cache_dir / self.FILE, "pages", (self.config, rows, self.files, self.tag_slugs))
+        self._rows, self.previous, self.dirty = rows, dict(self.entries), False
 
     def file_sha(self, root: Path, rel: str) -> str | None:
         """SHA-256 (hex) of project file ``rel``, re-hashed only when its size or mtime changed; ``None`` when the

@@ -134,6 +134,39 @@ def scan(config: Config) -> list[Source]:
     return out
 
 
+def rescan(config: Config, sources: list[Source], changed) -> list[Source] | None:
+    """:func:`scan` from the result of an earlier one, given the project-relative paths changed since
+    (``changed``, as a file watcher reports them): only those files are looked at. ``None`` when the change may
+    touch more than those files (a folder, a path outside the project), and the caller must scan."""
+    content = config.content_dir.relative_to(config.root).as_posix() + "/"
+    by_rel = {s.rel: s for s in sources}
+    for rel in changed:
+        if not isinstance(rel, str) or ".." in rel.split("/"):
+            return None
+        if not rel.startswith(content):
+            continue  # not a content file (images, templates … are checked by their own stat or hash)
+        parts = tuple(rel[len(content):].split("/"))
+        path = config.root / rel
+        if path.is_dir() or (not rel.endswith(".md") and not path.exists() and "." not in parts[-1]):
+            return None  # a folder (or what may have been one) moved: scan everything
+        if not rel.endswith(".md"):
+            continue
+        by_rel.pop(rel, None)
+        if any(IGNORED_NAME.match(p) for p in parts) or (parts[0] == "galleries" and not (
+                len(parts) == 3 and parts[2] == "index.md")):
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue  # deleted
+        if not path.is_file():
+            continue
+        kind = "page" if parts[0] == "pages" else "gallery" if parts[0] == "galleries" else "article"
+        by_rel[rel] = Source(rel, kind, st.st_size, st.st_mtime_ns)
+    prefix = len(content)
+    return sorted(by_rel.values(), key=lambda s: tuple(s.rel[prefix:].split("/")))
+
+
 def _walk(path: str, parts: tuple[str, ...], found: list, seen: set) -> None:
     """Collect ``(path components, size, mtime_ns)`` of every ``*.md`` file under ``path`` with ``os.scandir``
     (one ``stat`` per file, none per ignored name); symbolic links to folders are followed once."""
@@ -662,5 +695,5 @@ def with_html(page: Page, html: str) -> Page:
 
 
 __all__ = ["Source", "Page", "PhotoRef", "Parsed", "Site", "scan", "decode", "split_front_matter", "parse_date",
-           "slugify", "tag_slug", "parse_page", "read_source", "permalink", "select", "generated_urls", "assemble",
+           "slugify", "tag_slug", "parse_page", "read_source", "rescan", "permalink", "select", "generated_urls", "assemble",
            "sort_key", "with_html", "IGNORED_NAME"]

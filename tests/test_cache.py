@@ -367,3 +367,34 @@ def test_body_edit_and_date_edit_equal_a_clean_build(site, tmp_path):
     page.write_text(page.read_text("utf-8").replace("date: 2026-01-13", "date: 2025-06-01"), "utf-8")
     run(root, out)  # another shape: the article moves in every listing and between other neighbours
     assert_same_as_clean(root, out, tmp_path)
+
+
+def test_a_session_with_change_hints_equals_clean_builds(site, tmp_path):
+    """The preview keeps its caches in memory between builds and names the files that changed."""
+    root, out = site
+    config = configmod.load(root)
+    session = buildmod.Session()
+
+    def build(changed=None):
+        report = buildmod.build(config, out=out, jobs=1, session=session, changed=changed)
+        assert report.ok and not report.errors, [str(p) for p in report.problems]
+        session.flush()
+        return report
+
+    build()
+    page = root / "content" / "news" / "a05.md"
+    page.write_text(page.read_text("utf-8").replace("测试文章第5号", "会话中改过的标题"), "utf-8")
+    report = build(["content/news/a05.md"])
+    assert "会话中改过的标题" in page_of(out, "/")
+    assert 0 < len(report.written) < report.pages
+    assert_same_as_clean(root, out, tmp_path)
+    (root / "content" / "news" / "new.md").write_text(article(77, "会话中新增的文章"), "utf-8")
+    build(["content/news/new.md"])
+    assert_same_as_clean(root, out, tmp_path)
+    (root / "content" / "news" / "a29.md").unlink()
+    build(["content/news/a29.md"])
+    assert_same_as_clean(root, out, tmp_path)
+    assert build([]).written == ()
+    # the caches it wrote serve a later build by another process
+    report = run(root, out)
+    assert report.written == () and report.skipped == report.pages
