@@ -398,3 +398,20 @@ def test_a_session_with_change_hints_equals_clean_builds(site, tmp_path):
     # the caches it wrote serve a later build by another process
     report = run(root, out)
     assert report.written == () and report.skipped == report.pages
+
+
+def test_search_input_keeps_what_pagefind_reads():
+    from sitegen import search
+
+    page = ('<!DOCTYPE html>\n<html lang="zh-CN"><head><title>标题</title></head><body><nav>菜单</nav>'
+            '<article class="a" data-pagefind-body data-pagefind-filter="category:工作动态"><h1>标题</h1>'
+            '<article>内层</article><p>正文</p><footer data-pagefind-ignore="all">相关</footer></article>'
+            '<footer>页脚</footer></body></html>\n').encode()
+    got = search.essentials(page)
+    assert b"<nav>" not in got and "页脚".encode() not in got
+    assert ('<article class="a" data-pagefind-body data-pagefind-filter="category:工作动态"><h1>标题</h1>'
+            '<article>内层</article><p>正文</p><footer data-pagefind-ignore="all">相关</footer></article>').encode() in got
+    assert got.startswith(b'<!DOCTYPE html>\n<html lang="zh-CN"><head><title>标题</title></head>')
+    outside = page.replace(b"<nav>", b'<nav data-pagefind-meta="x:y">')
+    assert search.essentials(outside) == outside  # an attribute Pagefind reads outside the body: whole page
+    assert search.essentials(b"<p>no body</p>") == b"<p>no body</p>"
