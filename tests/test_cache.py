@@ -411,7 +411,7 @@ def test_search_input_keeps_what_pagefind_reads():
     assert b"<nav>" not in got and "页脚".encode() not in got
     assert ('<article class="a" data-pagefind-body data-pagefind-filter="category:工作动态"><h1>标题</h1>'
             '<article>内层</article><p>正文</p><footer data-pagefind-ignore="all">相关</footer></article>').encode() in got
-    assert got.startswith(b'<!DOCTYPE html>\n<html lang="zh-CN"><head><title>标题</title></head>')
+    assert got.startswith('<!DOCTYPE html>\n<html lang="zh-CN"><head><title>标题</title></head>'.encode())
     outside = page.replace(b"<nav>", b'<nav data-pagefind-meta="x:y">')
     assert search.essentials(outside) == outside  # an attribute Pagefind reads outside the body: whole page
     assert search.essentials(b"<p>no body</p>") == b"<p>no body</p>"
