@@ -411,7 +411,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     return report
 
 
-_SHAPE_FIELDS = ("source", "kind", "url", "slug", "date", "category", "column", "tags", "links", "aliases", "draft",
+_SHAPE_FIELDS = ("source", "kind", "url", "slug", "date", "updated", "category", "column", "tags", "links", "aliases", "draft",
                  "headline", "pinned", "cover", "photos", "images")
 """The fields of a page that decide which outputs exist and which pages each one lists (everything
 :func:`sitegen.content.assemble` and :func:`render_site` read to choose outputs and contexts); a page's other
@@ -687,8 +687,9 @@ def static_assets(config: Config) -> dict[str, tuple[str, Path]]:
 
 
 class Lazy:
-    """A template context value computed only when the output is rendered; ``key`` stands for it in the output's
-    digest (it must change whenever the value would)."""
+    """A template context value computed only when the output is rendered; ``key`` (or what ``key()`` returns, when
+    callable: it is only needed for outputs whose digest is computed) stands for it in the output's digest (it must
+    change whenever the value would)."""
 
     __slots__ = ("fn", "key")
 
@@ -920,7 +921,7 @@ class _Digester:
                     return False
             parts.append("}")
         elif t is Lazy:
-            return self.into(value.key, parts, sources)
+            return self.into(value.key() if callable(value.key) else value.key, parts, sources)
         elif t is datetime:
             parts.append(value.isoformat())
         elif isinstance(value, (str, int, float)):
@@ -1131,6 +1132,25 @@ def _render_chunk(indices) -> list:
     return results
 
 
+def feed_outputs(plan: "_Plan", site: Site, body) -> None:
+    """Add the files of :func:`sitegen.feeds.outputs` to ``plan`` in groups made again only when what they show
+    changed: each scope's RSS and Atom feeds when a page of the scope changed (or the site's shape), the sitemap(s)
+    and ``robots.txt`` when the shape changed (URLs, dates and listings are all in it)."""
+    shape = plan.state.shape or "-"
+    fp = plan.state.page_fp
+    for section, folder, pages in feeds.feed_scopes(site):
+        rel = folder.strip("/")
+        rel = (rel + "/" if rel else "")
+        key = shape + "".join(fp(p) for p in pages)
+
+        def make(section=section, pages=pages, rel=rel):
+            return [(rel + name, feeds.feed(site, section, kind, pages, body))
+                    for name, kind in (("feed.xml", "rss"), ("atom.xml", "atom"))]
+
+        plan.add_files(rel + "feed.xml", key, make)
+    plan.add_files("robots.txt", shape, lambda: [("robots.txt", feeds.robots(site))] + feeds.sitemaps(site))
+
+
 def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = False,
                 state: RenderState | None = None) -> int:
     """Render every output of ``site`` through ``writer``; returns the number of HTML pages. With ``state`` (see
@@ -1176,7 +1196,7 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
         return re.sub(r'<img [^>]*?src="' + IMG_LINK + r'([^"]*)"[^>]*>', img, html)
 
     def body_of(page: Page) -> Lazy:
-        return Lazy(lambda: resolve_body(page), ("body", tuple(urls.get(t or "") for t, _, _ in page.links)))
+        return Lazy(lambda: resolve_body(page), lambda: ("body", tuple(urls.get(t or "") for t, _, _ in page.links)))
 
     sections = {s.slug: s for s in config.categories + config.columns}
     common = {"site": site, "sections": sections, "media": media, "drafts": drafts}
@@ -1237,8 +1257,7 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
         emit("/galleries/", "galleries.html", section=None, title="图片库", galleries=site.galleries)
     emit("/404.html", "404.html", section=None, title="页面未找到")
     emit("/search/", "search.html", section=None, title="站内搜索")
-    # feeds, sitemap.xml and robots.txt: one group, made again when any page or the site's shape changed
-    plan.add_files("robots.txt", plan.site_digest() + (state.shape or "-"), lambda: feeds.outputs(site, resolve_body))
+    feed_outputs(plan, site, resolve_body)
     state.manifest.count = pages
     plan.run()  # renders the outputs added above whose inputs changed
     return pages

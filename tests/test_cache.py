@@ -415,3 +415,17 @@ def test_search_input_keeps_what_pagefind_reads():
     outside = page.replace(b"<nav>", b'<nav data-pagefind-meta="x:y">')
     assert search.essentials(outside) == outside  # an attribute Pagefind reads outside the body: whole page
     assert search.essentials(b"<p>no body</p>") == b"<p>no body</p>"
+
+
+def test_feed_groups_cover_every_feed_file(site):
+    root, out = site
+    from sitegen import feeds
+
+    s = site_pages(root)
+    want = {rel for rel, _ in feeds.outputs(s)}
+    got = {rel for rel in tree(out) if rel.endswith((".xml", ".txt"))}
+    assert want and want <= got
+    manifest = cachemod.OutputManifest.load(root / ".sitegen-cache", out)
+    grouped = {rel for rel in want if rel in manifest.outputs}
+    grouped |= {x for rel in grouped for x in manifest.outputs[rel].extras}
+    assert grouped == want
