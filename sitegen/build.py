@@ -598,8 +598,7 @@ def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: ca
         todo.append(s)
     if todo:
         log.info("解析 %d 个文件（%d 个来自缓存）", len(todo), len(entries))
-        shared = config
-        for e, s in zip(pool.run(_parse_chunk, todo, jobs=jobs, shared=shared), todo):
+        for e, s in zip(pool.run(_parse_chunk, todo, jobs=jobs, shared=config), todo):
             entries[s.rel] = e
         pages_cache.dirty = True
     pages_cache.entries = entries
