@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from sitegen import cache as cachemod
 from sitegen import content as contentmod
@@ -1035,6 +1035,15 @@ class _Plan:
                     self.reads_site.get(template, True) or not dirty.isdisjoint(before.sources))):
                 self.jobs.append((rel, template, context, before.digest, before.sources))
                 return
+        if not self.state.old.outputs:  # a first build: nothing to compare with, digests made by the workers
+            self.jobs.append((rel, template, context, _LATER, ()))
+            return
+        digest, sources = self.digest(template, context)
+        self.jobs.append((rel, template, context, digest, sources))
+
+    def digest(self, template: str, context: dict) -> tuple[str | None, tuple]:
+        """``(digest, sources)`` of an output: the digest of everything it depends on (``None`` when its context
+        holds a value whose content cannot be known) and the pages it shows."""
         digest, sources = None, []
         if self.global_digest is not None:
             parts = [self.global_digest, template]
@@ -1044,7 +1053,7 @@ class _Plan:
             rest = {k: v for k, v in context.items() if not (k in common and common[k] is v)}
             if self.digester.into(rest, parts, sources):
                 digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
-        self.jobs.append((rel, template, context, digest, tuple(dict.fromkeys(sources))))
+        return digest, tuple(dict.fromkeys(sources))
 
     def run(self) -> None:
         """Skip the outputs whose digest is unchanged (and whose files exist), render the others."""
@@ -1053,7 +1062,7 @@ class _Plan:
         todo = []
         for i, (rel, template, context, digest, sources) in enumerate(self.jobs):
             before = old.outputs.get(rel)
-            if (digest is not None and before is not None and before.digest == digest
+            if (digest is not None and digest is not _LATER and before is not None and before.digest == digest
                     and isfile(base + rel) and all(isfile(base + x) for x in before.extras)):
                 writer.keep(rel)
                 for x in before.extras:
@@ -1081,12 +1090,23 @@ class _Plan:
                 made.append(path)
             state.manifest.outputs[rel] = cachemod.Output(digest, (), tuple(x for x in made if x != rel))
         state.manifest.templated = len(self.jobs)
-        shared = (self.env, self.jobs, out, writer.staging, state.full)
+        if todo:  # compiled once here, not once per worker process
+            if self.global_digest is not None and any(self.reads_site.get(t, True) for t in
+                                                      {self.jobs[i][1] for i in todo}):
+                self.site_digest()
+            for name in self.env.list_templates():
+                try:
+                    self.env.get_template(name)
+                except Exception:  # reported with its template and line when rendered  # noqa: BLE001
+                    pass
+        shared = (self.env, self.jobs, out, writer.staging, state.full, self.digest)
         results = pool.run(_render_chunk, todo, jobs=state.jobs, shared=shared)
         for i, result in zip(todo, results):
             if result[0] == "error":
                 raise TemplateError(result[1], result[2])
             rel, _, _, digest, sources = self.jobs[i]
+            if digest is _LATER:
+                digest, sources = result[2], result[3]
             writer.adopt(rel, result[1])
             state.manifest.outputs[rel] = cachemod.Output(digest, sources)
 
@@ -1114,12 +1134,17 @@ class _Plan:
         return "内容有变化（context changed）"
 
 
+_LATER: Any = object()
+"""The digest of a job whose digest the worker rendering it computes (a first build: nothing to skip)."""
+
+
 def _render_chunk(indices) -> list:
-    env, jobs, out, staging, full = pool.state()
+    env, jobs, out, staging, full, digest_of = pool.state()
     made: set = set()
     results = []
     for i in indices:
-        rel, template, context, _, _ = jobs[i]
+        rel, template, context, digest, _ = jobs[i]
+        later = digest_of(template, context) if digest is _LATER else (None, None)
         ctx = {k: (v.fn() if isinstance(v, Lazy) else v) for k, v in context.items()}
         if isinstance(ctx.get("page"), Page):
             ctx["page"] = full(ctx["page"])
@@ -1127,7 +1152,7 @@ def _render_chunk(indices) -> list:
             html = rendermod.render(env, template, **ctx)
         except SitegenError as exc:
             return results + [("error", str(exc), exc.problems)]
-        results.append(("ok", _stage_file(out, staging, rel, html.encode("utf-8"), made)))
+        results.append(("ok", _stage_file(out, staging, rel, html.encode("utf-8"), made)) + later)
     return results
 
 
