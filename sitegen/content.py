@@ -10,12 +10,12 @@ from __future__ import annotations
 import difflib
 import hashlib
 import logging
+import os
 import posixpath
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Mapping
 
 from sitegen import markup, yamlsafe
@@ -119,27 +119,15 @@ def scan(config: Config) -> list[Source]:
     ``content/pages/**`` are static pages, ``content/galleries/<name>/index.md`` galleries, every other ``.md`` an
     article (a folder with ``index.md`` is a page bundle).
 
-    Skipped with a logged warning, so one odd entry never stops a build: a folder whose name ends in ``.md``, a
-    symbolic link that is broken or loops, and one leading out of the project (its text would be published)."""
-    root = config.root
-    resolved_root = root.resolve()
+    Skipped with a logged warning, so one odd entry never stops a build: a symbolic link that is broken, and one
+    leading out of the project (its text would be published); folders are followed once (no loops)."""
+    found: list[tuple[tuple[str, ...], int, int]] = []
+    content = config.content_dir
+    prefix = content.relative_to(config.root).as_posix()
+    _walk(str(content), (), found, set(), str(config.root.resolve()) + os.sep, prefix)
+    found.sort()  # the order of sorted(Path.rglob()): by path components
     out = []
-    for path in sorted(config.content_dir.rglob("*.md")):
-        rel_parts = path.relative_to(config.content_dir).parts
-        if any(IGNORED_NAME.match(p) for p in rel_parts):
-            continue
-        shown = path.relative_to(root).as_posix()
-        try:
-            if not path.is_file():
-                if not path.is_dir():
-                    log.warning("%s: 是损坏的链接，已跳过（请删除它或改成普通文件）", shown)
-                continue
-            if path.is_symlink() and not path.resolve().is_relative_to(resolved_root):
-                log.warning("%s: 链接指向站点目录之外，已跳过（文章须是站点目录中的普通文件）", shown)
-                continue
-        except OSError:  # a symlink loop
-            log.warning("%s: 是循环的链接，已跳过（请删除它或改成普通文件）", shown)
-            continue
+    for rel_parts, size, mtime in found:
         if rel_parts[0] == "pages":
             kind = "page"
         elif rel_parts[0] == "galleries" and len(rel_parts) == 3 and rel_parts[2] == "index.md":
@@ -148,9 +136,78 @@ def scan(config: Config) -> list[Source]:
             continue
         else:
             kind = "article"
-        st = path.stat()
-        out.append(Source(path.relative_to(root).as_posix(), kind, st.st_size, st.st_mtime_ns))
+        out.append(Source(prefix + "/" + "/".join(rel_parts), kind, size, mtime))
     return out
+
+
+def rescan(config: Config, sources: list[Source], changed) -> list[Source] | None:
+    """:func:`scan` from the result of an earlier one, given the project-relative paths changed since
+    (``changed``, as a file watcher reports them): only those files are looked at. ``None`` when the change may
+    touch more than those files (a folder, a path outside the project), and the caller must scan."""
+    content = config.content_dir.relative_to(config.root).as_posix() + "/"
+    by_rel = {s.rel: s for s in sources}
+    for rel in changed:
+        if not isinstance(rel, str) or ".." in rel.split("/"):
+            return None
+        if not rel.startswith(content):
+            continue  # not a content file (images, templates … are checked by their own stat or hash)
+        parts = tuple(rel[len(content):].split("/"))
+        path = config.root / rel
+        if path.is_dir() or (not rel.endswith(".md") and not path.exists() and "." not in parts[-1]):
+            return None  # a folder (or what may have been one) moved: scan everything
+        if not rel.endswith(".md"):
+            continue
+        by_rel.pop(rel, None)
+        if any(IGNORED_NAME.match(p) for p in parts) or (parts[0] == "galleries" and not (
+                len(parts) == 3 and parts[2] == "index.md")):
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue  # deleted
+        if not path.is_file():
+            continue
+        kind = "page" if parts[0] == "pages" else "gallery" if parts[0] == "galleries" else "article"
+        by_rel[rel] = Source(rel, kind, st.st_size, st.st_mtime_ns)
+    prefix = len(content)
+    return sorted(by_rel.values(), key=lambda s: tuple(s.rel[prefix:].split("/")))
+
+
+def _walk(path: str, parts: tuple[str, ...], found: list, seen: set, root: str, shown: str) -> None:
+    """Collect ``(path components, size, mtime_ns)`` of every ``*.md`` file under ``path`` with ``os.scandir``
+    (one ``stat`` per file, none per ignored name); symbolic links to folders are followed once, links that are
+    broken or lead outside ``root`` (the resolved project folder, ending in a separator) are skipped with a
+    warning naming them as ``shown/…``."""
+    try:
+        st = os.stat(path)
+        key = (st.st_dev, st.st_ino)
+        if key in seen:
+            return
+        seen.add(key)
+        entries = list(os.scandir(path))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if IGNORED_NAME.match(name):
+            continue
+        rel = "/".join((shown,) + parts + (name,))
+        try:
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if not os.path.exists(target):
+                    log.warning("%s: 是损坏的链接，已跳过（请删除它或改成普通文件）", rel)
+                    continue
+                if not (target + os.sep).startswith(root):
+                    log.warning("%s: 链接指向站点目录之外，已跳过（文章须是站点目录中的普通文件）", rel)
+                    continue
+            if entry.is_dir():
+                _walk(entry.path, parts + (name,), found, seen, root, shown)
+            elif name.endswith(".md") and entry.is_file():
+                st = entry.stat()
+                found.append((parts + (name,), st.st_size, st.st_mtime_ns))
+        except OSError:
+            continue
 
 
 def decode(data: bytes, rel: str) -> tuple[str, list[Problem]]:
@@ -572,16 +629,20 @@ def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
             for url in (p.url,) + p.aliases:
                 seen[url.lower().rstrip("/")] = p.source
             kept.append(p)
-    articles = tuple(sorted((p for p in kept if p.kind == "article"), key=lambda p: (-p.date.timestamp(), p.url)))
+    stamp = {p.url: p.date.timestamp() for p in kept}  # one timestamp per page, not one per comparison
+    articles = tuple(sorted((p for p in kept if p.kind == "article"), key=lambda p: (-stamp[p.url], p.url)))
     statics = tuple(sorted((p for p in kept if p.kind == "page"), key=lambda p: p.url))
-    galleries = tuple(sorted((p for p in kept if p.kind == "gallery"), key=lambda p: (-p.date.timestamp(), p.url)))
+    galleries = tuple(sorted((p for p in kept if p.kind == "gallery"), key=lambda p: (-stamp[p.url], p.url)))
+    # sort_key (pinned first, newest, URL) as a rank: articles are already newest first, then by URL
+    rank = {a.url: (not a.pinned, i) for i, a in enumerate(articles)}
+    listed = rank.__getitem__
 
     def group(key_fn):
         out: dict = {}
         for a in articles:
             for k in key_fn(a):
                 out.setdefault(k, []).append(a)
-        return {k: tuple(sorted(v, key=sort_key)) for k, v in out.items()}
+        return {k: tuple(sorted(v, key=lambda p: listed(p.url))) for k, v in out.items()}
 
     by_category = group(lambda a: [a.category])
     by_column = group(lambda a: [a.column] if a.column else [])
@@ -591,12 +652,13 @@ def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
             tags.setdefault(tag_slug(t), t)
     by_tag = group(lambda a: dict.fromkeys(tag_slug(t) for t in a.tags))
     months: dict = {}
+    tz = config.tz
     for a in articles:
-        local = a.date.astimezone(config.tz)
+        local = a.date.astimezone(tz)
         months.setdefault((local.year, local.month), []).append(a)
     neighbours = {}
     for cat, items in by_category.items():
-        chrono = sorted(items, key=lambda p: (p.date.timestamp(), p.url))
+        chrono = sorted(items, key=lambda p: (stamp[p.url], p.url))
         for i, a in enumerate(chrono):
             neighbours[a.url] = (chrono[i - 1] if i > 0 else None, chrono[i + 1] if i + 1 < len(chrono) else None)
     related = _related(articles, by_tag)
@@ -607,7 +669,7 @@ def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
                 problems.append(Problem(Location(p.source, line), "E201", f"链接的文章不存在或未发布：{written}",
                                         "检查文件路径（相对于本文件）"))
     site = Site(config, articles, statics, galleries, by_category, by_column, by_tag, tags,
-                {k: tuple(sorted(v, key=sort_key)) for k, v in sorted(months.items(), reverse=True)},
+                {k: tuple(sorted(v, key=lambda p: listed(p.url))) for k, v in sorted(months.items(), reverse=True)},
                 neighbours, related, by_source)
     return site, problems
 
@@ -622,9 +684,14 @@ def _related(articles, by_tag) -> dict:
     from itertools import combinations
 
     pages = {p.url: p for items in by_tag.values() for p in items}
-    keys = {url: (-p.date.timestamp(), url) for url, p in pages.items()}
+    # articles are newest first, then by URL: their index is the (-date, url) order
+    order = {a.url: i for i, a in enumerate(articles)}
+    by_order = [a.url for a in articles]
+    big = len(articles) + 1
+    keys = {url: order[url] for url in pages}
     ordered = {t: sorted((p.url for p in items), key=keys.__getitem__) for t, items in by_tag.items()}
     members = {t: set(urls) for t, urls in ordered.items()}
+    common: dict[tuple[str, str], set] = {}  # each pair of tags intersected once, not once per article
     related = {}
     for a in articles:
         tags = list(dict.fromkeys(tag_slug(t) for t in a.tags))
@@ -632,16 +699,14 @@ def _related(articles, by_tag) -> dict:
         # an article in s of the tags lies in s*(s-1)/2 pairwise intersections: that count orders like s
         pairs: Counter = Counter()
         for t1, t2 in combinations(tags, 2):
-            pairs.update(members[t1] & members[t2])
+            pair = (t1, t2) if t1 < t2 else (t2, t1)
+            shared = common.get(pair)
+            if shared is None:
+                shared = common[pair] = members[t1] & members[t2]
+            pairs.update(shared)
         pairs.pop(a.url, None)
-        if pairs:
-            by_count: dict[int, list] = {}
-            for url, n in pairs.items():
-                by_count.setdefault(n, []).append(url)
-            for n in sorted(by_count, reverse=True):
-                best.extend(sorted(by_count[n], key=keys.__getitem__)[:5 - len(best)])
-                if len(best) == 5:
-                    break
+        if pairs:  # most shared pairs first, then newest: one integer per candidate, the five smallest
+            best = [by_order[k % big] for k in heapq.nsmallest(5, [order[u] - n * big for u, n in pairs.items()])]
         if len(best) < 5 and tags:
             chosen = set(best)
             chosen.add(a.url)
@@ -661,5 +726,5 @@ def with_html(page: Page, html: str) -> Page:
 
 
 __all__ = ["Source", "Page", "PhotoRef", "Parsed", "Site", "scan", "decode", "split_front_matter", "parse_date",
-           "slugify", "tag_slug", "parse_page", "read_source", "permalink", "select", "generated_urls", "assemble",
+           "slugify", "tag_slug", "parse_page", "read_source", "rescan", "permalink", "select", "generated_urls", "assemble",
            "sort_key", "with_html", "IGNORED_NAME"]

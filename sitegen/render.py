@@ -69,6 +69,7 @@ def make_env(config: Config, assets: dict[str, str] | None = None) -> jinja2.Env
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d / "templates")) for d in theme_dirs(config)]),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # one environment per build: no stat of every template at every include
     )
     base = config.base_path
 

@@ -26,7 +26,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
@@ -150,6 +149,7 @@ class Preview:
         self._mirrored = False
         self._closed = False
         self._accepts_changed = "changed" in inspect.signature(buildmod.build).parameters
+        self._session = buildmod.Session()  # page cache, manifest and templates kept in memory between builds
 
     def _version(self) -> str:
         return f"{self._instance}-{self._count}"
@@ -197,8 +197,11 @@ class Preview:
                 kwargs = {}
                 if self._accepts_changed and change is not None and not change.full:
                     kwargs["changed"] = change.paths
+                if change is not None:  # Pagefind needs a minute per 10,000 articles: search is refreshed later
+                    kwargs["defer_search"] = True
                 try:
-                    report = buildmod.build(self.config, out=self.out, drafts=True, future=True, **kwargs)
+                    report = buildmod.build(self.config, out=self.out, drafts=True, future=True,
+                                            session=self._session, **kwargs)
                 except SitegenError as exc:
                     problems = exc.problems or (Problem(Location(self.config.source_path), "E999", str(exc)),)
                 except Exception as exc:  # the preview must survive a bug too; say so in the page
@@ -216,6 +219,7 @@ class Preview:
             with self._cond:
                 self._state = outcome
                 self._cond.notify_all()
+            self._session.flush()  # the caches are written while the browser reloads
         if self.on_build:
             try:
                 self.on_build(outcome)

@@ -34,7 +34,27 @@ def slugify(text: str, max_length: int = 80) -> str:
     return slug
 
 
-@lru_cache(maxsize=65536)
+_TAG_SLUGS: dict[str, str] = {}
+
+
 def tag_slug(name: str) -> str:
-    """URL slug of a tag: :func:`slugify`, or a short hash when the name has no letters, digits or Chinese."""
-    return slugify(name) or "t-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    """URL slug of a tag: :func:`slugify`, or a short hash when the name has no letters, digits or Chinese.
+    Memoised for the process, and seeded by :func:`remember_tag_slugs` from the build cache (transliterating a
+    tag needs pypinyin, whose import alone takes a third of a second)."""
+    slug = _TAG_SLUGS.get(name)
+    if slug is None:
+        slug = _TAG_SLUGS[name] = slugify(name) or "t-" + hashlib.sha1(name.encode()).hexdigest()[:8]
+    return slug
+
+
+def known_tag_slugs() -> dict[str, str]:
+    """Every tag name → slug computed (or remembered) in this process."""
+    return dict(_TAG_SLUGS)
+
+
+def remember_tag_slugs(slugs: dict[str, str]) -> None:
+    """Seed :func:`tag_slug` with name → slug pairs it computed earlier with the same code (the build cache is
+    discarded when sitegen or pypinyin changes)."""
+    for name, slug in slugs.items():
+        if isinstance(name, str) and isinstance(slug, str):
+            _TAG_SLUGS.setdefault(name, slug)

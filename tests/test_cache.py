@@ -338,3 +338,111 @@ def test_cache_of_another_sitegen_version_is_reported_in_chinese(tmp_path, caplo
     assert len(caplog.records) == 1
     assert caplog.records[0].getMessage().startswith(f"缓存 {path} 由另一版本的 sitegen 写入（code 为 '000")
     assert "needs" not in caplog.records[0].getMessage()
+
+
+def test_missing_or_damaged_page_bodies_are_parsed_again(site, tmp_path):
+    root, out = site
+    packs = sorted((root / ".sitegen-cache" / "bodies").glob("*.pack"))
+    assert packs, "page bodies are kept apart from the page index"
+    packs[0].unlink()
+    for pack in packs[1:]:
+        data = bytearray(pack.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        pack.write_bytes(bytes(data))
+    theme = root / "themes" / "default" / "templates" / "partials"
+    theme.mkdir(parents=True)
+    from sitegen.render import PACKAGE_THEME
+
+    footer = (PACKAGE_THEME / "templates" / "partials" / "footer.html").read_text("utf-8")
+    (theme / "footer.html").write_text(footer.replace("<footer", "<!-- 改 --><footer"), "utf-8")
+    run(root, out)  # every page rendered again, bodies from the damaged cache or from their files
+    assert_same_as_clean(root, out, tmp_path)
+
+
+def test_a_theme_reading_other_pages_bodies_gets_them(site, tmp_path):
+    root, out = site
+    theme = root / "themes" / "default" / "templates" / "partials"
+    theme.mkdir(parents=True)
+    from sitegen.render import PACKAGE_THEME
+
+    item = (PACKAGE_THEME / "templates" / "partials" / "item.html").read_text("utf-8")
+    (theme / "item.html").write_text(item.replace("</li>", "<small>{{ item.text | length }}</small></li>"), "utf-8")
+    run(root, out)
+    listing = page_of(out, configmod.load(root).permalink("category").format(slug="gongzuo-dongtai"))
+    assert "<small>" in listing and "<small>0</small>" not in listing
+    assert_same_as_clean(root, out, tmp_path)
+
+
+def test_body_edit_and_date_edit_equal_a_clean_build(site, tmp_path):
+    root, out = site
+    page = root / "content" / "news" / "a12.md"
+    page.write_text(page.read_text("utf-8") + "\n补充一段正文：各地妇联持续推进。\n", "utf-8")
+    report = run(root, out)  # same shape: listings reused, only what shows a12 rendered again
+    assert 0 < len(report.written) < report.pages
+    assert "补充一段正文" in page_of(out, site_pages(root).by_source["content/news/a12.md"].url)
+    assert_same_as_clean(root, out, tmp_path)
+    page.write_text(page.read_text("utf-8").replace("date: 2026-01-13", "date: 2025-06-01"), "utf-8")
+    run(root, out)  # another shape: the article moves in every listing and between other neighbours
+    assert_same_as_clean(root, out, tmp_path)
+
+
+def test_a_session_with_change_hints_equals_clean_builds(site, tmp_path):
+    """The preview keeps its caches in memory between builds and names the files that changed."""
+    root, out = site
+    config = configmod.load(root)
+    session = buildmod.Session()
+
+    def build(changed=None):
+        report = buildmod.build(config, out=out, jobs=1, session=session, changed=changed)
+        assert report.ok and not report.errors, [str(p) for p in report.problems]
+        session.flush()
+        return report
+
+    build()
+    page = root / "content" / "news" / "a05.md"
+    page.write_text(page.read_text("utf-8").replace("测试文章第5号", "会话中改过的标题"), "utf-8")
+    report = build(["content/news/a05.md"])
+    assert "会话中改过的标题" in page_of(out, "/")
+    assert 0 < len(report.written) < report.pages
+    assert_same_as_clean(root, out, tmp_path)
+    (root / "content" / "news" / "new.md").write_text(article(77, "会话中新增的文章"), "utf-8")
+    build(["content/news/new.md"])
+    assert_same_as_clean(root, out, tmp_path)
+    (root / "content" / "news" / "a29.md").unlink()
+    build(["content/news/a29.md"])
+    assert_same_as_clean(root, out, tmp_path)
+    assert build([]).written == ()
+    # the caches it wrote serve a later build by another process
+    report = run(root, out)
+    assert report.written == () and report.skipped == report.pages
+
+
+def test_search_input_keeps_what_pagefind_reads():
+    from sitegen import search
+
+    page = ('<!DOCTYPE html>\n<html lang="zh-CN"><head><title>标题</title></head><body><nav>菜单</nav>'
+            '<article class="a" data-pagefind-body data-pagefind-filter="category:工作动态"><h1>标题</h1>'
+            '<article>内层</article><p>正文</p><footer data-pagefind-ignore="all">相关</footer></article>'
+            '<footer>页脚</footer></body></html>\n').encode()
+    got = search.essentials(page)
+    assert b"<nav>" not in got and "页脚".encode() not in got
+    assert ('<article class="a" data-pagefind-body data-pagefind-filter="category:工作动态"><h1>标题</h1>'
+            '<article>内层</article><p>正文</p><footer data-pagefind-ignore="all">相关</footer></article>').encode() in got
+    assert got.startswith('<!DOCTYPE html>\n<html lang="zh-CN"><head><title>标题</title></head>'.encode())
+    outside = page.replace(b"<nav>", b'<nav data-pagefind-meta="x:y">')
+    assert search.essentials(outside) == outside  # an attribute Pagefind reads outside the body: whole page
+    assert search.essentials(b"<p>no body</p>") == b"<p>no body</p>"
+
+
+def test_feed_groups_cover_every_feed_file(site):
+    root, out = site
+    from sitegen import feeds
+
+    s = site_pages(root)
+    want = {rel for rel, _ in feeds.outputs(s)}
+    got = {rel for rel in tree(out) if rel.endswith((".xml", ".txt"))}
+    assert want and want <= got
+    manifest = cachemod.OutputManifest.load(root / ".sitegen-cache", out)
+    grouped = {rel for rel in want if rel in manifest.outputs}
+    grouped |= {x for rel in grouped for x in manifest.outputs[rel].extras}
+    assert grouped == want
