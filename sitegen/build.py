@@ -1111,7 +1111,7 @@ class _Plan:
                 made.append(path)
             state.manifest.outputs[rel] = cachemod.Output(digest, (), tuple(x for x in made if x != rel))
         state.manifest.templated = len(self.jobs)
-        if todo:  # compiled once here, not once per worker process
+        if len(todo) > pool.THRESHOLD:  # on the pool: compiled once here, not once per worker process
             if self.global_digest is not None and any(self.reads_site.get(t, True) for t in
                                                       {self.jobs[i][1] for i in todo}):
                 self.site_digest()
