@@ -1179,23 +1179,33 @@ def _render_chunk(indices) -> list:
 
 def feed_outputs(plan: "_Plan", site: Site, body) -> None:
     """Add the files of :func:`sitegen.feeds.outputs` to ``plan`` in groups made again only when what they show
-    changed: each scope's RSS and Atom feeds when a page of the scope changed (or the site's shape), the sitemap(s)
-    and ``robots.txt`` when the shape changed (URLs, dates and listings are all in it)."""
+    changed: each scope's RSS and Atom feeds when one of its newest ``feeds_limit`` articles changed (or the
+    site's shape), the sitemap(s) and ``robots.txt`` when the shape changed (URLs, dates and listings are all in
+    it). Each feed is given only its newest articles, picked as :func:`sitegen.feeds.feed` picks them (newest
+    ``(date, url)`` first), so it does not sort the whole scope (tested: same bytes)."""
+    import heapq
+
     from sitegen import feeds
 
     shape = plan.state.shape or "-"
-    fp = plan.state.page_fp
+    fps = plan.state.manifest.pages
+    limit = site.config.feeds_limit
     for section, folder, pages in feeds.feed_scopes(site):
         rel = folder.strip("/")
         rel = (rel + "/" if rel else "")
-        key = shape + "".join(fp(p) for p in pages)
+        newest = heapq.nlargest(limit, pages, key=_feed_order) if limit > 0 else list(pages)
+        key = shape + "".join(fps[p.source] for p in newest)
 
-        def make(section=section, pages=pages, rel=rel):
-            return [(rel + name, feeds.feed(site, section, kind, pages, body))
+        def make(section=section, newest=newest, rel=rel):
+            return [(rel + name, feeds.feed(site, section, kind, newest, body))
                     for name, kind in (("feed.xml", "rss"), ("atom.xml", "atom"))]
 
         plan.add_files(rel + "feed.xml", key, make)
     plan.add_files("robots.txt", shape, lambda: [("robots.txt", feeds.robots(site))] + feeds.sitemaps(site))
+
+
+def _feed_order(page: Page):
+    return page.date, page.url
 
 
 def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = False,

@@ -440,3 +440,21 @@ def test_search_key_is_in_the_search_bundle():
 
     assert buildmod.SEARCH_KEY == search.BUNDLE + "/pagefind.js"
     assert buildmod._pagefind_version() == search._pagefind_version()
+
+
+def test_feeds_given_their_newest_articles_are_the_same(site):
+    root, _ = site
+    from sitegen import feeds
+
+    s = site_pages(root)
+    limit = s.config.feeds_limit
+    for section, _, pages in feeds.feed_scopes(s):
+        for n in sorted({1, 3, limit}):
+            import heapq
+
+            newest = heapq.nlargest(n, pages, key=lambda p: (p.date, p.url))
+            import dataclasses
+
+            site_n = dataclasses.replace(s, config=dataclasses.replace(s.config, feeds_limit=n))
+            for kind in ("rss", "atom"):
+                assert feeds.feed(site_n, section, kind, newest) == feeds.feed(site_n, section, kind, pages)
