@@ -40,6 +40,12 @@ system-packages:
 test: $(TEST_STAMP) system-packages
 	$(PY) -m pytest
 
+# Lighthouse 12.2.3 (npm, run through npx) on the home page and an article, mobile; about a minute. Not part of
+# `make test`: it needs Node and is slow. Targets: accessibility, best practices, SEO 100; performance >= 95.
+audit: $(STAMP)
+	$(PY) -m sitegen build $(SITE)
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(PY) tests/lighthouse_audit.py $(SITE)/output
+
 TARGET ?= production
 publish: $(STAMP)
 	$(PY) -m sitegen check $(SITE)
@@ -48,10 +54,13 @@ publish: $(STAMP)
 	$(PY) -m sitegen deploy --dir $(SITE) --target $(TARGET)
 
 # make bench: sitegen against Pelican and Hugo on the shared corpora (needs ../shared/bench); BENCH_ARGS e.g.
-# "--sizes 1000 --runs 3 --photos 0". Results: bench/results/*.json
+# "--sizes 1000 --runs 3 --photos 0" (then LATENCY_SIZE=1000). Results: bench/results/*.json; the last line
+# times save-to-reloaded-page of sitegen serve on the LATENCY_SIZE corpus.
 BENCH_ARGS ?=
+LATENCY_SIZE ?= 10000
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) bench/serve_latency.py bench/work/corp/sitegen-$(LATENCY_SIZE) -n 7
 
 clean:
 	rm -rf output .sitegen-cache tests/artifacts .pytest_cache

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """``make bench``: sitegen against Pelican and Hugo on the shared benchmark corpora, same run, alternating.
 
-    python3 bench/run.py [--sizes 1000,10000] [--runs 3] [--jobs N] [--peers pelican,hugo] [--photos 200]
+    python3 bench/run.py [--sizes 1000,10000] [--runs 3] [--jobs N] [--peers pelican,hugo,sigal] [--photos 200]
                          [--scenarios cold,nochange,edit,template,add] [--no-install]
 
 What it does (the kit and its conventions: ``../shared/bench/README.md`` beside this repository):
@@ -18,7 +18,9 @@ What it does (the kit and its conventions: ``../shared/bench/README.md`` beside 
    (a comment added to the base template: sitegen's ``partials/footer.html`` override, Hugo's ``baseof.html``,
    a copy of Pelican's theme) and ``add`` (a new article before each run);
 4. the image scenario (only when ``sitegen/images.py`` exists): sitegen's pipeline on ``--photos`` camera-size
-   JPEGs, cold (empty cache) and cached, against the kit's Pillow baseline ``bench_images.py --mode plain``.
+   JPEGs, cold (empty cache) and cached, against the kit's Pillow baseline ``bench_images.py --mode plain`` and
+   sigal with all cores (``bench/work/venv-sigal``, configured as the kit runs it); output images per second and
+   CPU seconds per photo.
 
 Every figure is whole-process, measured from outside like ``/usr/bin/time -v``: wall clock around fork..reap,
 user+system CPU and peak RSS of the largest single process (``os.wait4``), as ``shared/bench/timecmd.py`` does.
@@ -111,6 +113,34 @@ def install_pelican(install: bool) -> Path | None:
     except (subprocess.CalledProcessError, OSError) as exc:
         print(f"bench: Pelican could not be installed ({exc}); skipping it", file=sys.stderr)
         return None
+    return exe
+
+
+SIGAL_CONF = """img_size = (1200, 1200)
+thumb_size = (400, 400)
+thumb_fit = False
+jpg_options = {"quality": 82}
+autorotate_images = True
+copy_exif_data = False
+keep_orig = False
+write_html = True
+"""
+
+
+def install_sigal(install: bool) -> Path | None:
+    """sigal in its own venv under bench/work/, configured as the shared kit runs it (1200 px + 400 px, q82)."""
+    venv = WORK / "venv-sigal"
+    exe = venv / "bin" / "sigal"
+    if not exe.is_file():
+        if not install:
+            return None
+        try:
+            sh([sys.executable, "-m", "venv", venv])
+            sh([venv / "bin" / "pip", "install", "--quiet", "sigal"])
+        except (subprocess.CalledProcessError, OSError) as exc:
+            print(f"bench: sigal could not be installed ({exc}); skipping it", file=sys.stderr)
+            return None
+    (WORK / "sigal.conf.py").write_text(SIGAL_CONF, encoding="utf-8")
     return exe
 
 
@@ -273,7 +303,7 @@ def scenario_runs(tools: list[Tool], scenario: str, runs: int, warmup: int) -> d
     return {name: summarize(rs) for name, rs in results.items()}
 
 
-def image_scenario(src: Path, runs: int, jobs: int | None) -> dict:
+def image_scenario(src: Path, runs: int, jobs: int | None, sigal: Path | None = None) -> dict:
     code = (
         "import sys; from pathlib import Path; from sitegen import config, images; from sitegen.errors import Location\n"
         "root = Path(sys.argv[1]); cfg = config.load(root)\n"
@@ -285,6 +315,8 @@ def image_scenario(src: Path, runs: int, jobs: int | None) -> dict:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     tmp = Path(tempfile.mkdtemp(prefix="img-", dir=WORK))
     results = {"sitegen-cold": [], "sitegen-cached": [], "pillow-plain": []}
+    if sigal:
+        results["sigal"] = []
     cached = tmp / "cache-kept"
     measure([sys.executable, "-c", code, src, cached, str(jobs or 0)], env=env)
     for i in range(runs):
@@ -293,8 +325,26 @@ def image_scenario(src: Path, runs: int, jobs: int | None) -> dict:
         results["sitegen-cached"].append(measure([sys.executable, "-c", code, src, cached, str(jobs or 0)], env=env))
         results["pillow-plain"].append(measure([sys.executable, SHARED / "bench_images.py", src / "content" / "photos",
                                                 tmp / f"pillow-{i}", "--mode", "plain"]))
+        if sigal:
+            results["sigal"].append(measure([sigal, "build", "-c", WORK / "sigal.conf.py", src / "content" / "photos",
+                                             tmp / f"sigal-{i}"]))
     shutil.rmtree(tmp, ignore_errors=True)
     return {name: summarize(rs) for name, rs in results.items()}
+
+
+OUTPUTS_PER_PHOTO = {"sitegen-cold": 6, "sitegen-cached": 6, "pillow-plain": 2, "sigal": 2}
+"""sitegen: 3 widths x JPEG + WebP; the Pillow baseline and sigal: one large and one small JPEG."""
+
+
+def print_image_rates(photos: int, table: dict) -> None:
+    """Output images per second and CPU seconds per photo (issue 3's figures), with ratios to sitegen cold."""
+    rate = {name: photos * OUTPUTS_PER_PHOTO.get(name, 1) / s["wall_s"]["median"] for name, s in table.items()
+            if s["wall_s"]["median"]}
+    cold = rate.get("sitegen-cold")
+    print(f"  {'tool':15} {'outputs/s':>10} {'CPU s/photo':>12} {'sitegen cold ÷ tool':>20}")
+    for name, s in table.items():
+        ratio = f"{cold / rate[name]:.2f}" if cold and name in rate and name != "sitegen-cold" else ""
+        print(f"  {name:15} {rate.get(name, 0):10.1f} {s['cpu_s']['median'] / photos:12.3f} {ratio:>20}")
 
 
 def print_table(title: str, table: dict) -> None:
@@ -313,7 +363,7 @@ def main() -> int:
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=0, help="sitegen --jobs (default: every CPU)")
-    ap.add_argument("--peers", default="pelican,hugo")
+    ap.add_argument("--peers", default="pelican,hugo,sigal")
     ap.add_argument("--photos", type=int, default=200, help="photos for the image scenario (0: skip it)")
     ap.add_argument("--scenarios", default="cold,nochange,edit,template,add")
     ap.add_argument("--no-install", action="store_true", help="use only peers already installed")
@@ -353,9 +403,11 @@ def main() -> int:
         shutil.rmtree(out_root, ignore_errors=True)
     if a.photos and images_ok:
         print(f"\n== {a.photos} photos …", flush=True)
-        table = image_scenario(corpora[("img", a.photos)], a.runs, a.jobs)
+        sigal = install_sigal(not a.no_install) if "sigal" in a.peers.split(",") else None
+        table = image_scenario(corpora[("img", a.photos)], a.runs, a.jobs, sigal)
         report["images"] = table
         print_table(f"{a.photos} photos (4000x3000 JPEG) — image pipeline", table)
+        print_image_rates(a.photos, table)
     print(f"\nresults: {save(report)}")
     print_markdown(report)
     return 0

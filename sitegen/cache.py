@@ -105,7 +105,8 @@ class _SafeUnpickler(pickle.Unpickler):
 
 def read(path: Path, kind: str) -> Any | None:
     """The payload of cache file ``path`` written by :func:`write` with the same ``kind``, or ``None`` when the file
-    is missing (silently) or unusable (with a warning naming the reason: foreign, other version, corrupt)."""
+    is missing (silently) or unusable (with a warning in Chinese naming the reason: another sitegen version or code,
+    not a cache file, corrupt)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -123,7 +124,9 @@ def read(path: Path, kind: str) -> Any | None:
         expected = {"format": CACHE_VERSION, "sitegen": __version__, "code": code_version(), "kind": kind}
         for key, value in expected.items():
             if header.get(key) != value:
-                raise ValueError(f"{key} is {header.get(key)!r}, this sitegen needs {value!r}")
+                log.warning("缓存 %s 由另一版本的 sitegen 写入（%s 为 %r，现在是 %r），已重建", path, key,
+                         header.get(key), value)
+                return None
         if header.get("length") != len(payload) or header.get("crc32") != zlib.crc32(payload):
             raise ValueError("checksum mismatch (truncated or corrupt)")
         return _SafeUnpickler(io.BytesIO(payload)).load()

@@ -9,10 +9,12 @@ What is checked, with the codes used (see :mod:`sitegen.errors` for the code ran
 - links to ``.md`` files that are no page (E201) and anchors (``page.md#标题``, ``#标题``) that match no heading or
   element id of the target (E202);
 - two pages on one URL (E401);
-- images, with the codes of :mod:`sitegen.images`: missing file (E301), not an image Pillow can read (E303), empty
-  file (E304), more pixels than ``images.max_pixels`` (E305, read from the file header by Pillow without
-  decoding), larger than :data:`MAX_IMAGE_BYTES` (W302); body images without alt text (W203, GB/T 37668-2019
+- images, with the codes of :mod:`sitegen.images`: missing file (E301), cut short (E302, found by decoding as the
+  build does), not an image Pillow can read (E303), empty file (E304), more pixels than ``images.max_pixels``
+  (E305, read from the file header by Pillow before any decoding), larger than :data:`MAX_IMAGE_BYTES` (W302); body images without alt text (W203, GB/T 37668-2019
   requires text alternatives);
+- skeletons of ``sitegen new`` left unfinished: the placeholder sentence still in the text (W204), a gallery
+  without photos (W205);
 - theme templates that do not compile (E501).
 """
 from __future__ import annotations
@@ -89,7 +91,11 @@ def _image_problems(config: Config, rel: str) -> list[tuple[str, str, str, str]]
     """Problems of image file ``rel`` as (code, severity, message, hint); empty when fine."""
     path = config.root / rel
     if not path.is_file():
-        return [("E301", "error", f"图片文件不存在：{rel}", "检查文件名（包括扩展名和大小写）和所在文件夹")]
+        from sitegen.images import similar_image
+
+        guess = similar_image(config.root, rel)
+        return [("E301", "error", f"图片文件不存在：{rel}",
+                 (f"是不是 {guess}？" if guess else "") + "检查文件名（包括扩展名和大小写）和所在文件夹")]
     found = []
     size = path.stat().st_size
     if size == 0:
@@ -120,7 +126,38 @@ def _image_problems(config: Config, rel: str) -> list[tuple[str, str, str, str]]
     if width * height > config.images.max_pixels:
         found.append(("E305", "error", f"图片像素过多：{width}×{height}（{rel}）",
                       f"超过 site.yaml 中 images.max_pixels 的 {config.images.max_pixels} 像素，请先缩小"))
+        return found
+    broken = "" if found and found[-1][0] == "E305" else _decode_problem(path)
+    if broken:
+        found.append(("E302" if broken == "truncated" else "E303", "error",
+                      f"图片文件不完整（上传中断？）：{rel}" if broken == "truncated" else f"无法识别的图片文件：{rel}",
+                      "请重新导出并上传完整的图片文件" if broken == "truncated"
+                      else "文件可能已损坏，或不是 JPEG/PNG/WebP/HEIC 图片"))
     return found
+
+
+def _decode_problem(path: Path) -> str:
+    """Decode ``path`` as the build will and say ``"truncated"`` (the data stops early: an interrupted upload, the
+    build's E302), ``"corrupt"`` (E303) or ``""``. A JPEG is decoded at 1/8 scale (libjpeg still reads every byte
+    of the scan, so a cut file is noticed) to keep ``check`` fast; other formats are decoded whole. The caller has
+    already checked the pixel count against ``images.max_pixels``."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                if im.format in ("JPEG", "MPO"):
+                    im.draft("RGB", (max(1, im.width // 8), max(1, im.height // 8)))
+                im.load()
+    except Image.DecompressionBombError:
+        return ""  # the pixel count is the caller's rule (images.max_pixels), not Pillow's default
+    except EOFError:
+        return "truncated"
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is the editor's broken file, never a traceback
+        text = str(exc)
+        return "truncated" if "truncated" in text or "broken data stream" in text else "corrupt"
+    return ""
 
 
 def _check_images(config: Config, page: contentmod.Page, texts: _Texts, problems: Problems, seen: dict) -> None:
@@ -173,6 +210,20 @@ def _check_links(page: contentmod.Page, site: contentmod.Site, published: set[st
                            "本文中没有这个标题或 id；标题的锚点就是标题文字本身")
 
 
+def _check_unfinished(page: contentmod.Page, texts: _Texts, problems: Problems) -> None:
+    """Warn about a skeleton from ``sitegen new`` published as written: its placeholder sentence still in the text
+    (W204), or a gallery without photos (W205)."""
+    from sitegen.scaffold import ARTICLE_PLACEHOLDER, GALLERY_PLACEHOLDER
+
+    for placeholder in (ARTICLE_PLACEHOLDER, GALLERY_PLACEHOLDER):
+        if placeholder in page.text:
+            problems.warning(page.source, texts.line_of(page.source, placeholder), "W204",
+                             f"正文里还是占位文字“{placeholder}”", "请写上正文，或在写完之前加上 draft: true")
+    if page.kind == "gallery" and not page.photos:
+        problems.warning(page.source, texts.line_of(page.source, "photos:"), "W205", "图集里还没有照片",
+                         "把照片放进图集文件夹，并在 photos: 下逐张列出，每张写 src、caption 和 credit")
+
+
 def _check_templates(config: Config, problems: Problems) -> None:
     import jinja2
 
@@ -211,6 +262,7 @@ def check(config: Config, *, now: datetime | None = None, templates: bool = True
     for page in site.all_pages:
         _check_links(page, site, published, texts, problems)
         _check_images(config, page, texts, problems, seen)
+        _check_unfinished(page, texts, problems)
     if templates:
         _check_templates(config, problems)
     return CheckReport(len(sources), tuple(problems.sorted()))

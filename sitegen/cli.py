@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sitegen import __version__
 from sitegen import config as configmod
-from sitegen.errors import Location, Problem, SitegenError, UsageError
+from sitegen.errors import Location, Problem, SitegenError, TemplateError, UsageError
 
 
 def _print_problems(problems, stream=None) -> None:
@@ -35,13 +35,31 @@ def _summary(report, strict: bool) -> str:
             f"{f'、{report.images[2]} 张失败' if report.images[2] else ''}；{errors} 个错误，{warnings} 个提示；{report.seconds:.2f} 秒")
 
 
+def _check_output_dir(config, out: Path) -> None:
+    """Refuse an output folder that would overwrite the project: the project folder itself or one above it,
+    or a folder inside ``content/`` or ``themes/`` (the next build would read its own output). Raises
+    :class:`UsageError` (exit code 2)."""
+    root = config.root.resolve()
+    inside = [root / "content", root / "themes"]
+    if root.is_relative_to(out) or any(out.is_relative_to(d) for d in inside):
+        raise UsageError(f"输出目录 {out} 不安全：它是站点目录本身、站点目录的上级，或在 content/、themes/ 中，"
+                         f"构建会覆盖那里的文件（请用专门的输出目录，如 -o {root / 'output'}）")
+
+
 def cmd_build(args) -> int:
     from sitegen import build as buildmod
 
     config = configmod.load(args.dir)
     out = Path(args.output).resolve() if args.output else None
-    report = buildmod.build(config, out=out, strict=args.strict, drafts=args.drafts, future=args.future,
-                            jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty(), explain=args.explain)
+    if out is not None:
+        _check_output_dir(config, out)
+    try:
+        report = buildmod.build(config, out=out, strict=args.strict, drafts=args.drafts, future=args.future,
+                                jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty(), explain=args.explain)
+    except TemplateError as exc:
+        _print_problems(exc.problems or (Problem(Location(""), "E501", str(exc)),))
+        print("构建失败：主题模板出错，output/ 保持不变（改正模板后重新构建）")
+        return 1
     for rel, why in report.explained:
         print(f"  {rel}: {why}")
     _print_problems(report.problems)
@@ -149,6 +167,43 @@ def cmd_clean(args) -> int:
     return 0
 
 
+#: Chinese for the operating-system errors a user can cause or fix (errno names from errno(3)), with a hint.
+_OS_ERRORS_ZH = {
+    "EACCES": ("没有权限", "请检查文件和文件夹的权限，或换一个有写权限的目录"),
+    "EPERM": ("不允许的操作", "请检查文件和文件夹的权限"),
+    "EEXIST": ("已经存在同名的文件", "输出目录的位置上有一个同名文件；请删除它或用 -o 换一个目录"),
+    "ENOTDIR": ("路径中有一段不是文件夹", "请检查路径；输出目录的某一级是同名文件"),
+    "EISDIR": ("这是一个文件夹，不是文件", "请检查路径"),
+    "ENOENT": ("找不到文件或文件夹", "请检查路径"),
+    "ENOSPC": ("磁盘空间不足", "请清理磁盘后重试"),
+    "EROFS": ("文件系统是只读的", "请换一个可写的目录"),
+    "ELOOP": ("符号链接形成了循环", "请删除这个链接"),
+    "ENAMETOOLONG": ("文件名太长", "请缩短文件名或标题"),
+}
+
+
+def _os_error_zh(exc: OSError) -> str:
+    """``exc`` as one Chinese line ``说明：路径（提示）``; an errno not in :data:`_OS_ERRORS_ZH` keeps the system's
+    own text."""
+    import errno as errnomod
+
+    name = errnomod.errorcode.get(exc.errno or -1, "")
+    what, hint = _OS_ERRORS_ZH.get(name, (exc.strerror or str(exc), ""))
+    where = f"：{exc.filename}" if exc.filename else ""
+    return f"{what}{where}" + (f"（{hint}）" if hint else "")
+
+
+def _positive_int(text: str) -> int:
+    """argparse type for ``--jobs``: a whole number ≥ 1 (``--jobs 0`` or ``-3`` was accepted and ignored)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"应为正整数，实际是“{text}”") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"应为正整数（至少 1），实际是 {value}")
+    return value
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="sitegen", description="河北妇女网静态网站生成器")
@@ -162,7 +217,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="有任何内容错误即失败，不写 output/（CI 使用）")
     p.add_argument("--drafts", action="store_true", help="包含草稿")
     p.add_argument("--future", action="store_true", help="包含定时发布（未来日期）的文章")
-    p.add_argument("--jobs", type=int, default=None, help="并行进程数，默认 CPU 核数")
+    p.add_argument("--jobs", type=_positive_int, default=None, help="并行进程数，默认 CPU 核数")
     p.add_argument("--explain", action="store_true", help="列出每个重新生成的文件及原因（新文件、页面有变化、模板或 site.yaml 有变化）")
     p.add_argument("-q", "--quiet", action="store_true", help="只输出问题和摘要")
     p.set_defaults(func=cmd_build)
@@ -219,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         print("已中断", file=sys.stderr)
         return 130
     except OSError as exc:
-        print(f"错误：{exc.strerror or exc}：{exc.filename or ''}", file=sys.stderr)
+        print(f"错误：{_os_error_zh(exc)}", file=sys.stderr)
         return 1
 
 

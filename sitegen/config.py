@@ -13,7 +13,6 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sitegen import yamlsafe
@@ -251,6 +250,10 @@ def load(path: str | Path) -> Config:
     try:
         text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
     except FileNotFoundError:
+        if not path.parent.is_dir() or (path.name != "site.yaml" and path.suffix not in (".yaml", ".yml")):
+            missing = path if path.suffix not in (".yaml", ".yml") else path.parent
+            raise ConfigError(f"找不到 {missing}", (Problem(Location(str(missing)), "E900", f"站点目录不存在：{missing}",
+                                                          "请检查路径，或在站点目录中运行 sitegen"),)) from None
         raise ConfigError(f"找不到 {path}", (Problem(Location(str(path)), "E900", f"找不到配置文件 {path}",
                                                    "请在站点目录中运行，或写出站点目录：sitegen build 目录"),)) from None
     except UnicodeDecodeError:

@@ -7,20 +7,23 @@ the others.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
+import logging
 import os
 import posixpath
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Mapping
 
 from sitegen import markup, yamlsafe
 from sitegen.slugs import slugify, tag_slug
 from sitegen.config import Config, Section
 from sitegen.errors import ContentError, Location, Problem
+
+log = logging.getLogger(__name__)
 
 IGNORED_NAME = re.compile(r"^(\..*|.*~|#.*#|4913|.*\.(swp|swx|tmp|bak|part|crdownload)|Thumbs\.db|desktop\.ini)$",
                           re.I)
@@ -114,11 +117,14 @@ def scan(config: Config) -> list[Source]:
     """List the Markdown files under ``content/`` in a stable order, skipping hidden and editor temp files.
 
     ``content/pages/**`` are static pages, ``content/galleries/<name>/index.md`` galleries, every other ``.md`` an
-    article (a folder with ``index.md`` is a page bundle)."""
+    article (a folder with ``index.md`` is a page bundle).
+
+    Skipped with a logged warning, so one odd entry never stops a build: a symbolic link that is broken, and one
+    leading out of the project (its text would be published); folders are followed once (no loops)."""
     found: list[tuple[tuple[str, ...], int, int]] = []
     content = config.content_dir
     prefix = content.relative_to(config.root).as_posix()
-    _walk(str(content), (), found, set())
+    _walk(str(content), (), found, set(), str(config.root.resolve()) + os.sep, prefix)
     found.sort()  # the order of sorted(Path.rglob()): by path components
     out = []
     for rel_parts, size, mtime in found:
@@ -167,9 +173,11 @@ def rescan(config: Config, sources: list[Source], changed) -> list[Source] | Non
     return sorted(by_rel.values(), key=lambda s: tuple(s.rel[prefix:].split("/")))
 
 
-def _walk(path: str, parts: tuple[str, ...], found: list, seen: set) -> None:
+def _walk(path: str, parts: tuple[str, ...], found: list, seen: set, root: str, shown: str) -> None:
     """Collect ``(path components, size, mtime_ns)`` of every ``*.md`` file under ``path`` with ``os.scandir``
-    (one ``stat`` per file, none per ignored name); symbolic links to folders are followed once."""
+    (one ``stat`` per file, none per ignored name); symbolic links to folders are followed once, links that are
+    broken or lead outside ``root`` (the resolved project folder, ending in a separator) are skipped with a
+    warning naming them as ``shown/…``."""
     try:
         st = os.stat(path)
         key = (st.st_dev, st.st_ino)
@@ -183,9 +191,18 @@ def _walk(path: str, parts: tuple[str, ...], found: list, seen: set) -> None:
         name = entry.name
         if IGNORED_NAME.match(name):
             continue
+        rel = "/".join((shown,) + parts + (name,))
         try:
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if not os.path.exists(target):
+                    log.warning("%s: 是损坏的链接，已跳过（请删除它或改成普通文件）", rel)
+                    continue
+                if not (target + os.sep).startswith(root):
+                    log.warning("%s: 链接指向站点目录之外，已跳过（文章须是站点目录中的普通文件）", rel)
+                    continue
             if entry.is_dir():
-                _walk(entry.path, parts + (name,), found, seen)
+                _walk(entry.path, parts + (name,), found, seen, root, shown)
             elif name.endswith(".md") and entry.is_file():
                 st = entry.stat()
                 found.append((parts + (name,), st.st_size, st.st_mtime_ns))
@@ -412,7 +429,8 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
             category = config.category(cat_text)
             if category is None:
                 problems.append(Problem(Location(rel, at("category")), "E120", f"未知的栏目“{cat_text}”",
-                                        "可选：" + "、".join(s.name for s in config.categories)))
+                                        _did_you_mean(cat_text, config.categories)
+                                        + "可选：" + "、".join(s.name for s in config.categories)))
     elif cat_text:
         category = config.category(cat_text)
     column = None
@@ -421,7 +439,8 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
         column = config.column(col_text)
         if column is None:
             choices = "、".join(s.name for s in config.columns) or "（site.yaml 中未设专栏）"
-            problems.append(Problem(Location(rel, at("column")), "E121", f"未知的专栏“{col_text}”", "可选：" + choices))
+            problems.append(Problem(Location(rel, at("column")), "E121", f"未知的专栏“{col_text}”",
+                                    _did_you_mean(col_text, config.columns) + "可选：" + choices))
 
     def resolve(src: str) -> str | None:
         ctx = markup._Context("", rel, 1, exists)
@@ -499,6 +518,18 @@ def permalink(config: Config, kind: str, slug: str, date: datetime, category: Se
               "category": category.slug if category else "page",
               "column": column.slug if column else (category.slug if category else "page")}
     return re.sub(r"/+", "/", pattern.format(**values))
+
+
+def _did_you_mean(written: str, sections: tuple[Section, ...]) -> str:
+    """``是不是“工作动态”？`` for the section whose name or slug is closest to ``written`` (a typo such as 工做动态,
+    a shortened name such as 改革, a slug with a wrong letter), by :func:`difflib.get_close_matches` with ratio ≥
+    0.5; ``""`` when none is close."""
+    by_key = {}
+    for section in sections:
+        by_key.setdefault(section.name, section.name)
+        by_key.setdefault(section.slug, section.name)
+    best = difflib.get_close_matches(written.strip(), list(by_key), n=1, cutoff=0.5)
+    return f"是不是“{by_key[best[0]]}”？" if best else ""
 
 
 def read_source(config: Config, source: Source) -> Parsed:

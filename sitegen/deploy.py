@@ -38,7 +38,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Mapping
 from urllib.parse import unquote, urlsplit
 
-from sitegen.errors import DeployError
+from sitegen.errors import DeployError, DeployTargetError
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +248,7 @@ def resolve_target(targets: Iterable, name_or_dest: str | None) -> tuple[str, di
     or a URL; returned with no options), or ``None``/``""`` for the only target or the one named ``production``.
     Returns ``(url, options)``.
 
-    Raises :class:`DeployError` when a target carries a credential (any key like ``aws_secret_access_key``,
+    Raises :class:`DeployTargetError` (exit code 2) when a target carries a credential (any key like ``aws_secret_access_key``,
     ``password``, ``token``: secrets belong in the environment or the CI secret store, not in Git), when the name is
     unknown, or when an option is not known for the target's scheme.
     """
@@ -256,7 +256,7 @@ def resolve_target(targets: Iterable, name_or_dest: str | None) -> tuple[str, di
     for t in targets:
         for key in t:
             if _SECRET_KEY.search(str(key)):
-                raise DeployError(
+                raise DeployTargetError(
                     f"site.yaml 的发布目标 {t.get('name', '?')} 含有密钥项 {key}：密钥不能写进 site.yaml"
                     f"（它会随 Git 仓库公开）。请删掉这一项，改用环境变量（AWS_ACCESS_KEY_ID、AWS_SECRET_ACCESS_KEY）、"
                     f"~/.aws/credentials 或 CI 的密钥库")
@@ -268,27 +268,27 @@ def resolve_target(targets: Iterable, name_or_dest: str | None) -> tuple[str, di
         elif "production" in names:
             chosen = targets[names.index("production")]
         elif not targets:
-            raise DeployError("没有指定发布目标：site.yaml 里没有 deploy.targets"
-                              "（请写上 deploy: {targets: [{name: production, url: \"user@host:/srv/www\"}]}，"
-                              "或在命令行给出目标，如 sitegen deploy user@host:/srv/www）")
+            raise DeployTargetError("没有指定发布目标：site.yaml 里没有 deploy.targets"
+                                    "（请写上 deploy: {targets: [{name: production, url: \"user@host:/srv/www\"}]}，"
+                                    "或在命令行给出目标，如 sitegen deploy user@host:/srv/www）")
         else:
-            raise DeployError(f"site.yaml 里有多个发布目标（{'、'.join(names)}），请用 --target 指定一个")
+            raise DeployTargetError(f"site.yaml 里有多个发布目标（{'、'.join(names)}），请用 --target 指定一个")
     elif name_or_dest in names:
         chosen = targets[names.index(name_or_dest)]
     elif "/" in name_or_dest or ":" in name_or_dest or name_or_dest in (".", ".."):
         return name_or_dest, {}
     else:
         known = f"（已有：{'、'.join(names)}）" if names else "（site.yaml 里没有 deploy.targets）"
-        raise DeployError(f"没有名为 {name_or_dest} 的发布目标{known}")
+        raise DeployTargetError(f"没有名为 {name_or_dest} 的发布目标{known}")
     url = chosen.get("url")
     if not url or not isinstance(url, str):
-        raise DeployError(f"site.yaml 的发布目标 {chosen.get('name', '?')} 缺少 url（如 user@host:/srv/www 或 s3://桶/前缀）")
+        raise DeployTargetError(f"site.yaml 的发布目标 {chosen.get('name', '?')} 缺少 url（如 user@host:/srv/www 或 s3://桶/前缀）")
     options = {k: v for k, v in chosen.items() if k not in ("name", "url")}
     allowed = _S3_OPTIONS if scheme_of(url) == "s3" else set()
     unknown = sorted(set(options) - allowed)
     if unknown:
         hint = f"可用的有：{'、'.join(sorted(allowed))}" if allowed else "这种目标不需要其他设置"
-        raise DeployError(f"site.yaml 的发布目标 {chosen.get('name', '?')} 有不认识的设置：{'、'.join(unknown)}（{hint}）")
+        raise DeployTargetError(f"site.yaml 的发布目标 {chosen.get('name', '?')} 有不认识的设置：{'、'.join(unknown)}（{hint}）")
     return url, options
 
 
@@ -301,11 +301,13 @@ def deploy(output_dir: Path, dest: str, *, dry_run: bool = False, project_dir: P
     ``dest``: a local path, ``file:///path``, ``user@host:/path``, ``rsync://host/module/path`` or
     ``s3://bucket/prefix``. ``project_dir`` holds ``.sitegen-cache/build-status.json`` (see
     :func:`check_build_status`). ``s3_options`` (``endpoint_url``, ``region``, ``profile``) apply to S3 only.
-    ``log`` receives progress lines in Chinese (default: this module's logger at INFO). With ``dry_run`` nothing is
-    changed at the destination and the report lists what would change.
+    ``log`` receives progress lines in Chinese (default: this module's logger at INFO); the closing summary is the
+    caller's to print (:meth:`DeployReport.summary_zh`), so it appears once, after any dry-run listing. With
+    ``dry_run`` nothing is changed at the destination and the report lists what would change.
 
-    Raises :class:`DeployError` when the build status refuses the deploy, the destination is unsafe or unknown, or
-    the transfer fails. A refused deploy touches nothing.
+    Raises :class:`DeployError` when the build status refuses the deploy or the transfer fails, and its subclass
+    :class:`DeployTargetError` (exit code 2) when the destination is unsafe, malformed or of an unknown kind. A
+    refused deploy touches nothing.
     """
     log = log or logger.info
     output_dir = Path(output_dir)
@@ -315,7 +317,7 @@ def deploy(output_dir: Path, dest: str, *, dry_run: bool = False, project_dir: P
     scheme = scheme_of(dest)
     publisher = PUBLISHERS.get(scheme)
     if publisher is None:
-        raise DeployError(f"不支持的发布目标 {dest}（支持：本地路径、user@host:/路径、rsync://、file://、s3://）")
+        raise DeployTargetError(f"不支持的发布目标 {dest}（支持：本地路径、user@host:/路径、rsync://、file://、s3://）")
     if scheme == "s3":
         return publisher(output_dir, dest, dry_run=dry_run, options=dict(s3_options or {}), log=log)
     return publisher(output_dir, dest, dry_run=dry_run, log=log)
@@ -333,7 +335,7 @@ def rsync_destination(dest: str) -> str:
     if scheme_of(dest) == "file":
         parts = urlsplit(dest)
         if parts.netloc not in ("", "localhost"):
-            raise DeployError(f"file:// 目标只能是本机路径：{dest}（远程主机请用 user@host:/路径）")
+            raise DeployTargetError(f"file:// 目标只能是本机路径：{dest}（远程主机请用 user@host:/路径）")
         dest = unquote(parts.path)
     return dest if dest.endswith("/") else dest + "/"
 
@@ -415,8 +417,8 @@ def _check_local_dest(output_dir: Path, dest: str) -> None:
     out = output_dir.resolve()
     if target == out or out.is_relative_to(target) or target.is_relative_to(out) or target in (
             Path("/"), Path.home().resolve()):
-        raise DeployError(f"发布目标 {dest} 不安全：它是输出目录本身、输出目录的上级（如项目目录）、其中的子目录、"
-                          f"根目录或主目录；发布会删除那里的其他文件（请换一个专门放网站的目录）")
+        raise DeployTargetError(f"发布目标 {dest} 不安全：它是输出目录本身、输出目录的上级（如项目目录）、其中的子目录、"
+                                f"根目录或主目录；发布会删除那里的其他文件（请换一个专门放网站的目录）")
 
 
 def publish_rsync(output_dir: Path, dest: str, *, dry_run: bool = False,
@@ -456,7 +458,6 @@ def publish_rsync(output_dir: Path, dest: str, *, dry_run: bool = False,
     uploaded = sorted(set(sent))
     unchanged = sorted(set(files) - set(uploaded))
     report = DeployReport(dest, "rsync", dry_run, tuple(uploaded), tuple(sorted(set(deleted))), tuple(unchanged))
-    log(report.summary_zh())
     return report
 
 
@@ -470,7 +471,7 @@ def split_s3_url(dest: str) -> tuple[str, str]:
     Raises :class:`DeployError` when the bucket is missing."""
     parts = urlsplit(dest)
     if parts.scheme.lower() != "s3" or not parts.netloc:
-        raise DeployError(f"S3 目标格式不对：{dest}（应为 s3://桶名/前缀）")
+        raise DeployTargetError(f"S3 目标格式不对：{dest}（应为 s3://桶名/前缀）")
     prefix = parts.path.strip("/")
     return parts.netloc, (prefix + "/" if prefix else "")
 
@@ -602,7 +603,6 @@ def publish_s3(output_dir: Path, dest: str, *, dry_run: bool = False, options: M
     deleted = tuple(k[len(prefix):] for k in stale)
     report = DeployReport(dest, "s3", dry_run, tuple(sorted(to_upload)), deleted,
                           tuple(sorted(r for r in local if current[r])))
-    log(report.summary_zh())
     return report
 
 

@@ -96,6 +96,14 @@ class DeployError(SitegenError):
     """Publishing failed or was refused (no successful build, target unreachable). Exit code 1."""
 
 
+class DeployTargetError(DeployError):
+    """The deploy target itself is wrong: unknown name, none or several to choose from, a malformed or unsupported
+    URL, an unsafe local folder, a credential or unknown option in ``site.yaml``. A usage or configuration error:
+    exit code 2 (README, "Exit codes")."""
+
+    exit_code = 2
+
+
 class BuildFailed(SitegenError):
     """The build could not produce a site (``--strict`` with errors, or a template error); ``output/`` is left as
     it was."""

@@ -52,6 +52,7 @@ pillow-heif, ``E308`` time limit exceeded, ``E309`` any other processing failure
 from __future__ import annotations
 
 import concurrent.futures as cf
+import difflib
 import hashlib
 import html
 import io
@@ -769,7 +770,44 @@ def _safe_hash(path: str) -> str | None:
 
 
 def _failed(job: ImageJob, code: str, detail: str = "", fmt: str = "") -> ImageResult:
-    return ImageResult(job.rel, False, 0, 0, (), False, _problems(code, job.rel, job.refs, detail, fmt))
+    problems = _problems(code, job.rel, job.refs, detail, fmt)
+    if code == "E301":
+        parts = len(Path(job.rel).parts)
+        source = Path(job.source)
+        guess = similar_image(source.parents[parts - 1], job.rel) if len(source.parts) > parts else None
+        if guess:
+            problems = tuple(Problem(p.location, p.code, p.message, f"是不是 {guess}？{p.hint}", p.severity)
+                             for p in problems)
+    return ImageResult(job.rel, False, 0, 0, (), False, problems)
+
+
+#: File suffixes :func:`similar_image` considers (lower case).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".heif", ".tif", ".tiff", ".bmp",
+                            ".avif"})
+
+
+def similar_image(root: Path, rel: str, *, limit: int = 20000) -> str | None:
+    """The image under ``root/content`` whose file name is closest to the missing ``rel``'s (a typo, a changed
+    extension or letter case), as a path relative to ``content/`` (which resolves from any article), or ``None``.
+
+    Names are compared case-insensitively with :func:`difflib.get_close_matches` (ratio ≥ 0.8); among equal names
+    the one in the folder ``rel`` points into wins. At most ``limit`` files are looked at."""
+    content = root / "content"
+    name = posixpath.basename(rel).lower()
+    if not name or not content.is_dir():
+        return None
+    found: dict[str, list[Path]] = {}
+    for i, path in enumerate(content.rglob("*")):
+        if i >= limit:
+            break
+        if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
+            found.setdefault(path.name.lower(), []).append(path)
+    best = difflib.get_close_matches(name, list(found), n=1, cutoff=0.8)
+    if not best:
+        return None
+    wanted = (root / posixpath.dirname(rel)).resolve()
+    paths = sorted(found[best[0]], key=lambda p: (p.parent.resolve() != wanted, p.as_posix()))
+    return paths[0].relative_to(content).as_posix()
 
 
 def _slug(rel: str) -> str:

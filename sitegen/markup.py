@@ -169,10 +169,11 @@ class _Context:
 
     def resolve(self, target: str) -> str | None:
         """Project-relative POSIX path of ``target`` written in ``source``: beside the file first, then from
-        ``content/``; ``None`` when it leaves the project."""
+        ``content/``; ``None`` when it leaves the project. Windows backslashes (``photos\\2026\\a.jpg``, typed by
+        editors on Windows) count as slashes."""
         from urllib.parse import unquote
 
-        target = unquote(target)
+        target = unquote(target).replace("\\", "/")
         if target.startswith("/"):
             candidates = [posixpath.normpath("content" + target)]
         else:

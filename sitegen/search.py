@@ -15,7 +15,6 @@ nothing.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import importlib.metadata
@@ -159,7 +158,9 @@ def index(site: Site, writer: _Writer) -> int:
     for page in site.articles:
         url = page.url.lstrip("/")
         rel = url + "index.html" if not url or url.endswith("/") else url
-        pages.append((config.base_path + url, essentials(_final_bytes(writer, rel))))
+        # site-relative: pagefind.js prefixes the folder it is loaded from (``/funv/pagefind/pagefind.js`` → ``/funv/``),
+        # so adding the base path here gave ``/funv/funv/…`` under a sub-path
+        pages.append(("/" + url, essentials(_final_bytes(writer, rel))))
     if not pages:
         return 0
     for name, data in build_index(pages, config.cache_dir / "search").items():

@@ -102,7 +102,10 @@ def load(text: str, path: str, first_line: int = 1) -> Loaded:
                 raise fullwidth_problem(*before[0]) from None
             fixed = _quote_value(lines, row) if "mapping values are not allowed" in str(exc.problem) else None
             if fixed is None:
-                raise YamlProblem(Problem(Location(path, first_line + row, (mark.column + 1) if mark else 0),
+                if exc.context_mark is not None and str(exc.context).startswith(_UNCLOSED):
+                    mark = exc.context_mark  # where the quote or bracket opened; the parser stops lines later
+                raise YamlProblem(Problem(Location(path, first_line + mark.line if mark else first_line,
+                                                   (mark.column + 1) if mark else 0),
                                           "E101", f"YAML 格式错误：{_describe(exc)}",
                                           "检查引号是否成对、缩进是否对齐；值里有冒号或 # 时请加引号")) from None
             lines[fixed] = _quoted_line(lines[fixed])
@@ -165,10 +168,16 @@ def _quoted_line(line: str) -> str:
     return f"{m.group(1)}'{value}'"
 
 
+#: Parser contexts of a quote or bracket left open: the error is reported where it opened (``context_mark``).
+_UNCLOSED = ("while scanning a quoted scalar", "while parsing a flow sequence", "while parsing a flow mapping")
+
+
 def _describe(exc: yaml.MarkedYAMLError) -> str:
     text = f"{exc.context or ''} {exc.problem or ''}".strip()
     known = {
         "found character that cannot start any token": "出现了不能作为开头的字符（如 @、` 或 Tab）",
+        "expected ',' or ']'": "方括号“[”没有闭合，或列表项之间缺少逗号",
+        "expected ',' or '}'": "花括号“{”没有闭合，或各项之间缺少逗号",
         "could not find expected ':'": "缺少冒号“:”",
         "found unexpected end of stream": "引号或括号没有闭合",
         "expected <block end>, but found": "缩进不一致",

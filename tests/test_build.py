@@ -385,3 +385,41 @@ def test_missing_images_are_reported_and_the_page_still_builds(tmp_path):
     assert (root / "output/gongzuo-dongtai/2024/03/a/index.html").is_file()
     code, out, err = run_cli(["build", root, "--strict", "-o", root / "strict-out"])
     assert code == 1 and not (root / "strict-out").exists()
+
+
+def test_output_path_blocked_by_a_file_is_reported_in_chinese(tmp_path):
+    """An OS error (here: a file where the output folder should be) is one Chinese line, never English."""
+    from conftest import make_site, run_cli
+
+    root = make_site(tmp_path, {"content/a.md": "---\ntitle: 文章\ndate: 2024-03-05\ncategory: 工作动态\n---\n\n正文。\n"})
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x", "utf-8")
+    code, out, err = run_cli(["build", root, "-o", blocker])
+    assert code == 1
+    assert err == (f"错误：已经存在同名的文件：{blocker}（输出目录的位置上有一个同名文件；请删除它或用 -o 换一个目录）\n")
+    assert blocker.read_text("utf-8") == "x"
+
+
+@pytest.mark.parametrize("where", [".", "content/out", "themes/x", ".."])
+def test_output_folder_that_would_overwrite_the_project_is_refused(tmp_path, where):
+    """`sitegen build -o .` overwrote the project's own files (an index.html of the admin's was replaced)."""
+    from conftest import make_site, run_cli
+
+    root = make_site(tmp_path / "p", {"content/a.md": "---\ntitle: 文章\ndate: 2024-03-05\ncategory: 工作动态\n---\n\n正文。\n",
+                                      "index.html": "<p>自己的文件</p>\n"})
+    code, out, err = run_cli(["build", root, "-o", root / where])
+    assert code == 2
+    assert err.startswith(f"错误：输出目录 {(root / where).resolve()} 不安全：")
+    assert (root / "index.html").read_text("utf-8") == "<p>自己的文件</p>\n"
+    assert not (root / "content" / "out").exists() and not (root / "themes").exists()
+
+
+@pytest.mark.parametrize("jobs", ["0", "-3", "x"])
+def test_jobs_must_be_a_positive_number(tmp_path, jobs):
+    """`--jobs 0` and `--jobs -3` were accepted and silently ignored."""
+    from conftest import make_site, run_cli
+
+    root = make_site(tmp_path, {})
+    code, out, err = run_cli(["build", root, "--jobs", jobs])
+    assert code == 2 and "argument --jobs: 应为正整数" in err
+    assert not (root / "output").exists()

@@ -323,6 +323,23 @@ def test_deleted_output_file_is_rendered_again(site):
     assert report.written == ("about/index.html",)
 
 
+def test_cache_of_another_sitegen_version_is_reported_in_chinese(tmp_path, caplog):
+    """After an upgrade every cache file is from other code: the warning was half English ("code is '…', this
+    sitegen needs '…'")."""
+    from sitegen import cache as cachemod
+
+    path = tmp_path / "x.cache"
+    cachemod.write(path, "pages", {"a": 1})
+    assert cachemod.read(path, "pages") == {"a": 1}
+    data = path.read_bytes()
+    path.write_bytes(data.replace(cachemod.code_version().encode(), b"0" * len(cachemod.code_version()), 1))
+    with caplog.at_level(logging.INFO, logger="sitegen.cache"):
+        assert cachemod.read(path, "pages") is None
+    assert len(caplog.records) == 1
+    assert caplog.records[0].getMessage().startswith(f"缓存 {path} 由另一版本的 sitegen 写入（code 为 '000")
+    assert "needs" not in caplog.records[0].getMessage()
+
+
 def test_missing_or_damaged_page_bodies_are_parsed_again(site, tmp_path):
     root, out = site
     packs = sorted((root / ".sitegen-cache" / "bodies").glob("*.pack"))

@@ -41,8 +41,8 @@ FILES = {
 }
 
 EXPECTED = """\
-content/2024/badcat.md:4: E120: 未知的栏目“工作动太”（可选：工作动态）  [错误]
-content/2024/badcat.md:5: E121: 未知的专栏“改革”（可选：改革进行时）  [错误]
+content/2024/badcat.md:4: E120: 未知的栏目“工作动太”（是不是“工作动态”？可选：工作动态）  [错误]
+content/2024/badcat.md:5: E121: 未知的专栏“改革”（是不是“改革进行时”？可选：改革进行时）  [错误]
 content/2024/baddate.md:3: E102: 日期格式无法识别："2024-13-01"（应为 2026-11-28 或 2026-11-28 09:30）  [错误]
 content/2024/bundle/index.md:5: E301: 图片文件不存在：content/2024/bundle/missing-cover.jpg（检查文件名（包括扩展名和大小写）和所在文件夹）  [错误]
 content/2024/bundle/index.md:8: W203: 图片缺少替代文字（alt）：small.jpg（写成 ![图片内容的简短说明](图片文件名)，供读屏软件朗读）  [提示]
@@ -91,7 +91,7 @@ def test_json_format(site, capsys):
     data = json.loads(capsys.readouterr().out)
     assert len(data) == 14
     assert data[0] == {"path": "content/2024/badcat.md", "line": 4, "column": 0, "code": "E120", "severity": "error",
-                       "message": "未知的栏目“工作动太”", "hint": "可选：工作动态"}
+                       "message": "未知的栏目“工作动太”", "hint": "是不是“工作动态”？可选：工作动态"}
     assert [d["code"] for d in data if d["severity"] == "warning"] == ["W203", "W130", "W201"]
 
 
@@ -145,3 +145,78 @@ def test_config_error_as_json(tmp_path, capsys):
     assert cli.main(["check", str(tmp_path), "--format", "json"]) == 2
     data = json.loads(capsys.readouterr().out)
     assert data and all(d["path"] == "site.yaml" for d in data)
+
+
+def test_truncated_photos_are_found_as_the_build_finds_them(tmp_path):
+    """A photo cut short by an interrupted upload: the build reports E302, so check must too (it used to read only
+    the header and pass the file)."""
+    import io
+
+    from PIL import Image
+
+    def encoded(fmt: str) -> bytes:
+        buf = io.BytesIO()
+        Image.radial_gradient("L").convert("RGB").resize((640, 480)).save(buf, fmt)
+        return buf.getvalue()
+
+    jpeg, png = encoded("JPEG"), encoded("PNG")
+    root = tmp_path / "site"
+    (root / "content").mkdir(parents=True)
+    (root / "site.yaml").write_text(SITE_YAML.replace("max_pixels: 5000", "max_pixels: 1000000"), "utf-8")
+    (root / "content" / "cut.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    (root / "content" / "cut.png").write_bytes(png[: len(png) // 2])
+    (root / "content" / "whole.jpg").write_bytes(jpeg)
+    (root / "content" / "a.md").write_text(
+        "---\ntitle: 照片\ndate: 2024-03-05\ncategory: 工作动态\nphotos:\n  - {src: cut.jpg, caption: 一}\n"
+        "  - {src: whole.jpg, caption: 二}\n---\n\n![三](cut.png)\n", "utf-8")
+    report = checkmod.check(configmod.load(root))
+    assert [str(p) for p in report.problems] == [
+        "content/a.md:6: E302: 图片文件不完整（上传中断？）：content/cut.jpg（请重新导出并上传完整的图片文件）",
+        "content/a.md:10: E302: 图片文件不完整（上传中断？）：content/cut.png（请重新导出并上传完整的图片文件）"]
+
+
+def test_missing_photo_hint_names_the_closest_existing_file(tmp_path):
+    """A typo in a photo path: check and build both suggest the file the editor most likely meant."""
+    import io
+
+    from PIL import Image
+
+    from conftest import run_cli
+
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), "white").save(buf, "JPEG")
+    root = tmp_path / "site"
+    (root / "content" / "photos" / "2026").mkdir(parents=True)
+    (root / "content" / "2026").mkdir()
+    (root / "site.yaml").write_text(SITE_YAML, "utf-8")
+    (root / "content" / "photos" / "2026" / "20261125_jiafeng-jiangtan.jpg").write_bytes(buf.getvalue())
+    (root / "content" / "2026" / "Huiyi.JPG").write_bytes(buf.getvalue())
+    (root / "content" / "2026" / "a.md").write_text(
+        "---\ntitle: 照片\ndate: 2024-03-05\ncategory: 工作动态\nphotos:\n"
+        "  - {src: photos/2026/20261125_jiafeng-jiangtam.jpg, caption: 一}\n---\n\n"
+        "![二](huiyi.jpg)\n\n![三](unrelated.png)\n", "utf-8")
+    hints = [p.hint for p in checkmod.check(configmod.load(root)).problems]
+    assert hints == ["是不是 photos/2026/20261125_jiafeng-jiangtan.jpg？检查文件名（包括扩展名和大小写）和所在文件夹",
+                     "是不是 2026/Huiyi.JPG？检查文件名（包括扩展名和大小写）和所在文件夹",
+                     "检查文件名（包括扩展名和大小写）和所在文件夹"]
+    code, out, err = run_cli(["build", root, "-q"])
+    assert code == 1
+    assert "（是不是 photos/2026/20261125_jiafeng-jiangtan.jpg？请检查文件名和路径" in err
+    assert "（是不是 2026/Huiyi.JPG？请检查文件名和路径" in err
+    assert "unrelated.png（请检查文件名和路径" in err
+
+
+def test_unfinished_skeletons_are_warned_about(tmp_path):
+    """`sitegen new` writes a placeholder sentence and an empty photo list; published as is, readers saw
+    "在这里写正文。" and an empty gallery. check warns (warnings never fail a build)."""
+    from conftest import run_cli
+
+    root = tmp_path / "site"
+    (root / "content").mkdir(parents=True)
+    (root / "site.yaml").write_text(SITE_YAML, "utf-8")
+    assert run_cli(["new", "article", "三八红旗手表彰大会召开", "--category", "工作动态", "--dir", root])[0] == 0
+    assert run_cli(["new", "gallery", "美丽庭院图集", "--dir", root])[0] == 0
+    report = checkmod.check(configmod.load(root))
+    assert [(p.code, p.location.line, p.severity) for p in report.problems] == [
+        ("W204", 11, "warning"), ("W205", 5, "warning"), ("W204", 10, "warning")]
+    assert report.problems[0].message == "正文里还是占位文字“在这里写正文。”"

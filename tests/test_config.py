@@ -128,3 +128,16 @@ def test_cli_subprocess_config_error_is_not_a_traceback(tmp_path):
     assert code == 2
     assert "site.yaml:3: E904: categories：应为列表（例如 categories: [ … ]）" in err
     assert "Traceback" not in err + out
+
+
+def test_a_missing_site_folder_is_named_as_a_folder(tmp_path):
+    """`sitegen build /no/such/dir` said "找不到配置文件 /no/such/dir", as if the folder were the config file."""
+    from conftest import run_cli
+
+    missing = tmp_path / "no-such-site"
+    code, out, err = run_cli(["build", missing])
+    assert code == 2
+    assert err == f"{missing}: E900: 站点目录不存在：{missing}（请检查路径，或在站点目录中运行 sitegen）  [错误]\n"
+    (tmp_path / "empty").mkdir()
+    code, out, err = run_cli(["check", tmp_path / "empty"])
+    assert code == 2 and f"找不到配置文件 {tmp_path / 'empty' / 'site.yaml'}" in err

@@ -95,6 +95,18 @@ def test_unknown_category_and_column(cfg):
     ]
 
 
+def test_unknown_category_hint_names_the_closest_one(cfg):
+    """A typo (工做动态), a slug with a wrong letter or a shortened column name: the hint says which one was meant
+    before listing the choices."""
+    parsed = parse(cfg, "content/a.md", fm(category="工做动态", column="改革"))
+    assert messages(parsed) == [
+        "content/a.md:4: E120: 未知的栏目“工做动态”（是不是“工作动态”？可选：工作动态、基层动态）",
+        "content/a.md:5: E121: 未知的专栏“改革”（是不是“改革进行时”？可选：改革进行时）",
+    ]
+    parsed = parse(cfg, "content/a.md", fm(category="jiceng-dontai"))
+    assert messages(parsed) == ["content/a.md:4: E120: 未知的栏目“jiceng-dontai”（是不是“基层动态”？可选：工作动态、基层动态）"]
+
+
 def test_category_by_slug_and_static_page_without_category(cfg):
     assert ok(parse(cfg, "content/a.md", fm(category="JICENG-dongtai"))).category == "jiceng-dongtai"
     page = ok(parse(cfg, "content/pages/about.md", "---\ntitle: 关于我们\n---\n\n简介。\n", kind="page"))
@@ -341,3 +353,40 @@ def test_page_on_a_generated_url_is_an_error(cfg):
         "content/pages/gongzuo-dongtai.md:1: E401: 网址 /gongzuo-dongtai/ 与 栏目“工作动态”的列表页 重复（请修改其中一篇的 slug）",
         "content/pages/tags.md:1: E401: 网址 /tags/ 与 标签索引页 重复（请修改其中一篇的 slug）"]
     assert site.pages == ()
+
+
+def test_scan_skips_odd_entries_instead_of_stopping_the_build(tmp_path, caplog):
+    """A folder named like an article, broken or looping links and a link out of the project used to stop check
+    and build with an OS error ("Is a directory", "Too many levels of symbolic links") or publish a file from
+    outside the project."""
+    from conftest import run_cli
+
+    good = "---\ntitle: 好文章\ndate: 2024-03-05\ncategory: 工作动态\n---\n\n正文。\n"
+    outside = tmp_path / "outside.md"
+    outside.write_text(good.replace("好文章", "外部文件"), "utf-8")
+    site = make_site(tmp_path, {"content/a.md": good})
+    content_dir = site / "content"
+    (content_dir / "folder.md").mkdir()
+    (content_dir / "loop1.md").symlink_to("loop2.md")
+    (content_dir / "loop2.md").symlink_to("loop1.md")
+    (content_dir / "broken.md").symlink_to("nowhere.md")
+    (content_dir / "out.md").symlink_to(outside)
+    with caplog.at_level("WARNING", logger="sitegen.content"):
+        sources = content.scan(configmod.load(site))
+    assert [s.rel for s in sources] == ["content/a.md"]
+    assert "content/out.md: 链接指向站点目录之外，已跳过（文章须是站点目录中的普通文件）" in caplog.messages
+    code, out, err = run_cli(["build", site, "-q"])
+    assert code == 0, err
+    assert "Traceback" not in err and "外部文件" not in "".join(
+        p.read_text("utf-8") for p in (site / "output").rglob("*.html"))
+
+
+def test_windows_backslashes_in_image_and_link_paths(cfg):
+    """An editor on Windows types photos\\2026\\a.jpg: it was looked up as one odd file name (E301)."""
+    existing = {"content/photos/2026/a.jpg", "content/photos/2026/b.jpg", "content/2024/other.md"}
+    page = ok(parse(cfg, "content/2024/x.md",
+                    "---\ntitle: 标题\ndate: 2024-03-05\ncategory: 工作动态\ncover: photos\\2026\\a.jpg\n---\n\n"
+                    "![图](photos\\2026\\b.jpg)\n\n见[另一篇](.\\other.md)。\n", exists=existing.__contains__))
+    assert page.cover.rel == "content/photos/2026/a.jpg"
+    assert [target for target, _, _ in page.images] == ["content/photos/2026/b.jpg"]
+    assert [target for target, _, _ in page.links] == ["content/2024/other.md"]

@@ -437,3 +437,42 @@ def test_deploy_refuses_a_preview_build(tmp_path):
                               "（请先运行 sitegen build --strict）")
     buildmod.build(config, strict=True)
     assert check_build_status(root, root / "output")["preview"] is False
+
+
+@needs_rsync
+def test_cli_deploy_prints_the_summary_once_after_the_listing(tmp_path):
+    """`sitegen deploy DEST [--dry-run]` ends with one summary line (it used to be printed twice)."""
+    from conftest import make_site, run_cli
+
+    root = make_site(tmp_path / "site", {"content/a.md": "---\ntitle: 文章\ndate: 2024-03-05\ncategory: 工作动态\n"
+                                                         "---\n\n正文。\n"})
+    host = tmp_path / "host"
+    assert run_cli(["build", root, "-q"])[0] == 0
+    code, out, err = run_cli(["deploy", host, "--dir", root, "--dry-run"])
+    assert code == 0, err
+    lines = out.splitlines()
+    summaries = [line for line in lines if line.startswith("试运行（未做任何改动）到")]
+    assert len(summaries) == 1 and lines[-1] == summaries[0], out
+    assert "  上传 index.html" in lines
+    code, out, err = run_cli(["deploy", host, "--dir", root])
+    assert code == 0, err
+    assert [line for line in out.splitlines() if line.startswith("已发布到")] == [out.splitlines()[-1]], out
+    assert (host / "index.html").is_file()
+
+
+@needs_rsync
+@pytest.mark.parametrize("argv, message", [
+    (["--target", "staging"], "错误：没有名为 staging 的发布目标（已有：production）"),
+    (["ftp://example.org/www"], "错误：不支持的发布目标 ftp://example.org/www"),
+    (["s3://"], "错误：S3 目标格式不对：s3://（应为 s3://桶名/前缀）"),
+])
+def test_cli_deploy_target_mistakes_are_usage_errors(tmp_path, argv, message):
+    """A wrong target is a usage or configuration error: exit code 2 as the README says, not 1 (a failed deploy)."""
+    from conftest import DEFAULT_SITE_YAML, make_site, run_cli
+
+    root = make_site(tmp_path / "site", {
+        "site.yaml": DEFAULT_SITE_YAML + "deploy: {targets: [{name: production, url: /srv/never-used}]}\n",
+        "content/a.md": "---\ntitle: 文章\ndate: 2024-03-05\ncategory: 工作动态\n---\n\n正文。\n"})
+    assert run_cli(["build", root, "-q"])[0] == 0
+    code, out, err = run_cli(["deploy", *argv, "--dir", root])
+    assert (code, err.startswith(message)) == (2, True), err

@@ -78,7 +78,26 @@ def test_undefined_variable_names_template_and_line(tmp_path):
                                               "<p>{{ page.no_such_field }}</p>\n{% endblock %}\n"})
     with pytest.raises(TemplateError) as info:
         build_site(root)
-    assert str(info.value).startswith("themes/mine/templates/article.html:4: E501: 模板中使用了未定义的变量：")
+    assert str(info.value) == ("themes/mine/templates/article.html:4: E501: 模板中使用了不存在的属性："
+                               "Page 没有“no_such_field”（检查拼写；如果它应由子模板提供，请在子模板中定义它，"
+                               "或覆盖用到它的 block）")
+
+
+def test_template_mistakes_read_in_chinese_and_the_cli_says_the_build_failed(tmp_path):
+    """A page.html override without the title block: the error is in the base template's `{{ title }}`, in Chinese (Jinja2's
+    "'title' is undefined" was shown as is), with a hint pointing at the child template; the CLI ends with a
+    summary line, and output/ is untouched."""
+    root = make_site(tmp_path, {
+        "site.yaml": THEMED, "content/pages/about.md": "---\ntitle: 关于我们\n---\n\n简介。\n",
+        "themes/mine/templates/base.html": "<!DOCTYPE html>\n<title>{% block title %}{{ title }}{% endblock %}</title>\n"
+                                           "{% block content %}{% endblock %}\n",
+        "themes/mine/templates/page.html": "{% extends 'base.html' %}{% block content %}{{ body }}{% endblock %}\n"})
+    code, out, err = run_cli(["build", root])
+    assert code == 1
+    assert err == ("themes/mine/templates/base.html:2: E501: 模板中使用了未定义的变量“title”（检查拼写；如果它应由子"
+                   "模板提供，请在子模板中定义它，或覆盖用到它的 block）  [错误]\n")
+    assert out == "构建失败：主题模板出错，output/ 保持不变（改正模板后重新构建）\n"
+    assert not (root / "output" / "index.html").exists()
 
 
 def test_cn_date_and_other_filters(tmp_path):
@@ -86,7 +105,7 @@ def test_cn_date_and_other_filters(tmp_path):
     d = datetime(2026, 11, 28, 9, 30, 5, tzinfo=tz)
     assert render.cn_date(d) == "2026年11月28日 09:30"
     assert render.cn_date(d, with_time=False) == "2026年11月28日"
-    assert render.cn_date(datetime(2026, 3, 5, 0, 0, tzinfo=tz)) == "2026年03月05日 00:00"
+    assert render.cn_date(datetime(2026, 3, 5, 0, 0, tzinfo=tz)) == "2026年03月05日"  # a date without a time
     assert render.iso(d) == "2026-11-28T09:30:05+08:00"
     root = make_site(tmp_path, {"site.yaml": "title: t\nbase_url: https://a.cn/sub/\ncategories: [工作动态]\n"})
     env = render.make_env(configmod.load(root), {"style.css": "assets/style.1234abcd.css"})

@@ -225,3 +225,28 @@ def test_bench_corpus_titles_rank_in_top_3_and_download_is_small(chromium, tmp_p
             assert 0 < total < budget, (query, total, sorted(sizes, reverse=True))
     finally:
         server.shutdown()
+
+
+def test_results_link_to_the_articles_under_a_base_path(chromium, tmp_path):
+    """base_url https://example.org.cn/funv/: result links were /funv/funv/… (Pagefind adds the folder the bundle is
+    loaded from to the URLs it indexed, which already carried the base path)."""
+    from conftest import DEFAULT_SITE_YAML, make_site, run_cli
+
+    article = "---\ntitle: {t}\ndate: 2024-03-0{d}\ncategory: 工作动态\n---\n\n省妇联召开{t}，部署妇联改革。\n"
+    root = make_site(tmp_path, {
+        "site.yaml": DEFAULT_SITE_YAML.replace("https://www.example.org.cn/", "https://www.example.org.cn/funv/"),
+        "content/a.md": article.format(t="座谈会", d=5), "content/b.md": article.format(t="推进会", d=6)})
+    served = tmp_path / "www"
+    code, out, err = run_cli(["build", root, "-o", served / "funv", "-q"])
+    assert code == 0, err
+    server, base = serve(served)
+    try:
+        page = chromium.new_page()
+        found = search(page, base + "/funv", "妇联")
+        urls = sorted(r["url"] for r in found["results"])
+        assert urls == ["/funv/gongzuo-dongtai/2024/03/a/", "/funv/gongzuo-dongtai/2024/03/b/"]
+        for url in urls:
+            assert page.goto(base + url).status == 200
+        page.close()
+    finally:
+        server.shutdown()

@@ -64,3 +64,16 @@ def test_unquoted_colon_is_read_with_warning():
 def test_other_syntax_errors_are_E101_with_line():
     assert problem("title: x\ntags: [a, b\n").startswith("content/a.md:")
     assert ": E101: YAML 格式错误：" in problem("title: x\ntags: [a, b\n")
+
+
+@pytest.mark.parametrize("text, expected", [
+    # the parser only notices at the end of the block; the editor needs the line where the quote or bracket opened
+    ('title: "两会观察\ndate: 2024-03-05\ncategory: 工作动态\n',
+     "content/a.md:2:8: E101: YAML 格式错误：引号或括号没有闭合"),
+    ("title: x\ntags: [妇联, 基层\ndate: 2024-03-05\n",
+     "content/a.md:3:7: E101: YAML 格式错误：方括号“[”没有闭合，或列表项之间缺少逗号"),
+    ("title: x\nphotos:\n  - {src: a.jpg, caption: 说明\ndate: 2024-03-05\n",
+     "content/a.md:4:5: E101: YAML 格式错误：花括号“{”没有闭合，或各项之间缺少逗号"),
+])
+def test_unclosed_quotes_and_brackets_are_reported_where_they_open(text, expected):
+    assert problem(text).startswith(expected)
