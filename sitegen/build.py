@@ -28,11 +28,8 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from sitegen import cache as cachemod
 from sitegen import content as contentmod
-from sitegen import feeds
-from sitegen import images
 from sitegen import pool
 from sitegen import render as rendermod
-from sitegen import search
 from sitegen import slugs
 from sitegen.config import Config
 from sitegen.content import Page, Site
@@ -258,7 +255,7 @@ class Media:
     pipeline's results (``images.run``), keyed by project-relative source path. A photo whose processing failed
     renders as nothing (its problem is reported with the referencing file's line)."""
 
-    def __init__(self, config: Config, results: Mapping[str, images.ImageResult]):
+    def __init__(self, config: Config, results: Mapping[str, "images.ImageResult"]):
         self.config = config
         self.results = results
 
@@ -267,6 +264,8 @@ class Media:
         result = self.results.get(rel)
         if result is None:
             return ""
+        from sitegen import images
+
         return images.picture_html(result, alt, base_path=self.config.base_path, lazy=lazy, sizes=sizes)
 
     def src(self, rel: str, largest: bool = True) -> str:
@@ -340,6 +339,8 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
         sources = contentmod.rescan(config, session.sources, changed)
     if sources is None:
         sources = contentmod.scan(config)
+    if session is not None:  # the file list as it is now, whatever happens later in this build
+        session.sources, session.root = sources, config.root
     parsed = load_pages(config, sources, pages_cache, jobs)
     for entry in parsed:
         problems.extend(entry.problems)
@@ -356,13 +357,19 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
 
     manifest = config.cache_dir / "manifests" / (hashlib.sha1(str(out).encode()).hexdigest()[:12] + ".json")
     t = time.perf_counter()
-    results = images.run(images.plan(image_refs(site), config.root), config.images, config.cache_dir,
-                         workers=jobs, progress=progress)
+    refs = image_refs(site)
+    if refs:  # the image pipeline (and Pillow) only when the site shows photos
+        from sitegen import images
+
+        results = images.run(images.plan(refs, config.root), config.images, config.cache_dir,
+                             workers=jobs, progress=progress)
+    else:
+        results = {}
     for result in results.values():
         problems.extend(result.problems)
     stage("images", t)
     if session is not None:
-        session.pages_cache, session.sources, session.root = pages_cache, sources, config.root
+        session.pages_cache = pages_cache
     if strict and problems.errors:
         _save_cache(config, pages_cache)
         report = BuildReport(False, out, problems=tuple(problems.sorted()), seconds=time.perf_counter() - t0,
@@ -380,7 +387,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     try:
         for result in results.values():
             for variant in (result.variants if result.ok else ()):
-                writer.link(variant.url, images.cache_file(config.cache_dir, variant))
+                writer.link(variant.url, images.cache_file(config.cache_dir, variant))  # imported above
         count = render_site(site, writer, Media(config, results), drafts=drafts, state=state)
         stage("render", t)
         t = time.perf_counter()
@@ -494,8 +501,20 @@ def assemble_cached(pages: list[Page], config: Config, shape: str,
     return site, problems
 
 
-SEARCH_KEY = search.BUNDLE + "/pagefind.js"
-"""The output under which the manifest records the search bundle (its other files are the record's extras)."""
+SEARCH_KEY = "pagefind/pagefind.js"
+"""The output under which the manifest records the search bundle (``sitegen.search.BUNDLE`` + ``/pagefind.js``; its
+other files are the record's extras)."""
+
+
+def _pagefind_version() -> str:
+    """The installed Pagefind's version (without importing :mod:`sitegen.search`, which a no-change build does not
+    need)."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("pagefind_bin_extended")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool = False) -> None:
@@ -505,7 +524,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     date is kept as it is and still recorded with its old digest, so the next full build indexes again; Pagefind
     takes about a minute per 10,000 articles. Raises :class:`SitegenError` when Pagefind fails."""
     outputs, old = state.manifest.outputs, state.old
-    h = hashlib.blake2b(f"{search._pagefind_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
+    h = hashlib.blake2b(f"{_pagefind_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
                         .encode(), digest_size=16)
     digest: str | None = h.hexdigest()
     for page in site.articles:
@@ -531,6 +550,8 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
                else "site.yaml 有变化（config changed）" if old.config != state.manifest.config
                else "文章有变化（article changed）")
         state.reasons.append((SEARCH_KEY, why + "：重建搜索索引（search index）"))
+    from sitegen import search
+
     produced = set(writer.produced)
     if search.index(site, writer):
         made = sorted(writer.produced - produced - {SEARCH_KEY})
@@ -1090,7 +1111,7 @@ class _Plan:
                 made.append(path)
             state.manifest.outputs[rel] = cachemod.Output(digest, (), tuple(x for x in made if x != rel))
         state.manifest.templated = len(self.jobs)
-        if todo:  # compiled once here, not once per worker process
+        if len(todo) > pool.THRESHOLD:  # on the pool: compiled once here, not once per worker process
             if self.global_digest is not None and any(self.reads_site.get(t, True) for t in
                                                       {self.jobs[i][1] for i in todo}):
                 self.site_digest()
@@ -1158,21 +1179,33 @@ def _render_chunk(indices) -> list:
 
 def feed_outputs(plan: "_Plan", site: Site, body) -> None:
     """Add the files of :func:`sitegen.feeds.outputs` to ``plan`` in groups made again only when what they show
-    changed: each scope's RSS and Atom feeds when a page of the scope changed (or the site's shape), the sitemap(s)
-    and ``robots.txt`` when the shape changed (URLs, dates and listings are all in it)."""
+    changed: each scope's RSS and Atom feeds when one of its newest ``feeds_limit`` articles changed (or the
+    site's shape), the sitemap(s) and ``robots.txt`` when the shape changed (URLs, dates and listings are all in
+    it). Each feed is given only its newest articles, picked as :func:`sitegen.feeds.feed` picks them (newest
+    ``(date, url)`` first), so it does not sort the whole scope (tested: same bytes)."""
+    import heapq
+
+    from sitegen import feeds
+
     shape = plan.state.shape or "-"
-    fp = plan.state.page_fp
+    fps = plan.state.manifest.pages
+    limit = site.config.feeds_limit
     for section, folder, pages in feeds.feed_scopes(site):
         rel = folder.strip("/")
         rel = (rel + "/" if rel else "")
-        key = shape + "".join(fp(p) for p in pages)
+        newest = heapq.nlargest(limit, pages, key=_feed_order) if limit > 0 else list(pages)
+        key = shape + "".join(fps[p.source] for p in newest)
 
-        def make(section=section, pages=pages, rel=rel):
-            return [(rel + name, feeds.feed(site, section, kind, pages, body))
+        def make(section=section, newest=newest, rel=rel):
+            return [(rel + name, feeds.feed(site, section, kind, newest, body))
                     for name, kind in (("feed.xml", "rss"), ("atom.xml", "atom"))]
 
         plan.add_files(rel + "feed.xml", key, make)
     plan.add_files("robots.txt", shape, lambda: [("robots.txt", feeds.robots(site))] + feeds.sitemaps(site))
+
+
+def _feed_order(page: Page):
+    return page.date, page.url
 
 
 def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = False,

@@ -8,14 +8,17 @@ Layout (``config.cache_dir``, kept between CI runs, never published)::
                                 the outputs that are rendered again
     manifests/<out-hash>.cache  per output folder: the digest of everything each output depends on
                                 (see :class:`OutputManifest`)
+    site.cache                  the assembled indexes of the last site shape (see :class:`SiteIndex`)
+    theme-facts.json            what the theme's templates read, per theme fingerprint (sitegen.build)
 
-Each file is one header line and one payload: ``SITEGEN-CACHE <json header>\\n`` + pickle. The header carries the
+Each ``.cache`` file is one header line and one payload: ``SITEGEN-CACHE <json header>\\n`` + pickle. The header carries the
 format version (:data:`CACHE_VERSION`), sitegen's version, the fingerprint of sitegen's own code and of the libraries
 that shape output (:func:`code_version`), the file's kind, and the payload's length and CRC-32. A file whose header
 or checksum does not match — written by another sitegen version, truncated, corrupt, or not a cache at all — is
 discarded with a logged warning and rebuilt, never trusted. The payload is read with a restricted unpickler that
 only builds sitegen's own data classes and the standard types they contain, so a hostile file cannot run code.
-Files are written atomically (temporary file + ``os.replace``).
+Files are written atomically (temporary file + ``os.replace``). Body packs carry no header: each body's CRC-32 is
+kept with its location in ``pages.cache``, and a missing or damaged body only makes its page be parsed again.
 
 Rules followed: a source file is re-read when its (size, mtime in ns) changed and re-parsed only when its SHA-256
 changed too (the rule git's index uses); a parsed page is reused only with the same config fingerprint and code

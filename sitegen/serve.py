@@ -125,6 +125,10 @@ class BuildOutcome:
         return {"version": self.version, "problems": [str(p) for p in self.problems]}
 
 
+FLUSH_DELAY = 1.0
+"""Seconds between a preview build and writing its caches to ``.sitegen-cache/``."""
+
+
 class Preview:
     """Builds the site for preview (``drafts=True, future=True``) into ``out`` and keeps what the server shows.
 
@@ -168,10 +172,23 @@ class Preview:
             return self._state
 
     def close(self) -> None:
-        """Wake every waiting event stream so it can end."""
+        """Wake every waiting event stream so it can end, and write the build caches kept in memory."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the caches the last build kept in memory (the next build, or :meth:`close`, does it anyway)."""
+        with self._lock:
+            self._session.flush()
+
+    def _flush_soon(self) -> None:
+        """Write the caches a moment after a build, once the browser has fetched the reloaded page (pickling them
+        holds the interpreter for a tenth of a second, which would delay that fetch)."""
+        timer = threading.Timer(FLUSH_DELAY, self.flush)
+        timer.daemon = True
+        timer.start()
 
     @property
     def closed(self) -> bool:
@@ -219,7 +236,7 @@ class Preview:
             with self._cond:
                 self._state = outcome
                 self._cond.notify_all()
-            self._session.flush()  # the caches are written while the browser reloads
+            self._flush_soon()
         if self.on_build:
             try:
                 self.on_build(outcome)

@@ -412,6 +412,10 @@ def test_a_session_with_change_hints_equals_clean_builds(site, tmp_path):
     build(["content/news/a29.md"])
     assert_same_as_clean(root, out, tmp_path)
     assert build([]).written == ()
+    (root / "content" / "news" / "sub").mkdir()
+    (root / "content" / "news" / "a11.md").rename(root / "content" / "news" / "sub" / "a11.md")
+    build(["content/news/a11.md", "content/news/sub"])  # a folder among the changes: everything is scanned
+    assert_same_as_clean(root, out, tmp_path)
     # the caches it wrote serve a later build by another process
     report = run(root, out)
     assert report.written == () and report.skipped == report.pages
@@ -446,3 +450,28 @@ def test_feed_groups_cover_every_feed_file(site):
     grouped = {rel for rel in want if rel in manifest.outputs}
     grouped |= {x for rel in grouped for x in manifest.outputs[rel].extras}
     assert grouped == want
+
+
+def test_search_key_is_in_the_search_bundle():
+    from sitegen import search
+
+    assert buildmod.SEARCH_KEY == search.BUNDLE + "/pagefind.js"
+    assert buildmod._pagefind_version() == search._pagefind_version()
+
+
+def test_feeds_given_their_newest_articles_are_the_same(site):
+    root, _ = site
+    from sitegen import feeds
+
+    s = site_pages(root)
+    limit = s.config.feeds_limit
+    for section, _, pages in feeds.feed_scopes(s):
+        for n in sorted({1, 3, limit}):
+            import heapq
+
+            newest = heapq.nlargest(n, pages, key=lambda p: (p.date, p.url))
+            import dataclasses
+
+            site_n = dataclasses.replace(s, config=dataclasses.replace(s.config, feeds_limit=n))
+            for kind in ("rss", "atom"):
+                assert feeds.feed(site_n, section, kind, newest) == feeds.feed(site_n, section, kind, pages)
