@@ -1030,6 +1030,8 @@ class _Plan:
             if not isfile(base + rel) or not all(isfile(base + x) for x in o.extras):
                 return False
         for rel, o in old.outputs.items():
+            if rel == SEARCH_KEY:
+                continue  # index_search decides: a preview may have left it out of date
             self.writer.keep(rel)
             for x in o.extras:
                 self.writer.keep(x)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import html as htmllib
-import inspect
 import json
 import logging
 import os
@@ -152,7 +151,6 @@ class Preview:
         self._kept: set[str] = set()
         self._mirrored = False
         self._closed = False
-        self._accepts_changed = "changed" in inspect.signature(buildmod.build).parameters
         self._session = buildmod.Session()  # page cache, manifest and templates kept in memory between builds
 
     def _version(self) -> str:
@@ -212,7 +210,7 @@ class Preview:
                     problems = exc.problems or (Problem(Location(self.config.source_path), "E900", str(exc)),)
             if not self._config_broken:
                 kwargs = {}
-                if self._accepts_changed and change is not None and not change.full:
+                if change is not None and not change.full:
                     kwargs["changed"] = change.paths
                 if change is not None:  # Pagefind needs a minute per 10,000 articles: search is refreshed later
                     kwargs["defer_search"] = True

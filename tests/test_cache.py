@@ -421,6 +421,26 @@ def test_a_session_with_change_hints_equals_clean_builds(site, tmp_path):
     assert report.written == () and report.skipped == report.pages
 
 
+def test_build_after_a_preview_with_deferred_search_refreshes_the_index(site, tmp_path):
+    """``serve`` defers Pagefind after its first build; a ``build`` into the same folder afterwards (nothing else
+    changed) must re-index, not trip over the search files the preview left, and equal a clean build."""
+    root, out = site
+    config = configmod.load(root)
+    session = buildmod.Session()
+    buildmod.build(config, out=out, jobs=1, session=session)
+    page = root / "content" / "news" / "a06.md"
+    page.write_text(page.read_text("utf-8").replace("测试文章第6号", "预览中改过的标题"), "utf-8")
+    report = buildmod.build(config, out=out, jobs=1, session=session, changed=["content/news/a06.md"],
+                            defer_search=True)
+    assert report.ok and "预览中改过的标题" in page_of(out, "/")
+    session.flush()
+    stale = {rel: data for rel, data in tree(out).items() if rel.startswith("pagefind/")}
+    report = run(root, out)
+    fresh = {rel: data for rel, data in tree(out).items() if rel.startswith("pagefind/")}
+    assert fresh != stale and any(rel.startswith("pagefind/") for rel in report.written)
+    assert_same_as_clean(root, out, tmp_path)
+
+
 def test_search_input_keeps_what_pagefind_reads():
     from sitegen import search
 
