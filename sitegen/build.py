@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from sitegen import cache as cachemod
 from sitegen import content as contentmod
@@ -35,6 +35,9 @@ from sitegen.config import Config
 from sitegen.content import Page, Site
 from sitegen.errors import Location, Problem, Problems, SitegenError, TemplateError
 from sitegen.markup import IMG_LINK, MD_LINK, escape
+
+if TYPE_CHECKING:  # imported lazily at run time: a no-change build needs neither Pillow nor Pagefind
+    from sitegen import images
 
 log = logging.getLogger(__name__)
 
