@@ -16,6 +16,7 @@ browser by itself, and show build errors in the page.
 from __future__ import annotations
 
 import errno
+import gc
 import html as htmllib
 import json
 import logging
@@ -35,7 +36,7 @@ from sitegen import config as configmod
 from sitegen.config import Config
 from sitegen.deploy import content_type
 from sitegen.errors import ConfigError, Location, Problem, SitegenError, UsageError
-from sitegen.watch import Change, Watcher
+from sitegen.watch import DEBOUNCE, Change, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,13 @@ class Preview:
         """Write the caches the last build kept in memory (the next build, or :meth:`close`, does it anyway)."""
         with self._lock:
             self._session.flush()
+            # The session keeps every page of the site in memory; a full collection over them would otherwise run
+            # in the middle of the next build (about a fifth of an edit's rebuild at 10,000 articles). Collect the
+            # garbage of this build now, then freeze the survivors out of the collector's generations
+            # (``gc.freeze``, Python 3.7+); unfreezing first lets cycles among older objects be collected too.
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
 
     def _flush_soon(self) -> None:
         """Write the caches a moment after a build, once the browser has fetched the reloaded page (pickling them
@@ -438,7 +446,7 @@ class PreviewServer:
 
     def __init__(self, config: Config, *, host: str = "127.0.0.1", port: int = 8000, poll: bool = False,
                  out: Path | None = None, on_build: Callable[[BuildOutcome], None] | None = None,
-                 debounce: float = 0.25):
+                 debounce: float = DEBOUNCE):
         self.preview = Preview(config, out=out, on_build=on_build)
         self.host, self.port, self.poll, self.debounce = host, port, poll, debounce
         self.httpd: ThreadingHTTPServer | None = None

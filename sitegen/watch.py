@@ -30,6 +30,11 @@ from sitegen.content import IGNORED_NAME
 
 log = logging.getLogger(__name__)
 
+DEBOUNCE = 0.1
+"""Seconds of quiet that end a burst of events. An editor's atomic save (temp file written, then renamed) arrives
+within milliseconds, so a tenth of a second is enough to see it whole and is a tenth of the one-second
+save-to-reload budget."""
+
 KINDS = ("config", "theme", "static", "content")
 """Kinds of change, most far-reaching first: ``config`` (``site.yaml``), ``theme`` (templates), ``static`` (theme
 and site static files, photos beside articles), ``content`` (Markdown files and content folders)."""
@@ -94,7 +99,7 @@ class Watcher:
     ``debounce`` and ``max_wait`` are seconds; ``poll`` selects the polling observer, which stats every watched
     file each ``poll_interval`` seconds. Use :meth:`start` / :meth:`stop`, or the object as a context manager."""
 
-    def __init__(self, config: Config, on_change: Callable[[Change], None], *, debounce: float = 0.25,
+    def __init__(self, config: Config, on_change: Callable[[Change], None], *, debounce: float = DEBOUNCE,
                  max_wait: float = 2.0, poll: bool = False, poll_interval: float = 0.5):
         self.root = Path(config.root).resolve()
         self.on_change = on_change
@@ -223,7 +228,7 @@ class Watcher:
                     self._lock.notify_all()
 
 
-def watch(config: Config, on_change: Callable[[Change], None], *, debounce: float = 0.25, poll: bool = False,
+def watch(config: Config, on_change: Callable[[Change], None], *, debounce: float = DEBOUNCE, poll: bool = False,
           max_wait: float = 2.0) -> Watcher:
     """Start watching the project of ``config``; returns the running :class:`Watcher` (call ``stop()`` at the end).
     ``on_change(Change)`` is called in a worker thread after each settled burst (``debounce`` seconds of quiet)."""
