@@ -254,20 +254,24 @@ def test_storm_of_50_atomic_saves(server):
         while not stop.is_set():
             statuses.append(get(url)[0])
 
+    builds_before = int(read_event(server.port)["version"].rsplit("-", 1)[1])
     poller = threading.Thread(target=poll)
     poller.start()
     try:
         for i in range(50):
             save_atomically(path, article(f"风暴第{i:02d}稿", "storm"))
             time.sleep(0.02)
-        # a generous deadline: on a loaded CI machine one rebuild can take seconds; what matters is that the last
-        # save wins and no request in between failed
+        # No wall-clock assert (a loaded CI machine stretches any rebuild; the latency is measured by make bench):
+        # the deadline is generous, and what bounds the wait is the number of rebuilds below.
         wait_for(lambda: "风暴第49稿" in get(url)[2].decode(), 30, "the last title is served")
     finally:
         stop.set()
         poller.join()
     assert statuses and set(statuses) == {200}, statuses
     assert "风暴第48稿" not in get(url)[2].decode()
+    # debounced: the burst of a second cost a few rebuilds, not fifty, so the last title is one rebuild away
+    builds = int(read_event(server.port)["version"].rsplit("-", 1)[1]) - builds_before
+    assert 1 <= builds <= 4, builds
 
 
 def test_bad_save_shows_overlay_and_keeps_last_good_page(server):
