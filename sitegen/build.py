@@ -505,8 +505,10 @@ def assemble_cached(pages: list[Page], config: Config, shape: str,
 
 
 SEARCH_KEY = "pagefind/pagefind.js"
-"""The output under which the manifest records the search bundle (``sitegen.search.BUNDLE`` + ``/pagefind.js``; its
-other files are the record's extras)."""
+"""The output under which the manifest records the primary search shard (``sitegen.search.shard_key("")``); the
+archive shard under ``pagefind/archive/pagefind-entry.json``."""
+SEARCH_DIR = "pagefind/"
+"""The folder of the search bundle and its shards (``sitegen.search.BUNDLE`` + ``/``)."""
 
 
 def _pagefind_version() -> str:
@@ -521,44 +523,68 @@ def _pagefind_version() -> str:
 
 
 def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool = False) -> None:
-    """Stage the search bundle (:func:`sitegen.search.index`), running Pagefind only when an article's output
-    changed: the bundle's digest is made of the digests of every article output (from the manifest being made,
-    not by reading the pages again). With ``defer`` (the preview after its first build) a bundle that is out of
-    date is kept as it is and still recorded with its old digest, so the next full build indexes again; Pagefind
-    takes about a minute per 10,000 articles. Raises :class:`SitegenError` when Pagefind fails."""
-    outputs, old = state.manifest.outputs, state.old
-    h = hashlib.blake2b(f"{_pagefind_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
-                        .encode(), digest_size=16)
-    digest: str | None = h.hexdigest()
-    for page in site.articles:
-        o = outputs.get(output_path(page.url))
-        if o is None or o.digest is None:
-            digest = None
-            break
-        h.update(f"{page.url}\0{o.digest}\0".encode())
-    if digest is not None:
-        digest = h.hexdigest()
-    before = old.outputs.get(SEARCH_KEY)
-    base, isfile = str(writer.out) + os.sep, os.path.isfile
-    present = before is not None and isfile(base + SEARCH_KEY) and all(isfile(base + x) for x in before.extras)
-    if present and (defer or (digest is not None and before.digest == digest)):
-        if before.digest != digest:
-            log.info("预览：站内搜索索引暂不更新（正式构建时更新）")
-        for rel in (SEARCH_KEY,) + tuple(before.extras):
-            writer.keep(rel)
-        outputs[SEARCH_KEY] = before
-        return
-    if state.explain:
-        why = ("新输出（new）" if before is None else "模板有变化（template changed）" if old.theme != state.manifest.theme
-               else "site.yaml 有变化（config changed）" if old.config != state.manifest.config
-               else "文章有变化（article changed）")
-        state.reasons.append((SEARCH_KEY, why + "：重建搜索索引（search index）"))
+    """Stage the search index (:func:`sitegen.search.index`), running Pagefind only over the shards
+    (:func:`sitegen.search.shards`) in which an article's output changed: a shard's digest is made of the digests
+    of its articles' outputs (from the manifest being made, not by reading the pages again); when that changed,
+    :func:`sitegen.search.input_keys` says whether what Pagefind reads changed too (the key is kept as the
+    record's only ``sources`` entry). Stale shards are indexed ``state.jobs`` at a time. With ``defer`` (the preview after its first build) a shard that is out of
+    date is kept as it is and still recorded with its old digest, so the next full build indexes it again;
+    Pagefind takes about a minute per 10,000 articles. Raises :class:`SitegenError` when Pagefind fails."""
     from sitegen import search
 
-    produced = set(writer.produced)
-    if search.index(site, writer):
-        made = sorted(writer.produced - produced - {SEARCH_KEY})
-        outputs[SEARCH_KEY] = cachemod.Output(digest, (), tuple(made))
+    outputs, old = state.manifest.outputs, state.old
+    salt = f"{_pagefind_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
+    base, isfile = str(writer.out) + os.sep, os.path.isfile
+    pending: dict[str, tuple[str, str | None, cachemod.Output | None]] = {}
+    for name, pages in search.shards(site).items():
+        rel = search.shard_key(name)
+        h = hashlib.blake2b(f"{salt}\0{name}".encode(), digest_size=16)
+        digest: str | None = None
+        for page in pages:
+            o = outputs.get(output_path(page.url))
+            if o is None or o.digest is None:
+                break
+            h.update(f"{page.url}\0{o.digest}\0".encode())
+        else:
+            digest = h.hexdigest()
+        before = old.outputs.get(rel)
+        present = before is not None and isfile(base + rel) and all(isfile(base + x) for x in before.extras)
+        if present and (defer or (digest is not None and before.digest == digest)):
+            if before.digest != digest:
+                log.info("预览：站内搜索索引暂不更新（正式构建时更新）")
+            for x in (rel,) + tuple(before.extras):
+                writer.keep(x)
+            outputs[rel] = before
+            continue
+        pending[name] = (rel, digest, before if present else None)
+    if not pending:
+        return
+
+    def output_digest(rel: str) -> str | None:
+        o = outputs.get(rel)
+        return o.digest if o is not None else None
+
+    # an article re-rendered because of something Pagefind does not read (a neighbour's title in its footer):
+    # the shard's input is the same, its bundle stays
+    keys = search.input_keys(site, writer, pending, output_digest, salt)
+    stale = {}
+    for name, (rel, digest, before) in pending.items():
+        if before is not None and before.sources[:1] == (keys[name],):
+            for x in (rel,) + tuple(before.extras):
+                writer.keep(x)
+            outputs[rel] = cachemod.Output(digest, (keys[name],), before.extras)
+            continue
+        if state.explain:
+            why = ("新输出（new）" if before is None else "模板有变化（template changed）" if old.theme != state.manifest.theme
+                   else "site.yaml 有变化（config changed）" if old.config != state.manifest.config
+                   else "文章有变化（article changed）")
+            state.reasons.append((rel, why + "：重建这一部分的搜索索引（search index shard）"))
+        stale[name] = (rel, digest)
+    if not stale:
+        return
+    made = search.index(site, writer, stale, jobs=state.jobs or pool.default_jobs())
+    for name, (rel, digest) in stale.items():
+        outputs[rel] = cachemod.Output(digest, (keys[name],), tuple(x for x in made[name] if x != rel))
 
 
 def _manifest_changed(new, old) -> bool:
@@ -1033,12 +1059,12 @@ class _Plan:
             if not isfile(base + rel) or not all(isfile(base + x) for x in o.extras):
                 return False
         for rel, o in old.outputs.items():
-            if rel == SEARCH_KEY:
-                continue  # index_search decides: a preview may have left it out of date
+            if rel.startswith(SEARCH_DIR):
+                continue  # index_search decides: a preview may have left the search index out of date
             self.writer.keep(rel)
             for x in o.extras:
                 self.writer.keep(x)
-        self.state.manifest.outputs = dict(old.outputs)
+        self.state.manifest.outputs = {rel: o for rel, o in old.outputs.items() if not rel.startswith(SEARCH_DIR)}
         self.state.manifest.count, self.state.manifest.templated = old.count, old.templated
         self.state.skipped += old.templated
         return True
@@ -1318,7 +1344,10 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
     if site.galleries:
         emit("/galleries/", "galleries.html", section=None, title="图片库", galleries=site.galleries)
     emit("/404.html", "404.html", section=None, title="页面未找到")
-    emit("/search/", "search.html", section=None, title="站内搜索")
+    from sitegen import search
+
+    emit("/search/", "search.html", section=None, title="站内搜索",
+         search_shards=tuple(search.shard_folder(name)[len(SEARCH_DIR):] for name in search.shards(site) if name))
     feed_outputs(plan, site, resolve_body)
     state.manifest.count = pages
     plan.run()  # renders the outputs added above whose inputs changed

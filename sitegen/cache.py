@@ -376,8 +376,9 @@ def exists_still_hold(root: Path, answers: tuple) -> bool:
 @dataclass(slots=True)
 class Output:
     """What an output file was made from: ``digest`` of everything it depends on (``None``: not digestible, always
-    rendered), ``sources`` the pages it shows (project-relative paths, for ``--explain``), ``extras`` the other
-    output files it caused to be written (images it shows), kept when it is skipped."""
+    rendered), ``sources`` the pages it shows (project-relative paths, for ``--explain``; for a search index shard
+    the key of its Pagefind input), ``extras`` the other output files it caused to be written (images it shows,
+    the files of a search shard), kept when it is skipped."""
 
     digest: str | None
     sources: tuple = ()

@@ -441,6 +441,30 @@ def test_build_after_a_preview_with_deferred_search_refreshes_the_index(site, tm
     assert_same_as_clean(root, out, tmp_path)
 
 
+def test_an_edit_re_indexes_only_its_search_shard(site, tmp_path):
+    """The newest month's articles and the older ones are two Pagefind indexes: correcting this month's article
+    re-runs Pagefind over this month only, an older one over the archive only, and the result equals a clean
+    build."""
+    from sitegen import search
+
+    root, out = site
+    groups = search.shards(site_pages(root))
+    assert set(groups) == {"", search.ARCHIVE} and 0 < len(groups[""]) < len(groups[search.ARCHIVE])
+    newest, older = groups[""][0], groups[search.ARCHIVE][-1]
+    for page, touched, untouched in ((newest, "pagefind/", "pagefind/archive/"),
+                                     (older, "pagefind/archive/", None)):
+        path = root / page.source
+        path.write_text(path.read_text("utf-8") + "\n补充：巾帼志愿服务队走进社区。\n", "utf-8")
+        report = run(root, out, explain=True)
+        reindexed = [rel for rel, _ in report.explained if rel.startswith("pagefind/")]
+        assert reindexed == [search.shard_key("" if page is newest else search.ARCHIVE)], reindexed
+        written = [rel for rel in report.written if rel.startswith("pagefind/")]
+        assert written and all(rel.startswith(touched) for rel in written)
+        if untouched:
+            assert not [rel for rel in written if rel.startswith(untouched)]
+        assert_same_as_clean(root, out, tmp_path)
+
+
 def test_search_input_keeps_what_pagefind_reads():
     from sitegen import search
 

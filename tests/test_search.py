@@ -150,7 +150,9 @@ def test_only_article_bodies_are_indexed(chromium, sample):
     page = chromium.new_page()
     page.goto(f"{base}/search/")
     found = page.evaluate("""async () => { const pf = await import('/pagefind/pagefind.js'); await pf.init();
-        const s = await pf.search(null, {filters: {}});   // every indexed page
+        const shards = document.getElementById('search').dataset.shards.split(' ').filter(Boolean);
+        for (const s of shards) await pf.mergeIndex('/pagefind/' + s);
+        const s = await pf.search(null, {filters: {}});   // every indexed page, in every shard
         const all = await Promise.all(s.results.map(r => r.data()));
         return {pages: all.map(d => [d.url, d.content, d.meta.title, d.meta.date || '']),
                 filters: await pf.filters()}; }""")

@@ -1,5 +1,6 @@
 // 站内搜索: reads ?q= (and ?section=category:名称 or column:名称) and shows Pagefind results.
-// The index is built by sitegen (Pagefind extended, Chinese segmentation) into /pagefind/.
+// The index is built by sitegen (Pagefind extended, Chinese segmentation) into /pagefind/ (the newest month's
+// articles) and /pagefind/archive/ (older articles).
 const root = document.getElementById("search");
 const form = root.querySelector("form");
 const input = document.getElementById("search-q");
@@ -14,6 +15,11 @@ async function engine() {
     pagefind = await import(root.dataset.pagefind);
     await pagefind.options({ excerptLength: 40 });
     await pagefind.init();
+    // older articles are in a second index beside the primary one (the newest month's); Pagefind merges it into
+    // every search, on the primary's WebAssembly
+    const base = new URL(root.dataset.pagefind, location.href);
+    const shards = (root.dataset.shards || "").split(" ").filter(Boolean);
+    await Promise.all(shards.map((s) => pagefind.mergeIndex(new URL(s, base).pathname, { excerptLength: 40 })));
   }
   return pagefind;
 }
