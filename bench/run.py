@@ -2,7 +2,7 @@
 """``make bench``: sitegen against Pelican and Hugo on the shared benchmark corpora, same run, alternating.
 
     python3 bench/run.py [--sizes 1000,10000] [--runs 3] [--jobs N] [--peers pelican,hugo,sigal] [--photos 200]
-                         [--scenarios cold,nochange,edit,template,add] [--no-install]
+                         [--scenarios cold,nochange,edit,edit-newest,template,add] [--no-install]
 
 What it does (the kit and its conventions: ``../shared/bench/README.md`` beside this repository):
 
@@ -14,7 +14,9 @@ What it does (the kit and its conventions: ``../shared/bench/README.md`` beside 
    a message);
 3. runs every scenario for sitegen and each peer, alternating tool by tool within each repetition: ``cold`` (no
    cache, a new output folder; 1 warm-up), ``nochange`` (rebuild into the filled folder with the cache; Pelican with
-   its content cache on; 1 warm-up), ``edit`` (a line appended to the first article before each run), ``template``
+   its content cache on; 1 warm-up), ``edit`` (a line appended to the first article in path order, one of the
+   oldest, before each run), ``edit-newest`` (the same to the article with the latest date: what an editor
+   publishing today corrects), ``template``
    (a comment added to the base template: sitegen's ``partials/footer.html`` override, Hugo's ``baseof.html``,
    a copy of Pelican's theme) and ``add`` (a new article before each run);
 4. the image scenario (only when ``sitegen/images.py`` exists): sitegen's pipeline on ``--photos`` camera-size
@@ -33,6 +35,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -179,11 +182,23 @@ class Tool:
     def first_article(self) -> Path:
         return sorted((self.src / "content").rglob("*.md"), key=lambda p: p.as_posix())[1]
 
+    def newest_article(self) -> Path:
+        """The article whose front matter has the latest ``date:`` (the same article in every tool's corpus)."""
+        if getattr(self, "_newest", None) is None:
+            dated = []
+            for path in (self.src / "content").rglob("*.md"):
+                m = re.search(r"^date: *['\"]?(\d{4}-\d\d-\d\d[ T]\d\d:\d\d)", path.read_text("utf-8"), re.M | re.I)
+                if m:
+                    dated.append((m.group(1).replace("T", " "), path.as_posix(), path))
+            self._newest = max(dated)[2]
+        return self._newest
+
     def prepare(self, scenario: str) -> None:
         """Change the corpus the way ``scenario`` does, before a timed run."""
         self.counter += 1
-        if scenario == "edit":
-            with open(self.first_article(), "a", encoding="utf-8") as f:
+        if scenario in ("edit", "edit-newest"):
+            path = self.first_article() if scenario == "edit" else self.newest_article()
+            with open(path, "a", encoding="utf-8") as f:
                 f.write(f"\n追加一段文字，第 {self.counter} 次。\n")
         elif scenario == "add":
             first = self.first_article()
@@ -365,7 +380,7 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=0, help="sitegen --jobs (default: every CPU)")
     ap.add_argument("--peers", default="pelican,hugo,sigal")
     ap.add_argument("--photos", type=int, default=200, help="photos for the image scenario (0: skip it)")
-    ap.add_argument("--scenarios", default="cold,nochange,edit,template,add")
+    ap.add_argument("--scenarios", default="cold,nochange,edit,edit-newest,template,add")
     ap.add_argument("--no-install", action="store_true", help="use only peers already installed")
     a = ap.parse_args()
     if not (SHARED / "make_corpus.py").is_file():
