@@ -533,7 +533,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     from sitegen import search
 
     outputs, old = state.manifest.outputs, state.old
-    salt = f"{_pagefind_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
+    salt = f"{_pagefind_version()}\0{cachemod.code_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
     base, isfile = str(writer.out) + os.sep, os.path.isfile
     pending: dict[str, tuple[str, str | None, cachemod.Output | None]] = {}
     for name, pages in search.shards(site).items():
