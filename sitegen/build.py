@@ -524,18 +524,25 @@ def _pagefind_version() -> str:
 
 def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool = False) -> None:
     """Stage the search index (:func:`sitegen.search.index`), running Pagefind only over the shards
-    (:func:`sitegen.search.shards`) in which an article's output changed: a shard's digest is made of the digests
-    of its articles' outputs (from the manifest being made, not by reading the pages again); when that changed,
-    :func:`sitegen.search.input_keys` says whether what Pagefind reads changed too (the key is kept as the
-    record's only ``sources`` entry). Stale shards are indexed ``state.jobs`` at a time. With ``defer`` (the preview after its first build) a shard that is out of
-    date is kept as it is and still recorded with its old digest, so the next full build indexes it again;
-    Pagefind takes about a minute per 10,000 articles. Raises :class:`SitegenError` when Pagefind fails."""
+    (:func:`sitegen.search.shards`) whose input changed. A shard's digest is made of the digests of its articles'
+    outputs (from the manifest being made, not by reading the pages again); when that changed,
+    :func:`sitegen.search.input_keys` says whether what Pagefind reads changed too (that key is the record's only
+    ``sources`` entry). Stale shards are indexed ``state.jobs`` at a time. With ``defer`` (the preview after its
+    first build) a shard that is out of date is kept as it is and still recorded with its old digest, so the next
+    full build indexes it again; Pagefind takes about a minute per 10,000 articles. Raises
+    :class:`SitegenError` when Pagefind fails."""
     from sitegen import search
 
     outputs, old = state.manifest.outputs, state.old
     salt = f"{_pagefind_version()}\0{cachemod.code_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
     base, isfile = str(writer.out) + os.sep, os.path.isfile
     pending: dict[str, tuple[str, str | None, cachemod.Output | None]] = {}
+
+    def keep(rel: str, record: cachemod.Output) -> None:
+        for x in (rel,) + tuple(record.extras):
+            writer.keep(x)
+        outputs[rel] = record
+
     for name, pages in search.shards(site).items():
         rel = search.shard_key(name)
         h = hashlib.blake2b(f"{salt}\0{name}".encode(), digest_size=16)
@@ -552,9 +559,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
         if present and (defer or (digest is not None and before.digest == digest)):
             if before.digest != digest:
                 log.info("预览：站内搜索索引暂不更新（正式构建时更新）")
-            for x in (rel,) + tuple(before.extras):
-                writer.keep(x)
-            outputs[rel] = before
+            keep(rel, before)
             continue
         pending[name] = (rel, digest, before if present else None)
     if not pending:
@@ -570,9 +575,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     stale = {}
     for name, (rel, digest, before) in pending.items():
         if before is not None and before.sources[:1] == (keys[name],):
-            for x in (rel,) + tuple(before.extras):
-                writer.keep(x)
-            outputs[rel] = cachemod.Output(digest, (keys[name],), before.extras)
+            keep(rel, cachemod.Output(digest, (keys[name],), before.extras))
             continue
         if state.explain:
             why = ("新输出（new）" if before is None else "模板有变化（template changed）" if old.theme != state.manifest.theme
@@ -1256,7 +1259,7 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
     env = envs.get(env_key)
     if env is None:
         envs.clear()
-        env = envs[env_key] = rendermod.make_env(config, asset_urls)
+        env = envs[env_key] = rendermod.make_env(config, asset_urls, bytecode_dir=config.cache_dir / "templates")
     else:  # the same theme and settings: templates stay compiled; only the clock moves on
         env.globals["now"] = rendermod._clock(config)
     reads_site, reads_bodies = theme_facts(env, theme_fp, config.cache_dir)
@@ -1347,7 +1350,7 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
     from sitegen import search
 
     emit("/search/", "search.html", section=None, title="站内搜索",
-         search_shards=tuple(search.shard_folder(name)[len(SEARCH_DIR):] for name in search.shards(site) if name))
+         search_shards=tuple(f"{name}/" for name in search.shards(site) if name))
     feed_outputs(plan, site, resolve_body)
     state.manifest.count = pages
     plan.run()  # renders the outputs added above whose inputs changed
