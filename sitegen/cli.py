@@ -64,6 +64,8 @@ def cmd_build(args) -> int:
         print(f"  {rel}: {why}")
     _print_problems(report.problems)
     print(_summary(report, args.strict))
+    if getattr(args, "verbose", False):
+        print("各阶段用时（秒）：" + "，".join(f"{name} {seconds:.2f}" for name, seconds in report.stages))
     if report.ok and not args.quiet:
         index = report.output / "index.html"
         print(f"打开 {index} 查看，或运行 sitegen serve 在浏览器中预览")
