@@ -536,6 +536,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     outputs, old = state.manifest.outputs, state.old
     salt = f"{_pagefind_version()}\0{cachemod.code_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
     base, isfile = str(writer.out) + os.sep, os.path.isfile
+    groups = search.shards(site)
     pending: dict[str, tuple[str, str | None, cachemod.Output | None]] = {}
 
     def keep(rel: str, record: cachemod.Output) -> None:
@@ -543,7 +544,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
             writer.keep(x)
         outputs[rel] = record
 
-    for name, pages in search.shards(site).items():
+    for name, pages in groups.items():
         rel = search.shard_key(name)
         h = hashlib.blake2b(f"{salt}\0{name}".encode(), digest_size=16)
         digest: str | None = None
@@ -571,7 +572,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
 
     # an article re-rendered because of something Pagefind does not read (a neighbour's title in its footer):
     # the shard's input is the same, its bundle stays
-    keys = search.input_keys(site, writer, pending, output_digest, salt)
+    keys = search.input_keys(site, writer, {name: groups[name] for name in pending}, output_digest, salt)
     stale = {}
     for name, (rel, digest, before) in pending.items():
         if before is not None and before.sources[:1] == (keys[name],):
@@ -585,7 +586,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
         stale[name] = (rel, digest)
     if not stale:
         return
-    made = search.index(site, writer, stale, jobs=state.jobs or pool.default_jobs())
+    made = search.index(site, writer, {name: groups[name] for name in stale}, jobs=state.jobs or pool.default_jobs())
     for name, (rel, digest) in stale.items():
         outputs[rel] = cachemod.Output(digest, (keys[name],), tuple(x for x in made[name] if x != rel))
 

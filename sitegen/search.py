@@ -27,7 +27,7 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 from sitegen.content import Page, Site
 from sitegen.errors import SitegenError
@@ -210,11 +210,11 @@ def _output_rel(url: str) -> str:
     return url + "index.html" if not url or url.endswith("/") else url
 
 
-def input_keys(site: Site, writer: _Writer, names: Iterable[str], output_digest: Callable[[str], str | None],
-               salt: str) -> dict[str, str]:
-    """``{shard name: key}`` for the shards ``names``: a digest of exactly what Pagefind would read for the shard
-    (each article's URL and :func:`essentials` of its page as this build leaves it) and ``salt`` (the Pagefind
-    version and settings). Two builds with the same key make the same bundle, so an article page re-rendered for
+def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]],
+               output_digest: Callable[[str], str | None], salt: str) -> dict[str, str]:
+    """``{shard name: key}`` for the shards ``groups`` (``{name: its articles}``, from :func:`shards`): a digest
+    of exactly what Pagefind would read for the shard (each article's URL and :func:`essentials` of its page as
+    this build leaves it) and ``salt`` (the Pagefind version and settings). Two builds with the same key make the same bundle, so an article page re-rendered for
     a reason Pagefind does not see (a neighbour's title in its footer) does not re-run Pagefind. The digest of an
     article's essentials is remembered in ``.sitegen-cache/search/inputs.json`` under its URL and
     ``output_digest(output path)`` (what the page was rendered from, None when unknown), so only pages rendered
@@ -225,9 +225,8 @@ def input_keys(site: Site, writer: _Writer, names: Iterable[str], output_digest:
         memo = memo if isinstance(memo, dict) else {}
     except (OSError, ValueError):
         memo = {}
-    groups = shards(site)
     keys, added = {}, {}
-    for name in names:
+    for name in groups:
         h = hashlib.blake2b(f"{salt}\0{name}".encode(), digest_size=16)
         for page in groups[name]:
             rel = _output_rel(page.url)
@@ -254,13 +253,15 @@ def input_keys(site: Site, writer: _Writer, names: Iterable[str], output_digest:
     return keys
 
 
-def index(site: Site, writer: _Writer, names: Iterable[str] | None = None, *, jobs: int = 1) -> dict[str, list[str]]:
-    """Index the shards ``names`` (default: all, see :func:`shards`) of ``site`` as rendered by this build, ``jobs``
+def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | None = None, *,
+          jobs: int = 1) -> dict[str, list[str]]:
+    """Index the shards ``groups`` (``{name: its articles}``, default: all of :func:`shards`) of ``site`` as
+    rendered by this build, ``jobs``
     Pagefind processes at a time, and stage each bundle through ``writer`` under :func:`shard_folder`. Call after
     the pages are rendered and before ``writer.commit()``. Returns ``{name: output paths staged or unchanged}``.
     Raises :class:`SitegenError` when Pagefind fails (the build then commits nothing)."""
-    groups = shards(site)
-    names = list(groups if names is None else names)
+    groups = shards(site) if groups is None else groups
+    names = list(groups)
 
     def inputs(name: str) -> list[tuple[str, bytes]]:
         pages = []

@@ -105,6 +105,16 @@ def site_pages(root: Path):
     return site
 
 
+def override_partial(root: Path, name: str, old: str, new: str) -> None:
+    """Give the site its own copy of the bundled theme's ``partials/<name>`` with ``old`` replaced by ``new``."""
+    from sitegen.render import PACKAGE_THEME
+
+    theme = root / "themes" / "default" / "templates" / "partials"
+    theme.mkdir(parents=True, exist_ok=True)
+    text = (PACKAGE_THEME / "templates" / "partials" / name).read_text("utf-8")
+    (theme / name).write_text(text.replace(old, new), "utf-8")
+
+
 @pytest.fixture
 def site(tmp_path):
     root = make_site(tmp_path / "site")
@@ -198,12 +208,7 @@ def test_adding_an_article(site, tmp_path):
 
 def test_template_edit_rebuilds_what_uses_it(site, tmp_path):
     root, out = site
-    theme = root / "themes" / "default" / "templates" / "partials"
-    theme.mkdir(parents=True)
-    from sitegen.render import PACKAGE_THEME
-
-    footer = (PACKAGE_THEME / "templates" / "partials" / "footer.html").read_text("utf-8")
-    (theme / "footer.html").write_text(footer.replace("<footer", "<!-- 新页脚 --><footer"), "utf-8")
+    override_partial(root, "footer.html", "<footer", "<!-- 新页脚 --><footer")
     report = run(root, out, explain=True)
     assert "<!-- 新页脚 -->" in page_of(out, "/")
     assert report.skipped == 0
@@ -349,24 +354,14 @@ def test_missing_or_damaged_page_bodies_are_parsed_again(site, tmp_path):
         data = bytearray(pack.read_bytes())
         data[len(data) // 2] ^= 0xFF
         pack.write_bytes(bytes(data))
-    theme = root / "themes" / "default" / "templates" / "partials"
-    theme.mkdir(parents=True)
-    from sitegen.render import PACKAGE_THEME
-
-    footer = (PACKAGE_THEME / "templates" / "partials" / "footer.html").read_text("utf-8")
-    (theme / "footer.html").write_text(footer.replace("<footer", "<!-- 改 --><footer"), "utf-8")
+    override_partial(root, "footer.html", "<footer", "<!-- 改 --><footer")
     run(root, out)  # every page rendered again, bodies from the damaged cache or from their files
     assert_same_as_clean(root, out, tmp_path)
 
 
 def test_a_theme_reading_other_pages_bodies_gets_them(site, tmp_path):
     root, out = site
-    theme = root / "themes" / "default" / "templates" / "partials"
-    theme.mkdir(parents=True)
-    from sitegen.render import PACKAGE_THEME
-
-    item = (PACKAGE_THEME / "templates" / "partials" / "item.html").read_text("utf-8")
-    (theme / "item.html").write_text(item.replace("</li>", "<small>{{ item.text | length }}</small></li>"), "utf-8")
+    override_partial(root, "item.html", "</li>", "<small>{{ item.text | length }}</small></li>")
     run(root, out)
     listing = page_of(out, configmod.load(root).permalink("category").format(slug="gongzuo-dongtai"))
     assert "<small>" in listing and "<small>0</small>" not in listing
