@@ -505,8 +505,8 @@ def assemble_cached(pages: list[Page], config: Config, shape: str,
 
 
 SEARCH_KEY = "pagefind/pagefind.js"
-"""The output under which the manifest records the primary search shard (``sitegen.search.shard_key("")``); the
-archive shard under ``pagefind/archive/pagefind-entry.json``."""
+"""The output under which the manifest records the primary search shard (``sitegen.search.shard_key("")``); an
+archive shard under ``pagefind/archive/2021-03/pagefind-entry.json``."""
 SEARCH_DIR = "pagefind/"
 """The folder of the search bundle and its shards (``sitegen.search.BUNDLE`` + ``/``)."""
 
@@ -572,7 +572,8 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
 
     # an article re-rendered because of something Pagefind does not read (a neighbour's title in its footer):
     # the shard's input is the same, its bundle stays
-    keys = search.input_keys(site, writer, {name: groups[name] for name in pending}, output_digest, salt)
+    read: dict[str, bytes] = {}
+    keys = search.input_keys(site, writer, {name: groups[name] for name in pending}, output_digest, salt, read)
     stale = {}
     for name, (rel, digest, before) in pending.items():
         if before is not None and before.sources[:1] == (keys[name],):
@@ -586,7 +587,8 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
         stale[name] = (rel, digest)
     if not stale:
         return
-    made = search.index(site, writer, {name: groups[name] for name in stale}, jobs=state.jobs or pool.default_jobs())
+    made = search.index(site, writer, {name: groups[name] for name in stale}, jobs=state.jobs or pool.default_jobs(),
+                        read=read)
     for name, (rel, digest) in stale.items():
         outputs[rel] = cachemod.Output(digest, (keys[name],), tuple(x for x in made[name] if x != rel))
 

@@ -168,36 +168,54 @@ def essentials(html: bytes) -> bytes:
 
 
 ARCHIVE = "archive"
-"""The name of the shard of every article older than the newest month (output folder ``pagefind/archive/``)."""
+"""The folder, under ``pagefind/``, of the shards of articles older than the newest month."""
+
+SHARD_ARTICLES = 2500
+"""The most articles an archive shard holds, unless one calendar month alone has more. 2,500 keeps each Pagefind
+process near 250 MB and 10 s (2 cores, bench corpus), and a reader's query fetches one index chunk per shard
+(30–80 KB each), so a 10,000-article site costs four chunks instead of one."""
 
 
-def shards(site: Site) -> dict[str, list[Page]]:
-    """The articles of ``site`` split into the search index's two shards, ``{name: articles}``: the primary shard
-    ``""`` holds the articles of the newest article's calendar month (site time zone) — what an editor's new or
-    corrected article usually changes, loaded first by the search page with Pagefind's code — and :data:`ARCHIVE`
-    every older one. Each shard depends only on its own articles, so a change to this month's articles re-runs
-    Pagefind over about 150 articles (1 s at 10,000 articles over five years) instead of the whole archive
-    (Pagefind has no incremental indexing, upstream issue #71; its multisite ``mergeIndex`` is what upstream
-    suggests for large sites). Two shards, not one per year: every shard adds an index chunk of 30–80 KB to each
-    word a reader searches for. Empty without articles; no archive while every article is of one month."""
+def shards(site: Site, size: int | None = None) -> dict[str, list[Page]]:
+    """The articles of ``site`` split into the search index's shards, ``{name: articles}``, each a separate
+    Pagefind bundle that the search page merges (Pagefind's multisite ``mergeIndex``, what upstream suggests for
+    large sites; it has no incremental indexing, upstream issue #71). The primary shard ``""`` holds the articles
+    of the newest article's calendar month (site time zone): what an editor's new or corrected article usually
+    changes, loaded first by the search page with Pagefind's code. Older months, oldest first, are packed whole into
+    archive shards of at most ``size`` (default :data:`SHARD_ARTICLES`) articles, named ``archive/YYYY-MM`` after
+    their first month: a month that leaves the primary shard joins the newest archive shard or opens a new one, so
+    older shards keep their names and bundles. Each shard depends only on its own articles, so an edit re-runs
+    Pagefind over one shard, and a cold build runs several Pagefind processes at once. Empty without articles."""
     if not site.articles:
         return {}
+    size = size or SHARD_ARTICLES
     newest = max(a.date for a in site.articles)
+    newest_month = (newest.year, newest.month)
     groups: dict[str, list[Page]] = {"": []}
+    months: dict[tuple[int, int], list[Page]] = {}
     for page in site.articles:
-        name = "" if (page.date.year, page.date.month) == (newest.year, newest.month) else ARCHIVE
-        groups.setdefault(name, []).append(page)
+        month = (page.date.year, page.date.month)
+        if month == newest_month:
+            groups[""].append(page)
+        else:
+            months.setdefault(month, []).append(page)
+    current: list[Page] | None = None
+    for year, month in sorted(months):
+        pages = months[(year, month)]
+        if current is None or len(current) + len(pages) > size:
+            current = groups[f"{ARCHIVE}/{year:04d}-{month:02d}"] = []
+        current.extend(pages)
     return groups
 
 
 def shard_folder(name: str) -> str:
-    """The output folder of shard ``name``: ``pagefind/`` for the primary shard, ``pagefind/archive/``."""
+    """The output folder of shard ``name``: ``pagefind/`` for the primary shard, ``pagefind/archive/2021-03/``."""
     return f"{BUNDLE}/{name}/" if name else f"{BUNDLE}/"
 
 
 def shard_key(name: str) -> str:
     """The output under which the build's manifest records shard ``name`` (its other files are the record's
-    extras): ``pagefind/pagefind.js`` for the primary shard, ``pagefind/archive/pagefind-entry.json``."""
+    extras): ``pagefind/pagefind.js`` for the primary shard, ``pagefind/archive/2021-03/pagefind-entry.json``."""
     return shard_folder(name) + ("pagefind-entry.json" if name else "pagefind.js")
 
 
@@ -211,14 +229,16 @@ def _output_rel(url: str) -> str:
 
 
 def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]],
-               output_digest: Callable[[str], str | None], salt: str) -> dict[str, str]:
+               output_digest: Callable[[str], str | None], salt: str,
+               read: dict[str, bytes] | None = None) -> dict[str, str]:
     """``{shard name: key}`` for the shards ``groups`` (``{name: its articles}``, from :func:`shards`): a digest
     of exactly what Pagefind would read for the shard (each article's URL and :func:`essentials` of its page as
     this build leaves it) and ``salt`` (the Pagefind version and settings). Two builds with the same key make the same bundle, so an article page re-rendered for
     a reason Pagefind does not see (a neighbour's title in its footer) does not re-run Pagefind. The digest of an
     article's essentials is remembered in ``.sitegen-cache/search/inputs.json`` under its URL and
     ``output_digest(output path)`` (what the page was rendered from, None when unknown), so only pages rendered
-    from new inputs are read."""
+    from new inputs are read; with ``read`` (a dict), each text read is left there under its URL for
+    :func:`index`."""
     path = site.config.cache_dir / "search" / "inputs.json"
     try:
         memo = json.loads(path.read_text("utf-8"))
@@ -234,7 +254,10 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
             m = f"{page.url}\0{d}" if d else None
             e = memo.get(m) if m else None
             if not isinstance(e, str):
-                e = hashlib.blake2b(essentials(_final_bytes(writer, rel)), digest_size=16).hexdigest()
+                text = essentials(_final_bytes(writer, rel))
+                if read is not None:
+                    read[page.url] = text
+                e = hashlib.blake2b(text, digest_size=16).hexdigest()
                 if m:
                     added[m] = e
             h.update(f"{page.url}\0{e}\0".encode())
@@ -254,14 +277,16 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
 
 
 def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | None = None, *,
-          jobs: int = 1) -> dict[str, list[str]]:
+          jobs: int = 1, read: Mapping[str, bytes] | None = None) -> dict[str, list[str]]:
     """Index the shards ``groups`` (``{name: its articles}``, default: all of :func:`shards`) of ``site`` as
-    rendered by this build, ``jobs``
-    Pagefind processes at a time, and stage each bundle through ``writer`` under :func:`shard_folder`. Call after
-    the pages are rendered and before ``writer.commit()``. Returns ``{name: output paths staged or unchanged}``.
-    Raises :class:`SitegenError` when Pagefind fails (the build then commits nothing)."""
+    rendered by this build, ``jobs`` Pagefind processes at a time (largest shard first), and stage each bundle
+    through ``writer`` under :func:`shard_folder`. ``read`` holds texts :func:`input_keys` already extracted
+    (``{URL: bytes}``). Call after the pages are rendered and before ``writer.commit()``. Returns
+    ``{name: output paths staged or unchanged}``. Raises :class:`SitegenError` when Pagefind fails (the build then
+    commits nothing)."""
     groups = shards(site) if groups is None else groups
-    names = list(groups)
+    names = sorted(groups, key=lambda name: -len(groups[name]))
+    read = read or {}
 
     def inputs(name: str) -> list[tuple[str, bytes]]:
         pages = []
@@ -269,7 +294,8 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
             url, rel = page.url.lstrip("/"), _output_rel(page.url)
             # site-relative: pagefind.js prefixes the folder it is loaded from (``/funv/pagefind/pagefind.js`` →
             # ``/funv/``), so adding the base path here gave ``/funv/funv/…`` under a sub-path
-            pages.append(("/" + url, essentials(_final_bytes(writer, rel))))
+            text = read.get(page.url)
+            pages.append(("/" + url, text if text is not None else essentials(_final_bytes(writer, rel))))
         return pages
 
     cache = site.config.cache_dir / "search"

@@ -436,27 +436,38 @@ def test_build_after_a_preview_with_deferred_search_refreshes_the_index(site, tm
     assert_same_as_clean(root, out, tmp_path)
 
 
-def test_an_edit_re_indexes_only_its_search_shard(site, tmp_path):
-    """The newest month's articles and the older ones are two Pagefind indexes: correcting this month's article
-    re-runs Pagefind over this month only, an older one over the archive only, and the result equals a clean
-    build."""
+def test_an_edit_re_indexes_only_its_search_shard(tmp_path, monkeypatch):
+    """The newest month's articles and the older ones, packed by whole months into archive shards of at most
+    ``SHARD_ARTICLES`` articles, are separate Pagefind indexes: correcting this month's article re-runs Pagefind
+    over this month only, an older one over its archive shard only, and the result equals a clean build."""
     from sitegen import search
 
-    root, out = site
+    monkeypatch.setattr(search, "SHARD_ARTICLES", 8)
+    root = make_site(tmp_path / "site")
+    out = root / "output"
+    run(root, out)
     groups = search.shards(site_pages(root))
-    assert set(groups) == {"", search.ARCHIVE} and 0 < len(groups[""]) < len(groups[search.ARCHIVE])
-    newest, older = groups[""][0], groups[search.ARCHIVE][-1]
-    for page, touched, untouched in ((newest, "pagefind/", "pagefind/archive/"),
-                                     (older, "pagefind/archive/", None)):
+    archive = [name for name in groups if name]
+    assert len(archive) >= 3 and all(name.startswith(search.ARCHIVE + "/") for name in archive)
+    assert all(0 < len(groups[name]) <= 8 for name in archive)
+    months = [sorted({(p.date.year, p.date.month) for p in groups[name]}) for name in archive]
+    assert all(a[-1] < b[0] for a, b in zip(months, months[1:]))  # whole months, oldest first
+    assert sum(map(len, groups.values())) == len(site_pages(root).articles)
+    for name in archive:  # every shard is published and the search page merges it
+        assert (out / search.shard_key(name)).is_file()
+        assert f"{name}/" in page_of(out, "/search/")
+    newest, older = groups[""][0], groups[archive[1]][-1]
+    for page, shard in ((newest, ""), (older, archive[1])):
         path = root / page.source
         path.write_text(path.read_text("utf-8") + "\n补充：巾帼志愿服务队走进社区。\n", "utf-8")
         report = run(root, out, explain=True)
         reindexed = [rel for rel, _ in report.explained if rel.startswith("pagefind/")]
-        assert reindexed == [search.shard_key("" if page is newest else search.ARCHIVE)], reindexed
+        assert reindexed == [search.shard_key(shard)], reindexed
         written = [rel for rel in report.written if rel.startswith("pagefind/")]
-        assert written and all(rel.startswith(touched) for rel in written)
-        if untouched:
-            assert not [rel for rel in written if rel.startswith(untouched)]
+        folder = search.shard_folder(shard)
+        assert written and all(rel.startswith(folder) for rel in written)
+        if not shard:
+            assert not [rel for rel in written if rel.startswith(search.shard_folder(search.ARCHIVE))]
         assert_same_as_clean(root, out, tmp_path)
 
 
