@@ -54,17 +54,33 @@ QR_MASK = 0
 "best" one cost 7 ms an article, most of the render time of a 10,000-article build, for no gain in scanning)."""
 
 
+_DARK_RUN = re.compile(rb"\x01+")
+
+
 def qr_svg(url: str, label: str = "本页二维码") -> Markup:
     """An inline ``<svg>`` QR code (ISO/IEC 18004, error correction M, 2-module quiet zone) encoding ``url``,
     dark modules on a white square so it scans in dark and high-contrast modes too. It has a ``viewBox`` and no
     size, so CSS sizes it; ``role="img"`` and ``aria-label`` (``label``) give it a text alternative. No style
-    attributes, so it passes a Content-Security-Policy without ``'unsafe-inline'``. Raises
-    :class:`segno.DataOverflowError` for data beyond a version-40 code (about 2,300 bytes)."""
+    attributes, so it passes a Content-Security-Policy without ``'unsafe-inline'``. segno encodes the code; the
+    drawing is segno's own SVG path (one horizontal stroke per run of dark modules, relative moves), written here
+    from its matrix in 0.3 ms instead of ``svg_inline``'s 1.3 ms (10 CPU-seconds of a 10,000-article build); the
+    tests check that both are the same bytes. Raises :class:`segno.DataOverflowError` for data beyond a version-40 code (about
+    2,300 bytes)."""
     code = segno.make(url, error="m", micro=False, mask=QR_MASK)
-    svg = code.svg_inline(scale=1, border=2, omitsize=True, svgclass="qr", lineclass=None, dark="#000",
-                          light="#fff")
-    attrs = f' role="img" aria-label="{escape(label)}" focusable="false"'
-    return Markup(svg.replace("<svg ", "<svg" + attrs + " ", 1))
+    border = 2
+    size = code.symbol_size(scale=1, border=border)[0]
+    moves, x, y = [], 0, None
+    for row, bits in enumerate(code.matrix):
+        for run in _DARK_RUN.finditer(bytes(bits)):
+            start, end = run.span()
+            if y is None:  # the first stroke is absolute, on the middle of its row
+                moves.append(f"M{border + start} {border + row}.5h{end - start}")
+            else:
+                moves.append(f"m{start - x} {row - y}h{end - start}")
+            x, y = end, row
+    return Markup(f'<svg role="img" aria-label="{escape(label)}" focusable="false" viewBox="0 0 {size} {size}" '
+                  f'class="qr"><path fill="#fff" d="M0 0h{size}v{size}h-{size}z"/>'
+                  f'<path stroke="#000" d="{"".join(moves)}"/></svg>')
 
 
 def make_env(config: Config, assets: dict[str, str] | None = None, *,

@@ -138,6 +138,21 @@ def test_article_shows_meta_tools_credits_and_a_qr_code_of_its_url(site_dir):
     assert str(qr_svg(canonical, "x")).count("<svg") == 1
 
 
+@pytest.mark.parametrize("path", ["", "a/", "gongzuo-dongtai/2026/11/sheng-fulian-zhaokai-dahui/",
+                                  "tags/" + "jia-feng-" * 40, "?" + "x" * 900])
+def test_qr_code_is_segnos_own_svg(path):
+    """qr_svg draws segno's code itself (faster): the same bytes as segno's svg_inline, for short URLs and long
+    ones (QR versions 3 to 25)."""
+    import segno
+
+    from sitegen.render import qr_svg
+
+    url = "https://www.example.org.cn/" + path
+    expected = segno.make(url, error="m", micro=False, mask=0).svg_inline(
+        scale=1, border=2, omitsize=True, svgclass="qr", lineclass=None, dark="#000", light="#fff")
+    assert str(qr_svg(url, "扫码")) == expected.replace("<svg ", '<svg role="img" aria-label="扫码" focusable="false" ', 1)
+
+
 def test_print_url_and_listing_dates(site_dir):
     listing = lxml_html.document_fromstring((site_dir / "gongzuo-dongtai" / "index.html").read_text("utf-8"))
     rows = listing.xpath("//ul[@class='list']/li")
