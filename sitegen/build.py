@@ -794,6 +794,7 @@ class RenderState:
         self.skipped = 0
         self.reasons: list[tuple[str, str]] = []
         self._fps: dict[str, str] = {}
+        self.whole_cards = True
         self.bodies = cachemod.Bodies(config.cache_dir)
         self.shape = ""
         self.session: Session | None = None
@@ -820,21 +821,57 @@ class RenderState:
         return self.cache.file_sha(self.config.root, rel) or ""
 
     def page_fp(self, page: Page) -> str:
-        """Fingerprint of everything a page's fields and body come from: its file's bytes, the file-exists answers
-        of its parse and the bytes of every image it shows."""
+        """Fingerprint of a page, two halves of 24 hex digits. The first, its *card*, covers what another output
+        can show of the page: every field but the body (``html``, ``text`` and their ``digest``) and the bytes of
+        every image it shows. The whole string also covers the body: its file's bytes and the file-exists answers
+        of its parse. An output showing the page in a list (a listing, related articles, previous/next) depends on
+        the card, the page's own output on the whole (see :class:`BodyOf`), so correcting an article's text
+        re-renders its page and not the ~70 pages that list it as related. With ``whole_cards`` (a theme that
+        reads bodies outside ``body``) the card is the whole fingerprint."""
         fp = self._fps.get(page.source)
         if fp is None:
             entry = self.cache.entries.get(page.source)
-            h = hashlib.blake2b(digest_size=12)
-            h.update((entry.sha if entry else page.digest).encode())
+            files = hashlib.blake2b(digest_size=12)
+            files.update((entry.sha if entry else page.digest).encode())
             if entry:
-                h.update(repr(entry.exists).encode())
+                files.update(repr(entry.exists).encode())
             rels = [ph.rel for ph in page.photos if ph.rel] + ([page.cover.rel] if page.cover and page.cover.rel
                                                                else []) + [r for r, _, _ in page.images if r]
-            for rel in rels:
-                h.update(f"\0{rel}\0{self.file_sha(rel)}".encode())
-            fp = self._fps[page.source] = h.hexdigest()
+            shas = "".join(f"\0{rel}\0{self.file_sha(rel)}" for rel in rels)
+            files.update(shas.encode())
+            known = entry is not None and entry.page is page
+            card = entry.card if known else ""
+            if not card:
+                card = hashlib.blake2b(repr(tuple(getattr(page, f.name) for f in dataclasses.fields(page)
+                                                  if f.name not in _BODY_FIELDS)).encode(), digest_size=12).hexdigest()
+                if known:
+                    entry.card = card
+            card = hashlib.blake2b((card + shas).encode(), digest_size=12).hexdigest()
+            fp = self._fps[page.source] = card + files.hexdigest()
         return fp
+
+    def card_fp(self, page: Page) -> str:
+        """The part of :meth:`page_fp` an output that lists ``page`` depends on."""
+        return self.page_fp(page) if self.whole_cards else self.page_fp(page)[:CARD]
+
+
+CARD = 24
+"""Length of the card half of a page fingerprint (:meth:`RenderState.page_fp`)."""
+
+_BODY_FIELDS = frozenset({"html", "text", "digest"})
+
+BODY = "body:"
+"""Prefix of an output's source entry that says it shows the body of that page (``body:content/news/a.md``)."""
+
+
+class BodyOf:
+    """Stands in an output's digest for the body of ``page`` (the article an output is about): the page's whole
+    fingerprint, and a ``body:`` source entry so that a change to the text alone re-renders this output only."""
+
+    __slots__ = ("page",)
+
+    def __init__(self, page: Page):
+        self.page = page
 
 
 _SAFE_SITE_ATTRS = frozenset({"pages", "tag_slug", "section", "config"})
@@ -945,10 +982,12 @@ def _digest_into(value, parts: list, sources: list, fp) -> bool:
 
 class _Digester:
     """:func:`_digest_into` with the common types first and the text of frozen dataclasses other than pages
-    (sections, photos) remembered: 13,000 outputs' contexts at 10,000 articles in a fraction of a second."""
+    (sections, photos) remembered: 13,000 outputs' contexts at 10,000 articles in a fraction of a second. ``fp``
+    gives a page's fingerprint as a listed page, ``whole`` its whole fingerprint (for :class:`BodyOf`)."""
 
-    def __init__(self, fp):
+    def __init__(self, fp, whole=None):
         self.fp = fp
+        self.whole = whole or fp
         self._memo: dict[int, tuple[object, str | None]] = {}
 
     def into(self, value, parts: list, sources: list) -> bool:
@@ -977,6 +1016,9 @@ class _Digester:
             parts.append("}")
         elif t is Lazy:
             return self.into(value.key() if callable(value.key) else value.key, parts, sources)
+        elif t is BodyOf:
+            parts.append("B" + self.whole(value.page))
+            sources.append(BODY + value.page.source)
         elif t is datetime:
             parts.append(value.isoformat())
         elif isinstance(value, (str, int, float)):
@@ -1024,7 +1066,7 @@ class _Plan:
         self.theme_fp = theme_fp
         self.config_fp = config.fingerprint()
         self.reads_site = reads_site
-        self.digester = _Digester(state.page_fp)
+        self.digester = _Digester(state.card_fp, state.page_fp)
         parts: list = [self.theme_fp, self.config_fp]
         ok = self.digester.into({k: v for k, v in common.items()}, parts, [])
         ok = ok and self.digester.into(list(site.pages), parts, [])  # the footer lists static pages
@@ -1043,7 +1085,20 @@ class _Plan:
         # build: an output's digest can only have changed if a page it shows did, so the others keep theirs
         # without their context being digested again.
         self.fast = bool(state.shape and manifest.common and old.shape == state.shape and old.common == manifest.common)
-        self.dirty = frozenset(s for s, fp in manifest.pages.items() if old.pages.get(s) != fp) if self.fast else None
+        self.dirty = self._dirty(manifest.pages, old.pages) if self.fast else None
+
+    def _dirty(self, pages: Mapping[str, str], before: Mapping[str, str]) -> frozenset:
+        """The source entries whose change re-renders an output that recorded them: a page whose card changed
+        (every output listing it) and ``body:`` + a page whose fingerprint changed (its own output)."""
+        n = None if self.state.whole_cards else CARD
+        dirty = set()
+        for s, fp in pages.items():
+            was = before.get(s)
+            if was != fp:
+                dirty.add(BODY + s)
+                if was is None or was[:n] != fp[:n]:
+                    dirty.add(s)
+        return frozenset(dirty)
 
     def add_files(self, rel: str, key: str, make) -> None:
         """Output files not made from a template: ``make()`` yields ``(path, bytes)`` pairs, ``rel`` among them;
@@ -1078,7 +1133,7 @@ class _Plan:
     def site_digest(self) -> str:
         if self._site_digest is None:
             h = hashlib.blake2b(digest_size=16)
-            fp = self.state.page_fp
+            fp = self.state.card_fp
             for p in self.site.all_pages:
                 h.update(f"{p.source}\0{fp(p)}\0".encode())
             self._site_digest = h.hexdigest()
@@ -1180,7 +1235,9 @@ class _Plan:
             return "模板有变化（template changed）"
         if old.config != self.config_fp:
             return "site.yaml 有变化（config changed）"
-        changed = [s for s in sources if old.pages.get(s) != self.state._fps.get(s)]
+        dirty = self._dirty({s: self.state._fps[s] for s in (x.removeprefix(BODY) for x in sources)
+                             if s in self.state._fps}, old.pages)
+        changed = list(dict.fromkeys(s.removeprefix(BODY) for s in sources if s in dirty))
         if changed:
             return "页面有变化（page changed: " + ", ".join(changed[:3]) + (" …" if len(changed) > 3 else "") + "）"
         added = [s for s in sources if s not in before.sources]
@@ -1266,6 +1323,7 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
     else:  # the same theme and settings: templates stay compiled; only the clock moves on
         env.globals["now"] = rendermod._clock(config)
     reads_site, reads_bodies = theme_facts(env, theme_fp, config.cache_dir)
+    state.whole_cards = reads_bodies
     if reads_bodies and any(not (p.html or p.text) for p in site.all_pages):
         site, _ = contentmod.assemble([state.full(p) for p in site.all_pages], config)  # the theme reads bodies
     urls = {p.source: p.url for p in site.all_pages}
@@ -1290,7 +1348,7 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
         return re.sub(r'<img [^>]*?src="' + IMG_LINK + r'([^"]*)"[^>]*>', img, html)
 
     def body_of(page: Page) -> Lazy:
-        return Lazy(lambda: resolve_body(page), lambda: ("body", tuple(urls.get(t or "") for t, _, _ in page.links)))
+        return Lazy(lambda: resolve_body(page), lambda: (BodyOf(page), tuple(urls.get(t or "") for t, _, _ in page.links)))
 
     sections = {s.slug: s for s in config.categories + config.columns}
     common = {"site": site, "sections": sections, "media": media, "drafts": drafts}

@@ -157,8 +157,9 @@ class Entry:
     """One parsed content file: ``size`` (bytes) and ``mtime`` (ns) when it was read, ``sha`` its SHA-256 (hex),
     ``exists`` the file-exists answers the parse depended on as ``((rel, bool), …)``, and the result: ``page``
     (``None`` when an error stopped it; kept without its body, see :class:`Bodies`), ``problems``, ``body``,
-    where the page's body is stored (``None``: not stored), and ``shape``, the digest of the page's fields that
-    decide where it is listed (see :func:`sitegen.build.site_shape`; ``""`` until computed)."""
+    where the page's body is stored (``None``: not stored), ``shape``, the digest of the page's fields that
+    decide where it is listed (see :func:`sitegen.build.site_shape`), and ``card``, the digest of every field but
+    its body (see :meth:`sitegen.build.RenderState.page_fp`; both ``""`` until computed)."""
 
     size: int
     mtime: int
@@ -168,6 +169,7 @@ class Entry:
     problems: tuple
     body: tuple | None = None
     shape: str = ""
+    card: str = ""
 
 
 @dataclass

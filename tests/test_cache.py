@@ -179,6 +179,38 @@ def test_title_edit_updates_every_output_that_shows_it(site, tmp_path):
     assert_same_as_clean(root, out, tmp_path)
 
 
+def test_text_edit_re_renders_the_article_not_the_pages_that_list_it(site, tmp_path):
+    """A paragraph added at the end of an article changes neither its title nor its summary: its own page, the
+    feeds (they carry the text) and the search index follow, while the listings, neighbours and articles that show
+    it as related keep their files; the result equals a clean build."""
+    root, out = site
+    s = site_pages(root)
+    target = next(a for a in s.articles if all(s.neighbours[a.url])
+                  and any(a in s.related.get(b.url, ()) for b in s.articles))
+    showing = {buildmod.output_path(b.url) for b in s.articles if target in s.related.get(b.url, ())}
+    showing |= {buildmod.output_path(n.url) for n in s.neighbours[target.url]}
+    path = root / target.source
+    # a summary of its own (a short article's automatic summary is its whole text)
+    path.write_text(path.read_text("utf-8").replace("\ntags:", "\nsummary: 各级妇联组织深入基层。\ntags:", 1), "utf-8")
+    run(root, out)
+    path.write_text(path.read_text("utf-8") + "\n结尾补充：巾帼志愿服务队走进社区。\n", "utf-8")
+
+    report = run(root, out, explain=True)
+    reasons = dict(report.explained)
+    own = buildmod.output_path(target.url)
+    assert "结尾补充" in page_of(out, target.url) and own in reasons and target.source in reasons[own]
+    assert "feed.xml" in reasons and "结尾补充" in (out / "feed.xml").read_text("utf-8")
+    assert showing and not showing & set(reasons), sorted(showing & set(reasons))
+    assert not [r for r in reasons if r.endswith("index.html") and r != own and not r.startswith("search/")]
+    assert_same_as_clean(root, out, tmp_path)
+
+    # the same article's title, which the others show, re-renders them all
+    path.write_text(path.read_text("utf-8").replace(f"title: {target.title}", "title: 改过的标题"), "utf-8")
+    reasons = dict(run(root, out, explain=True).explained)
+    assert showing <= set(reasons)
+    assert_same_as_clean(root, out, tmp_path)
+
+
 def test_deleting_an_article_removes_its_page_and_every_link_to_it(site, tmp_path):
     root, out = site
     s = site_pages(root)
@@ -437,9 +469,9 @@ def test_build_after_a_preview_with_deferred_search_refreshes_the_index(site, tm
 
 
 def test_an_edit_re_indexes_only_its_search_shard(tmp_path, monkeypatch):
-    """The newest month's articles and the older ones, packed by whole months into archive shards of at most
-    ``SHARD_ARTICLES`` articles, are separate Pagefind indexes: correcting this month's article re-runs Pagefind
-    over this month only, an older one over its archive shard only, and the result equals a clean build."""
+    """The newest week's articles and the older ones, packed by whole months into archive shards of at most
+    ``SHARD_ARTICLES`` articles, are separate Pagefind indexes: correcting this week's article re-runs Pagefind
+    over this week only, an older one over its archive shard only, and the result equals a clean build."""
     from sitegen import search
 
     monkeypatch.setattr(search, "SHARD_ARTICLES", 8)
