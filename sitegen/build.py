@@ -846,6 +846,7 @@ class RenderState:
                                                   if f.name not in _BODY_FIELDS)).encode(), digest_size=12).hexdigest()
                 if known:
                     entry.card = card
+                    self.cache.dirty = True
             card = hashlib.blake2b((card + shas).encode(), digest_size=12).hexdigest()
             fp = self._fps[page.source] = card + files.hexdigest()
         return fp

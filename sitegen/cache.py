@@ -210,8 +210,8 @@ class PageCache:
 
         try:
             entries = {rel: Entry(size, mtime, sha, exists, Page(*page) if page is not None else None, problems, body,
-                                  shape)
-                       for rel, (size, mtime, sha, exists, page, problems, body, shape) in rows.items()}
+                                  shape, card)
+                       for rel, (size, mtime, sha, exists, page, problems, body, shape, card) in rows.items()}
         except (TypeError, ValueError) as exc:
             log.warning("缓存 %s 不可用（%s），已忽略并重建", cache_dir / cls.FILE, exc)
             return cls(config_fingerprint)
@@ -231,10 +231,10 @@ class PageCache:
         for rel, e in self.entries.items():
             row = loaded.get(rel)
             if (row is None or previous.get(rel) is not e or row[0] != e.size or row[1] != e.mtime
-                    or row[6] != e.body or row[7] != e.shape):  # else the entry is the one loaded, unchanged
+                    or row[6] != e.body or row[7] != e.shape or row[8] != e.card):  # else the one loaded, unchanged
                 row = (e.size, e.mtime, e.sha, e.exists,
                        tuple(getattr(e.page, n) for n in names) if e.page is not None else None, e.problems, e.body,
-                       e.shape)
+                       e.shape, e.card)
             rows[rel] = row
         write(cache_dir / self.FILE, "pages", (self.config, rows, self.files, self.tag_slugs))
         self._rows, self.previous, self.dirty = rows, dict(self.entries), False
