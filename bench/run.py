@@ -18,7 +18,8 @@ What it does (the kit and its conventions: ``../shared/bench/README.md`` beside 
    oldest, before each run), ``edit-newest`` (the same to the article with the latest date: what an editor
    publishing today corrects), ``template``
    (a comment added to the base template: sitegen's ``partials/footer.html`` override, Hugo's ``baseof.html``,
-   a copy of Pelican's theme) and ``add`` (a new article before each run);
+   a copy of Pelican's theme) and ``add`` (a new article before each run, dated like the newest one: what an
+   editor publishing today adds);
 4. the image scenario (only when ``sitegen/images.py`` exists): sitegen's pipeline on ``--photos`` camera-size
    JPEGs, cold (empty cache) and cached, against the kit's Pillow baseline ``bench_images.py --mode plain`` and
    sigal with all cores (``bench/work/venv-sigal``, configured as the kit runs it); output images per second and
@@ -200,10 +201,10 @@ class Tool:
             path = self.first_article() if scenario == "edit" else self.newest_article()
             with open(path, "a", encoding="utf-8") as f:
                 f.write(f"\n追加一段文字，第 {self.counter} 次。\n")
-        elif scenario == "add":
-            first = self.first_article()
-            text = first.read_text("utf-8")
-            new = first.with_name(f"bench-added-{self.counter}.md")
+        elif scenario == "add":  # today's news: a copy of the newest article under a new title
+            newest = self.newest_article()
+            text = newest.read_text("utf-8")
+            new = newest.with_name(f"bench-added-{self.counter}.md")
             new.write_text(self.retitle(text, f"新增文章第{self.counter}号", new.stem), "utf-8")
         elif scenario == "template":
             path = self.template_file()
@@ -437,7 +438,7 @@ def save(report: dict) -> Path:
 
 def print_markdown(report: dict) -> None:
     """The table for the README: median wall (min–max), peak MiB, ratio sitegen/peer."""
-    print(f"\n| articles | scenario | sitegen s | peak MiB | peer | peer s | peer MiB | sitegen/peer |")
+    print("\n| articles | scenario | sitegen s | peak MiB | peer | peer s | peer MiB | sitegen/peer |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for n, scenarios in report["sizes"].items():
         for scenario, table in scenarios.items():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import shutil
 import xml.etree.ElementTree as ET
-from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 

@@ -49,7 +49,7 @@ def _page(title: str, body: str) -> str:
 
 def write_output(output: Path, *, with_article: bool = True) -> None:
     """A small built site: home, one article with a photo, a Chinese-named attachment page, CSS, 404."""
-    link = f'<a href="/gzdt/hebei-fulian-gaige/">河北省妇联深化改革</a>' if with_article else ""
+    link = '<a href="/gzdt/hebei-fulian-gaige/">河北省妇联深化改革</a>' if with_article else ""
     files = {
         "index.html": _page("河北妇女网", f"<h1>首页</h1>{link}<a href=\"/附件/通知.html\">通知</a>"),
         "style.3f2a9c1b.css": CSS,

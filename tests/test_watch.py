@@ -204,7 +204,7 @@ def test_callback_errors_do_not_stop_the_watcher(tmp_path):
         calls.append(change)
         raise RuntimeError("boom")
 
-    with Watcher(config, boom, debounce=0.1) as watcher:
+    with Watcher(config, boom, debounce=0.1):
         time.sleep(0.2)
         (root / "content" / "a.md").write_text("x", "utf-8")
         deadline = time.monotonic() + 10
