@@ -504,9 +504,6 @@ def assemble_cached(pages: list[Page], config: Config, shape: str,
     return site, problems
 
 
-SEARCH_KEY = "pagefind/pagefind.js"
-"""The output under which the manifest records the primary search shard (``sitegen.search.shard_key("")``); an
-archive shard under ``pagefind/archive/2021-03/pagefind-entry.json``."""
 SEARCH_DIR = "pagefind/"
 """The folder of the search bundle and its shards (``sitegen.search.BUNDLE`` + ``/``)."""
 
@@ -1349,7 +1346,8 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
         return re.sub(r'<img [^>]*?src="' + IMG_LINK + r'([^"]*)"[^>]*>', img, html)
 
     def body_of(page: Page) -> Lazy:
-        return Lazy(lambda: resolve_body(page), lambda: (BodyOf(page), tuple(urls.get(t or "") for t, _, _ in page.links)))
+        return Lazy(lambda: resolve_body(page),
+                    lambda: (BodyOf(page), tuple(urls.get(t or "") for t, _, _ in page.links)))
 
     sections = {s.slug: s for s in config.categories + config.columns}
     common = {"site": site, "sections": sections, "media": media, "drafts": drafts}

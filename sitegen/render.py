@@ -63,8 +63,8 @@ def qr_svg(url: str, label: str = "本页二维码") -> Markup:
     attributes, so it passes a Content-Security-Policy without ``'unsafe-inline'``. segno encodes the code; the
     drawing is segno's own SVG path (one horizontal stroke per run of dark modules, relative moves), written here
     from its matrix in 0.3 ms instead of ``svg_inline``'s 1.3 ms (10 CPU-seconds of a 10,000-article build); the
-    tests check that both are the same bytes. Raises :class:`segno.DataOverflowError` for data beyond a version-40 code (about
-    2,300 bytes)."""
+    tests check that both are the same bytes. Raises :class:`segno.DataOverflowError` for data beyond a
+    version-40 code (about 2,300 bytes)."""
     import segno  # imported here: a build that renders no article does not pay for it (20 ms)
 
     code = segno.make(url, error="m", micro=False, mask=QR_MASK)

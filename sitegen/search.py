@@ -184,11 +184,11 @@ ARCHIVE = "archive"
 
 SHARD_ARTICLES = 2500
 """The most articles an archive shard holds, unless one calendar month alone has more. 2,500 keeps each Pagefind
-process near 250 MB and 10 s (2 cores, bench corpus), and a reader's query fetches one index chunk per shard
-(30–80 KB each), so a 10,000-article site costs four chunks instead of one."""
+process near 300 MB and 10 s (bench corpus), while a reader's query fetches one index chunk (30–80 KB) per shard:
+five archive shards at 10,000 articles."""
 
 
-def shards(site: Site, size: int | None = None) -> dict[str, list[Page]]:
+def shards(site: Site) -> dict[str, list[Page]]:
     """The articles of ``site`` split into the search index's shards, ``{name: articles}``, each a separate
     Pagefind bundle that the search page merges (Pagefind's multisite ``mergeIndex``, what upstream suggests for
     large sites; it has no incremental indexing, upstream issue #71). The primary shard ``""`` holds the articles
@@ -196,13 +196,12 @@ def shards(site: Site, size: int | None = None) -> dict[str, list[Page]]:
     usually changes, so that edit re-runs Pagefind over a few dozen articles (0.5 s; Pagefind's Chinese
     segmenter alone takes 0.3 s to start). The primary shard is loaded first by the search page, with Pagefind's
     code. Older articles are grouped by calendar month and the months, oldest first, packed whole into archive
-    shards of at most ``size`` (default :data:`SHARD_ARTICLES`) articles, named ``archive/YYYY-MM`` after their
+    shards of at most :data:`SHARD_ARTICLES` articles, named ``archive/YYYY-MM`` after their
     first month: a week that leaves the primary shard joins the newest archive shard or opens a new one, so
     older shards keep their names and bundles. Each shard depends only on its own articles, so an edit re-runs
     Pagefind over one shard, and a cold build runs several Pagefind processes at once. Empty without articles."""
     if not site.articles:
         return {}
-    size = size or SHARD_ARTICLES
     newest_week = max(a.date for a in site.articles).isocalendar()[:2]
     groups: dict[str, list[Page]] = {"": []}
     months: dict[tuple[int, int], list[Page]] = {}
@@ -214,7 +213,7 @@ def shards(site: Site, size: int | None = None) -> dict[str, list[Page]]:
     current: list[Page] | None = None
     for year, month in sorted(months):
         pages = months[(year, month)]
-        if current is None or len(current) + len(pages) > size:
+        if current is None or len(current) + len(pages) > SHARD_ARTICLES:
             current = groups[f"{ARCHIVE}/{year:04d}-{month:02d}"] = []
         current.extend(pages)
     return groups

@@ -554,10 +554,11 @@ def test_feed_groups_cover_every_feed_file(site):
     assert grouped == want
 
 
-def test_search_key_is_in_the_search_bundle():
+def test_search_folder_is_the_search_bundle():
     from sitegen import search
 
-    assert buildmod.SEARCH_KEY == search.BUNDLE + "/pagefind.js"
+    assert buildmod.SEARCH_DIR == search.BUNDLE + "/" == search.shard_folder("")
+    assert search.shard_key("").startswith(buildmod.SEARCH_DIR)
     assert buildmod._pagefind_version() == search._pagefind_version()
 
 

@@ -112,6 +112,33 @@ def test_chinese_words_find_every_article_containing_them(chromium, sample, word
         assert "<mark>" in r["excerpt"]
 
 
+def test_many_archive_bundles_are_merged_in_the_browser(chromium, tmp_path, monkeypatch):
+    """With archive bundles of at most 5 articles the sample site's search index is seven Pagefind bundles; the
+    search page merges them all: every article containing 妇联 or 家风 is found, in the same order of relevance
+    as from one index, and the column filter still applies across bundles."""
+    from sitegen import search as searchmod
+
+    monkeypatch.setattr(searchmod, "SHARD_ARTICLES", 5)
+    root = copy_sample_site(tmp_path / "site")
+    assert build(root).ok
+    out = root / "output"
+    shards = lxml.html.fromstring((out / "search" / "index.html").read_bytes()).xpath("//*[@data-shards]/@data-shards")
+    assert len(shards[0].split()) >= 5, shards
+    docs = indexed_text(out)
+    server, base = serve(out)
+    try:
+        page = chromium.new_page()
+        for word in ("妇联", "家风"):
+            expected = {url for url, (_, text) in docs.items() if word in text}
+            urls = [r["url"] for r in search(page, base, word)["results"]]
+            assert set(urls[:len(expected)]) == expected, word
+        filtered = search(page, base, "妇联", section="column:改革进行时")["results"]
+        assert len(filtered) == 5
+        page.close()
+    finally:
+        server.shutdown()
+
+
 def test_name_finds_the_author(chromium, sample):
     root, base = sample
     page = chromium.new_page()

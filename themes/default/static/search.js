@@ -1,6 +1,6 @@
 // 站内搜索: reads ?q= (and ?section=category:名称 or column:名称) and shows Pagefind results.
-// The index is built by sitegen (Pagefind extended, Chinese segmentation) into /pagefind/ (the newest month's
-// articles) and /pagefind/archive/ (older articles).
+// The index is built by sitegen (Pagefind extended, Chinese segmentation) into /pagefind/ (the newest week's
+// articles) and the bundles listed in data-shards (/pagefind/archive/YYYY-MM/, older articles), merged here.
 const root = document.getElementById("search");
 const form = root.querySelector("form");
 const input = document.getElementById("search-q");
@@ -49,7 +49,8 @@ export function prepare(query) {
 }
 
 // News readers often type (part of) a headline. Among Pagefind's first RERANK results, articles whose title
-// contains the query come first, then titles sharing more of its two-character pieces; ties keep Pagefind's order.
+// contains the query come first, then those whose text contains it, each by how many of its two-character pieces
+// the title shares; ties keep Pagefind's order.
 const RERANK = 30;
 function pieces(text) {
   const chars = [...text.replace(/[\s\p{P}\p{S}]+/gu, "")];
@@ -58,14 +59,17 @@ function pieces(text) {
   return out;
 }
 export function rerank(query, results) {
-  const q = query.replace(/[\s\p{P}\p{S}]+/gu, "");
+  const strip = (text) => (text || "").replace(/[\s\p{P}\p{S}]+/gu, "");
+  const q = strip(query);
   const wanted = pieces(query);
   const score = (data) => {
-    const title = (data.meta.title || "").replace(/[\s\p{P}\p{S}]+/gu, "");
-    if (q && title.includes(q)) return 1e6;
+    const title = strip(data.meta.title);
+    if (q && title.includes(q)) return 2e6;
     let shared = 0;
     for (const piece of wanted) if (title.includes(piece)) shared++;
-    return shared;
+    // the index is several Pagefind bundles, each scoring with its own word statistics: an article containing the
+    // query as written comes before one that only shares some of its characters, whichever bundle it is in
+    return (q && strip(data.content).includes(q) ? 1e6 : 0) + shared;
   };
   return results.map((data, i) => [score(data), i, data]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map((x) => x[2]);
 }
