@@ -12,6 +12,7 @@ build byte for byte (tests/test_cache.py).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import html as htmllib
@@ -81,13 +82,11 @@ def now_in(config: Config) -> datetime:
 def _stage_file(out: Path, staging: Path, rel: str, data: bytes, made: set) -> bool:
     """Stage ``data`` for ``out/rel`` unless that file already holds these bytes; True when staged."""
     target = out / rel
-    try:
+    with contextlib.suppress(OSError):  # a missing or unreadable output is simply staged
         if target.stat().st_size == len(data):
             with open(target, "rb") as f:
                 if f.read() == data:
                     return False
-    except OSError:
-        pass
     staged = staging / rel
     parent = staged.parent
     if parent not in made:
@@ -132,12 +131,10 @@ class Writer:
         """Stage a copy of ``source`` unless ``out/rel`` already has the same bytes. With ``immutable`` (a path
         named by the content's hash) an existing file of the same size counts as the same bytes."""
         if immutable:
-            try:
+            with contextlib.suppress(OSError):  # no output yet: copied below
                 if (self.out / rel).stat().st_size == source.stat().st_size:
                     self.keep(rel)
                     return
-            except OSError:
-                pass
         self.write(rel, source.read_bytes())
 
     def link(self, rel: str, source: Path) -> None:
@@ -146,12 +143,10 @@ class Writer:
         if rel in self.produced:
             return
         self.produced.add(rel)
-        try:
+        with contextlib.suppress(OSError):  # no output yet: linked below
             if (self.out / rel).stat().st_size == source.stat().st_size:
                 self.unchanged += 1
                 return
-        except OSError:
-            pass
         staged = self.staging / rel
         if staged.parent not in self._made:
             staged.parent.mkdir(parents=True, exist_ok=True)
@@ -207,10 +202,7 @@ class Writer:
         removed = sorted(previous - self.produced)
         for rel in removed:
             path = self.out / rel
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
+            path.unlink(missing_ok=True)
             parent = path.parent
             while parent != self.out and parent.is_dir() and not any(parent.iterdir()):
                 parent.rmdir()
@@ -533,7 +525,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     outputs, old = state.manifest.outputs, state.old
     salt = f"{_pagefind_version()}\0{cachemod.code_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
     base, isfile = str(writer.out) + os.sep, os.path.isfile
-    groups = search.shards(site)
+    groups = state.search_groups if state.search_groups is not None else search.shards(site)
     pending: dict[str, tuple[str, str | None, cachemod.Output | None]] = {}
 
     def keep(rel: str, record: cachemod.Output) -> None:
@@ -775,7 +767,8 @@ class RenderState:
     """What :func:`render_site` needs to render incrementally: the page cache (file hashes and each page's parse
     inputs), the output manifest of the last build into the same folder (``old``) and the one being made
     (``manifest``), ``jobs`` processes, and whether to record ``reasons`` (``(output path, why)``) for
-    ``--explain``. ``skipped`` counts outputs not rendered because nothing they depend on changed.
+    ``--explain``. ``skipped`` counts outputs not rendered because nothing they depend on changed;
+    ``search_groups`` the search index's shards (:func:`sitegen.search.shards`) once the search page is planned.
 
     Without a page cache every page has a fingerprint made from its own content digest, and without an old
     manifest every output is rendered."""
@@ -792,6 +785,7 @@ class RenderState:
         self.reasons: list[tuple[str, str]] = []
         self._fps: dict[str, str] = {}
         self.whole_cards = True
+        self.search_groups: dict[str, list[Page]] | None = None
         self.bodies = cachemod.Bodies(config.cache_dir)
         self.shape = ""
         self.session: Session | None = None
@@ -924,15 +918,13 @@ def theme_facts(env, theme_fp: str, cache_dir: Path) -> tuple[dict[str, bool], b
     if facts is not None:
         return facts
     path = cache_dir / "theme-facts.json"
-    try:
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):  # else recomputed below
         data = json.loads(path.read_text("utf-8"))
         if data.get("theme") == theme_fp and data.get("code") == cachemod.code_version():
             reads = data["reads_site"]
             if isinstance(reads, dict) and all(isinstance(v, bool) for v in reads.values()):
                 facts = _FACTS[theme_fp] = (reads, bool(data["reads_bodies"]))
                 return facts
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass
     facts = _FACTS[theme_fp] = (template_reads_site(env), template_reads_bodies(env))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -1409,8 +1401,9 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
     emit("/404.html", "404.html", section=None, title="页面未找到")
     from sitegen import search
 
+    state.search_groups = search.shards(site)  # the search stage indexes the same shards
     emit("/search/", "search.html", section=None, title="站内搜索",
-         search_shards=tuple(f"{name}/" for name in search.shards(site) if name))
+         search_shards=tuple(f"{name}/" for name in state.search_groups if name))
     feed_outputs(plan, site, resolve_body)
     state.manifest.count = pages
     plan.run()  # renders the outputs added above whose inputs changed
