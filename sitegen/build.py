@@ -602,9 +602,11 @@ def _save_cache(config: Config, pages_cache: cachemod.PageCache, manifest=None, 
             bodies = cachemod.Bodies(config.cache_dir)
             bodies.prune(pages_cache.entries)
             pages_cache.save(config.cache_dir)
-        if manifest is not None and _manifest_changed(
-                manifest, old if old is not None else cachemod.OutputManifest.loaded(config.cache_dir, out)):
-            manifest.save(config.cache_dir, out)
+        old = old if old is not None else cachemod.OutputManifest.loaded(config.cache_dir, out)
+        if manifest is not None and _manifest_changed(manifest, old):
+            manifest.save(config.cache_dir, out, old.base if old is not None else None)
+        elif manifest is not None and old is not None:
+            manifest.base = old.base  # the file on disk is still old's
     except OSError as exc:
         log.warning("无法写入缓存 %s：%s", config.cache_dir, exc)
 

@@ -283,6 +283,56 @@ def test_corrupt_cache_is_ignored_with_a_warning(site, tmp_path, caplog):
     assert_same_as_clean(root, out, tmp_path)
 
 
+def test_small_changes_are_journaled_and_a_bad_journal_is_not_trusted(site, tmp_path, caplog, monkeypatch):
+    """An edit writes only its changes (``pages.cache.journal``, ``manifests/*.cache.journal``) and leaves the
+    whole files as they were; the next build reads whole file + journal. A journal made for another whole file (a
+    build stopped between the two writes) is ignored, a damaged one makes the build start without a cache, a big
+    change rewrites the whole file and drops the journal. Every result equals a clean build."""
+    root, out = site
+    cache_dir = root / ".sitegen-cache"
+    whole = [cache_dir / "pages.cache", *sorted((cache_dir / "manifests").glob("*.cache"))]
+    journals = [f.with_name(f.name + ".journal") for f in whole]
+    before = [f.read_bytes() for f in whole]
+    page = root / "content" / "news" / "a07.md"
+    for n in range(3):
+        page.write_text(page.read_text("utf-8").replace("第7号", f"第7号（改{n}）"), "utf-8")
+        run(root, out)
+        assert [f.read_bytes() for f in whole] == before and all(j.is_file() for j in journals)
+        assert_same_as_clean(root, out, tmp_path)
+    loaded = cachemod.PageCache.load(cache_dir, configmod.load(root).fingerprint())
+    assert "（改2）" in loaded.entries["content/news/a07.md"].page.title
+    assert run(root, out).written == ()  # the journaled manifest knows every output
+    # a journal of another whole file: ignored (the whole file alone is an older, consistent state)
+    stale = journals[0].read_bytes()
+    monkeypatch.setattr(cachemod, "write_journaled", _always_whole(cachemod.write_journaled))
+    page.write_text(page.read_text("utf-8").replace("第7号", "第七号"), "utf-8")
+    run(root, out)
+    monkeypatch.undo()
+    monkeypatch.setenv("SITEGEN_NOW", NOW)
+    assert not any(j.exists() for j in journals) and whole[0].read_bytes() != before[0]
+    journals[0].write_bytes(stale)
+    with caplog.at_level(logging.WARNING):
+        report = run(root, out)
+    assert report.written == () and not any("journal" in r.getMessage() for r in caplog.records)
+    assert_same_as_clean(root, out, tmp_path)
+    # a damaged journal: warned, the build starts without that cache
+    page.write_text(page.read_text("utf-8").replace("第七号", "第7号"), "utf-8")
+    run(root, out)
+    data = journals[1].read_bytes()
+    journals[1].write_bytes(data[:-5] + bytes(5))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        report = run(root, out)
+    assert any("不可用" in r.getMessage() for r in caplog.records)
+    assert_same_as_clean(root, out, tmp_path)
+
+
+def _always_whole(write_journaled):
+    def whole(path, kind, head, maps, base):
+        return write_journaled(path, kind, head, maps, None)
+    return whole
+
+
 def test_cache_from_another_version_is_discarded(site, tmp_path, caplog, monkeypatch):
     root, out = site
     path = root / ".sitegen-cache" / "pages.cache"
