@@ -843,6 +843,10 @@ class RenderState:
         fp = self._fps.get(page.source)
         if fp is None:
             entry = self.cache.entries.get(page.source)
+            known = entry is not None and entry.page is page
+            if known and entry.fp:  # stored by an earlier build: the page shows no image
+                fp = self._fps[page.source] = entry.fp
+                return fp
             files = hashlib.blake2b(digest_size=12)
             files.update((entry.sha if entry else page.digest).encode())
             if entry:
@@ -851,7 +855,6 @@ class RenderState:
                                                                else []) + [r for r, _, _ in page.images if r]
             shas = "".join(f"\0{rel}\0{self.file_sha(rel)}" for rel in rels)
             files.update(shas.encode())
-            known = entry is not None and entry.page is page
             card = entry.card if known else ""
             if not card:
                 card = hashlib.blake2b(repr(tuple(getattr(page, f.name) for f in dataclasses.fields(page)
@@ -861,6 +864,9 @@ class RenderState:
                     self.cache.dirty = True
             card = hashlib.blake2b((card + shas).encode(), digest_size=12).hexdigest()
             fp = self._fps[page.source] = card + files.hexdigest()
+            if known and not rels:  # no image whose bytes could change behind the entry's back
+                entry.fp = fp
+                self.cache.dirty = True
         return fp
 
     def card_fp(self, page: Page) -> str:

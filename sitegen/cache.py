@@ -45,7 +45,7 @@ from sitegen import __version__
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 """Bump when the layout of a payload changes."""
 
 MAGIC = b"SITEGEN-CACHE "
@@ -248,8 +248,9 @@ class Entry:
     ``exists`` the file-exists answers the parse depended on as ``((rel, bool), …)``, and the result: ``page``
     (``None`` when an error stopped it; kept without its body, see :class:`Bodies`), ``problems``, ``body``,
     where the page's body is stored (``None``: not stored), ``shape``, the digest of the page's fields that
-    decide where it is listed (see :func:`sitegen.build.site_shape`), and ``card``, the digest of every field but
-    its body (see :meth:`sitegen.build.RenderState.page_fp`; both ``""`` until computed)."""
+    decide where it is listed (see :func:`sitegen.build.site_shape`), ``card``, the digest of every field but
+    its body, and ``fp``, the page's whole fingerprint when it shows no image (see
+    :meth:`sitegen.build.RenderState.page_fp`; each ``""`` until computed)."""
 
     size: int
     mtime: int
@@ -260,6 +261,7 @@ class Entry:
     body: tuple | None = None
     shape: str = ""
     card: str = ""
+    fp: str = ""
 
 
 @dataclass
@@ -302,8 +304,8 @@ class PageCache:
 
         try:
             entries = {rel: Entry(size, mtime, sha, exists, Page(*page) if page is not None else None, problems, body,
-                                  shape, card)
-                       for rel, (size, mtime, sha, exists, page, problems, body, shape, card) in rows.items()}
+                                  shape, card, fp)
+                       for rel, (size, mtime, sha, exists, page, problems, body, shape, card, fp) in rows.items()}
         except (TypeError, ValueError) as exc:
             log.warning("缓存 %s 不可用（%s），已忽略并重建", cache_dir / cls.FILE, exc)
             return cls(config_fingerprint)
@@ -324,10 +326,11 @@ class PageCache:
         for rel, e in self.entries.items():
             row = loaded.get(rel)
             if (row is None or previous.get(rel) is not e or row[0] != e.size or row[1] != e.mtime
-                    or row[6] != e.body or row[7] != e.shape or row[8] != e.card):  # else the one loaded, unchanged
+                    or row[6] != e.body or row[7] != e.shape or row[8] != e.card
+                    or row[9] != e.fp):  # else the one loaded, unchanged
                 row = (e.size, e.mtime, e.sha, e.exists,
                        tuple(getattr(e.page, n) for n in names) if e.page is not None else None, e.problems, e.body,
-                       e.shape, e.card)
+                       e.shape, e.card, e.fp)
             rows[rel] = row
         self._base = write_journaled(cache_dir / self.FILE, "pages", (self.config, dict(self.tag_slugs)),
                                      (rows, dict(self.files)), self._base)
