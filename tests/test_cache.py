@@ -590,6 +590,35 @@ def test_pagefind_makes_the_same_index_from_the_search_input(site):
     assert search.build_index(cut) == search.build_index(pages)
 
 
+def test_pagefind_service_makes_the_clis_bundle(site, tmp_path):
+    """The build talks to one Pagefind process per core in service mode (warmed up with a Chinese sentence,
+    several shards one after another); each bundle equals what the ``pagefind --site`` CLI makes of the same
+    folder, byte for byte."""
+    import subprocess
+
+    from sitegen import search
+
+    root, out = site
+    pages = sorted(p for p in out.rglob("index.html") if b"data-pagefind-body" in p.read_bytes())
+    halves = [pages[::2], pages[1::2]]
+    folders = []
+    for n, half in enumerate(halves):
+        folder = tmp_path / f"shard{n}"
+        for page in half:
+            target = folder / page.relative_to(out)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(search.essentials(page.read_bytes()))
+        folders.append(folder)
+    with search.Pagefind(warm=True) as service:
+        got = [service.index_folder(folder) for folder in folders]
+    for folder, bundle in zip(folders, got):
+        cli = tmp_path / (folder.name + "-cli")
+        subprocess.run(search.pagefind_command() + ["--site", str(folder), "--output-path", str(cli), "--quiet"],
+                       check=True, capture_output=True)
+        want = {f.relative_to(cli).as_posix(): f.read_bytes() for f in cli.rglob("*") if f.is_file()}
+        assert len(want) > 10 and bundle == want
+
+
 def test_feed_groups_cover_every_feed_file(site):
     root, out = site
     from sitegen import feeds
