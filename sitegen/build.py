@@ -1229,8 +1229,13 @@ class _Plan:
                     self.env.get_template(name)
                 except Exception:  # reported with its template and line when rendered  # noqa: BLE001
                     pass
+        many = len(todo) > pool.THRESHOLD
+        qr_file = state.config.cache_dir / QR_CACHE
+        if many:  # before the workers fork, so they inherit the drawings
+            rendermod.remember_qr(_load_qr(qr_file))
         shared = (self.env, self.jobs, out, writer.staging, state.full, self.digest)
         results = pool.run(_render_chunk, todo, jobs=state.jobs, shared=shared)
+        drawn: dict = {}
         for i, result in zip(todo, results):
             if result[0] == "error":
                 raise TemplateError(result[1], result[2])
@@ -1239,6 +1244,9 @@ class _Plan:
                 digest, sources = result[2], result[3]
             writer.adopt(rel, result[1])
             state.manifest.outputs[rel] = cachemod.Output(digest, sources)
+            drawn.update(result[4])
+        if many and drawn:
+            _save_qr(qr_file, drawn, {self.env.filters["abs_url"](p.url) for p in self.site.all_pages})
 
     def _why(self, rel: str, template: str, before, digest, sources) -> str:
         old = self.state.old
@@ -1266,6 +1274,39 @@ class _Plan:
         return "内容有变化（context changed）"
 
 
+QR_CACHE = "qr.cache"
+"""The QR drawings of the pages' URLs (:func:`sitegen.render.qr_path`), under the cache folder: a render of
+every article (a template or ``site.yaml`` edit) then encodes none of them again (1.5 ms each)."""
+
+
+def _segno_version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("segno")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _load_qr(path: Path) -> dict:
+    """The drawings of :data:`QR_CACHE` (empty when missing, unusable or made by another segno)."""
+    data = cachemod.read(path, "qr")
+    if isinstance(data, tuple) and len(data) == 2 and data[0] == _segno_version() and isinstance(data[1], dict):
+        return data[1]
+    return {}
+
+
+def _save_qr(path: Path, drawn: dict, live: set) -> None:
+    """Add the drawings ``drawn`` to :data:`QR_CACHE`, keeping only the URLs in ``live`` (logged, never raised,
+    when it cannot be written)."""
+    rendermod.remember_qr(drawn)
+    known = {url: d for url, d in rendermod.known_qr().items() if url in live}
+    try:
+        cachemod.write(path, "qr", (_segno_version(), known))
+    except OSError as exc:
+        log.warning("无法写入缓存 %s：%s", path, exc)
+
+
 _LATER: Any = object()
 """The digest of a job whose digest the worker rendering it computes (a first build: nothing to skip)."""
 
@@ -1284,7 +1325,9 @@ def _render_chunk(indices) -> list:
             html = rendermod.render(env, template, **ctx)
         except SitegenError as exc:
             return results + [("error", str(exc), exc.problems)]
-        results.append(("ok", _stage_file(out, staging, rel, html.encode("utf-8"), made)) + later)
+        results.append(("ok", _stage_file(out, staging, rel, html.encode("utf-8"), made)) + later + ({},))
+    if results:  # the QR codes this chunk drew, for the parent to keep (see _Plan.run)
+        results[-1] = results[-1][:4] + (rendermod.new_qr(),)
     return results
 
 

@@ -12,6 +12,7 @@ Layout (``config.cache_dir``, kept between CI runs, never published)::
     *.journal                   beside pages.cache and a manifest: the changes since that file was last
                                 written whole (see :func:`write_journaled`)
     search/                     the last Pagefind bundle of each search shard (sitegen.search)
+    qr.cache                    the QR code drawing of each page's URL (sitegen.build.QR_CACHE)
     theme-facts.json            what the theme's templates read, per theme fingerprint (sitegen.build)
 
 Each ``.cache`` file is one header line and one payload: ``SITEGEN-CACHE <json header>\\n`` + pickle. The header carries the

@@ -13,6 +13,7 @@ import os
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Mapping
 
 import jinja2
 from markupsafe import Markup, escape
@@ -60,16 +61,28 @@ def qr_svg(url: str, label: str = "本页二维码") -> Markup:
     """An inline ``<svg>`` QR code (ISO/IEC 18004, error correction M, 2-module quiet zone) encoding ``url``,
     dark modules on a white square so it scans in dark and high-contrast modes too. It has a ``viewBox`` and no
     size, so CSS sizes it; ``role="img"`` and ``aria-label`` (``label``) give it a text alternative. No style
-    attributes, so it passes a Content-Security-Policy without ``'unsafe-inline'``. segno encodes the code; the
-    drawing is segno's own SVG path (one horizontal stroke per run of dark modules, relative moves), written here
-    from its matrix in 0.3 ms instead of ``svg_inline``'s 1.3 ms (10 CPU-seconds of a 10,000-article build); the
-    tests check that both are the same bytes. Raises :class:`segno.DataOverflowError` for data beyond a
-    version-40 code (about 2,300 bytes). The data are encoded in byte mode, the mode segno picks for any URL with
-    a lowercase letter (naming it saves its mode detection, a fifth of the encoding time; the tests compare with
-    segno's automatic choice)."""
+    attributes, so it passes a Content-Security-Policy without ``'unsafe-inline'``. The drawing of each URL is
+    made once (:func:`qr_path`) and remembered in this process (see :func:`remember_qr`)."""
+    drawn = _QR_DRAWN.get(url)
+    if drawn is None:
+        drawn = _QR_DRAWN[url] = _QR_NEW[url] = qr_path(url)
+    size, path = drawn
+    return Markup(f'<svg role="img" aria-label="{escape(label)}" focusable="false" viewBox="0 0 {size} {size}" '
+                  f'class="qr"><path fill="#fff" d="M0 0h{size}v{size}h-{size}z"/>'
+                  f'<path stroke="#000" d="{path}"/></svg>')
+
+
+def qr_path(url: str) -> tuple[int, str]:
+    """``(size in modules, SVG path data)`` of the QR code of ``url`` with its 2-module quiet zone. segno encodes
+    the code (byte mode, the mode segno picks for any URL with a lowercase letter: naming it saves its mode
+    detection, a fifth of the encoding time); the path is segno's own SVG path (one horizontal stroke per run of
+    dark modules, relative moves), written here from its matrix in 0.3 ms instead of ``svg_inline``'s 1.3 ms; the
+    tests check both against segno's automatic choice and ``svg_inline``, byte for byte. Encoding still costs
+    about 1.5 ms. Raises :class:`segno.DataOverflowError` for data beyond a version-40 code (about 2,300
+    bytes)."""
     import segno  # imported here: a build that renders no article does not pay for it (20 ms)
 
-    code = segno.make(url, error="m", micro=False, mask=QR_MASK, mode="byte")  # a URL's mode: no detection
+    code = segno.make(url, error="m", micro=False, mask=QR_MASK, mode="byte")
     border = 2
     size = code.symbol_size(scale=1, border=border)[0]
     moves, x, y = [], 0, None
@@ -81,9 +94,29 @@ def qr_svg(url: str, label: str = "本页二维码") -> Markup:
             else:
                 moves.append(f"m{start - x} {row - y}h{end - start}")
             x, y = end, row
-    return Markup(f'<svg role="img" aria-label="{escape(label)}" focusable="false" viewBox="0 0 {size} {size}" '
-                  f'class="qr"><path fill="#fff" d="M0 0h{size}v{size}h-{size}z"/>'
-                  f'<path stroke="#000" d="{"".join(moves)}"/></svg>')
+    return size, "".join(moves)
+
+
+_QR_DRAWN: dict[str, tuple[int, str]] = {}
+_QR_NEW: dict[str, tuple[int, str]] = {}
+
+
+def remember_qr(drawings: Mapping[str, tuple[int, str]]) -> None:
+    """Remember QR drawings made elsewhere (``{URL: qr_path(URL)}``, from a worker process or an earlier build's
+    cache), so :func:`qr_svg` does not encode those URLs again in this process."""
+    _QR_DRAWN.update(drawings)
+
+
+def new_qr() -> dict[str, tuple[int, str]]:
+    """The QR drawings this process made since the last call (``{URL: qr_path(URL)}``)."""
+    new = dict(_QR_NEW)
+    _QR_NEW.clear()
+    return new
+
+
+def known_qr() -> dict[str, tuple[int, str]]:
+    """Every QR drawing this process made or was given."""
+    return dict(_QR_DRAWN)
 
 
 def make_env(config: Config, assets: dict[str, str] | None = None, *,

@@ -248,6 +248,30 @@ def test_template_edit_rebuilds_what_uses_it(site, tmp_path):
     assert_same_as_clean(root, out, tmp_path)
 
 
+def test_qr_codes_are_drawn_once(site, tmp_path, monkeypatch):
+    """A render of every article (here: a template edit) takes each page's QR code from ``qr.cache`` instead of
+    encoding it again; a cache made by another segno is not used; the output equals a clean build."""
+    from sitegen import render
+
+    root, out = site
+    monkeypatch.setattr(pool, "THRESHOLD", 0)  # "many pages": the cache is read, in this process (jobs=1)
+    encoded = []
+    real = render.qr_path
+    monkeypatch.setattr(render, "qr_path", lambda url: encoded.append(url) or real(url))
+    for n in range(3):
+        override_partial(root, "footer.html", "</footer>", f"</footer><!-- 改{n} -->")
+        render._QR_DRAWN.clear()  # a new process
+        encoded.clear()
+        run(root, out)
+        cache = root / ".sitegen-cache" / buildmod.QR_CACHE
+        version, drawings = cachemod.read(cache, "qr")
+        assert len(encoded) == (len(drawings) if n != 1 else 0) and len(drawings) > 20, n
+        if n == 1:
+            assert_same_as_clean(root, out, tmp_path)
+            cachemod.write(cache, "qr", ("0.0-another-segno", drawings))
+    assert_same_as_clean(root, out, tmp_path)
+
+
 def test_site_yaml_edit_rebuilds_what_depends_on_it(site, tmp_path):
     root, out = site
     (root / "site.yaml").write_text(SITE_YAML.replace("测试妇女网", "改名的妇女网"), "utf-8")
