@@ -190,15 +190,16 @@ class Writer:
             self.staging.mkdir()
         self.out.mkdir(parents=True, exist_ok=True)
         if not fresh:
-            made: set[Path] = set()
-            for rel in self.written:
-                dest = self.out / rel
-                if dest.is_dir() and not dest.is_symlink():
-                    shutil.rmtree(dest)
-                if dest.parent not in made:
+            for rel in self.written:  # replace first: the folder and file usually exist (one system call)
+                dest, staged = self.out / rel, self.staging / rel
+                try:
+                    os.replace(staged, dest)
+                except FileNotFoundError:  # a new folder
                     dest.parent.mkdir(parents=True, exist_ok=True)
-                    made.add(dest.parent)
-                os.replace(self.staging / rel, dest)
+                    os.replace(staged, dest)
+                except IsADirectoryError:  # a folder of the last build is a file now
+                    shutil.rmtree(dest)
+                    os.replace(staged, dest)
         removed = sorted(previous - self.produced)
         for rel in removed:
             path = self.out / rel
