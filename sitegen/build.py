@@ -581,7 +581,8 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     # an article re-rendered because of something Pagefind does not read (a neighbour's title in its footer):
     # the shard's input is the same, its bundle stays
     read: dict[str, bytes] = {}
-    keys = search.input_keys(site, writer, {name: groups[name] for name in pending}, output_digest, salt, read)
+    keys = search.input_keys(site, writer, {name: groups[name] for name in pending}, output_digest, salt, read,
+                             state.search_inputs)
     stale = {}
     for name, (rel, digest, before) in pending.items():
         if before is not None and before.sources[:1] == (keys[name],):
@@ -789,7 +790,10 @@ class RenderState:
     inputs), the output manifest of the last build into the same folder (``old``) and the one being made
     (``manifest``), ``jobs`` processes, and whether to record ``reasons`` (``(output path, why)``) for
     ``--explain``. ``skipped`` counts outputs not rendered because nothing they depend on changed;
-    ``search_groups`` the search index's shards (:func:`sitegen.search.shards`) once the search page is planned.
+    ``search_groups`` the search index's shards (:func:`sitegen.search.shards`) once the search page is planned;
+    ``search_inputs`` the digests of what Pagefind reads of the article pages rendered (see
+    :func:`sitegen.search.input_keys`); ``pagefind`` the warmed-up :class:`sitegen.search.Pagefind` of the build,
+    if any.
 
     Without a page cache every page has a fingerprint made from its own content digest, and without an old
     manifest every output is rendered."""
@@ -808,6 +812,7 @@ class RenderState:
         self.whole_cards = True
         self.search_groups: dict[str, list[Page]] | None = None
         self.pagefind = None
+        self.search_inputs: dict[str, str] = {}
         self.bodies = cachemod.Bodies(config.cache_dir)
         self.shape = ""
         self.session: Session | None = None
@@ -1246,6 +1251,8 @@ class _Plan:
             writer.adopt(rel, result[1])
             state.manifest.outputs[rel] = cachemod.Output(digest, sources)
             drawn.update(result[4])
+            if result[5] is not None and digest is not None:
+                state.search_inputs[f"{self.jobs[i][2]['page_url']}\0{digest}"] = result[5]
         if many and drawn:
             _save_qr(qr_file, drawn, {self.env.filters["abs_url"](p.url) for p in self.site.all_pages})
 
@@ -1313,6 +1320,8 @@ _LATER: Any = object()
 
 
 def _render_chunk(indices) -> list:
+    from sitegen import search
+
     env, jobs, out, staging, full, digest_of = pool.state()
     made: set = set()
     results = []
@@ -1326,9 +1335,13 @@ def _render_chunk(indices) -> list:
             html = rendermod.render(env, template, **ctx)
         except SitegenError as exc:
             return results + [("error", str(exc), exc.problems)]
-        results.append(("ok", _stage_file(out, staging, rel, html.encode("utf-8"), made)) + later + ({},))
+        data = html.encode("utf-8")
+        # what Pagefind will read of an article, digested here in parallel (the search stage then reads no page
+        # whose search input it knows)
+        searched = search.input_digest(search.essentials(data)) if template == "article.html" else None
+        results.append(("ok", _stage_file(out, staging, rel, data, made)) + later + ({}, searched))
     if results:  # the QR codes this chunk drew, for the parent to keep (see _Plan.run)
-        results[-1] = results[-1][:4] + (rendermod.new_qr(),)
+        results[-1] = results[-1][:4] + (rendermod.new_qr(), results[-1][5])
     return results
 
 

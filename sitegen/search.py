@@ -340,24 +340,31 @@ def _output_rel(url: str) -> str:
     return url + "index.html" if not url or url.endswith("/") else url
 
 
+def input_digest(essential: bytes) -> str:
+    """The digest :func:`input_keys` records of an article's :func:`essentials`."""
+    return hashlib.blake2b(essential, digest_size=16).hexdigest()
+
+
 def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]],
                output_digest: Callable[[str], str | None], salt: str,
-               read: dict[str, bytes] | None = None) -> dict[str, str]:
+               read: dict[str, bytes] | None = None, known: Mapping[str, str] | None = None) -> dict[str, str]:
     """``{shard name: key}`` for the shards ``groups`` (``{name: its articles}``, from :func:`shards`): a digest
     of exactly what Pagefind would read for the shard (each article's URL and :func:`essentials` of its page as
     this build leaves it) and ``salt`` (the Pagefind version and settings). Two builds with the same key make the same bundle, so an article page re-rendered for
     a reason Pagefind does not see (a neighbour's title in its footer) does not re-run Pagefind. The digest of an
     article's essentials is remembered in ``.sitegen-cache/search/inputs.json`` under its URL and
     ``output_digest(output path)`` (what the page was rendered from, None when unknown), so only pages rendered
-    from new inputs are read; with ``read`` (a dict), each text read is left there under its URL for
-    :func:`index`."""
+    from new inputs are read; ``known`` adds such digests made elsewhere (by the processes that rendered the
+    pages, see :func:`input_digest`), under the same ``URL\0output digest`` keys; with ``read`` (a dict), each
+    text read is left there under its URL for :func:`index`."""
     path = site.config.cache_dir / "search" / "inputs.json"
     try:
         memo = json.loads(path.read_text("utf-8"))
         memo = memo if isinstance(memo, dict) else {}
     except (OSError, ValueError):
         memo = {}
-    keys, added = {}, {}
+    keys, added = {}, dict(known or {})
+    memo.update(added)
     for name in groups:
         h = hashlib.blake2b(f"{salt}\0{name}".encode(), digest_size=16)
         for page in groups[name]:
@@ -369,7 +376,7 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
                 text = essentials(_final_bytes(writer, rel))
                 if read is not None:
                     read[page.url] = text
-                e = hashlib.blake2b(text, digest_size=16).hexdigest()
+                e = input_digest(text)
                 if m:
                     added[m] = e
             h.update(f"{page.url}\0{e}\0".encode())
