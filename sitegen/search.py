@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import select
 import subprocess
 import sys
 import tempfile
@@ -110,6 +111,9 @@ def pagefind_command() -> list[str]:
         return [sys.executable, "-m", "pagefind"]
 
 
+REPLY_TIMEOUT = 1800
+"""Seconds to wait for one reply of Pagefind (indexing 2,500 articles takes about 15 s here) before giving up."""
+
 _WARM_TEXT = "河北省妇联召开全省妇联改革工作推进会，部署家庭家教家风建设。"
 
 
@@ -164,7 +168,11 @@ class Pagefind:
             if b"," not in self._buffer:  # a reply can be megabytes (GetFiles): join the reads once
                 parts = [self._buffer]
                 while True:
-                    chunk = os.read(self._proc.stdout.fileno(), 1 << 20)
+                    fd = self._proc.stdout.fileno()
+                    if not select.select([fd], [], [], REPLY_TIMEOUT)[0]:
+                        self._proc.kill()
+                        raise self._failed(f"{REPLY_TIMEOUT} 秒内没有响应")
+                    chunk = os.read(fd, 1 << 20)
                     if not chunk:
                         raise self._failed("进程意外退出")
                     parts.append(chunk)

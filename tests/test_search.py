@@ -278,3 +278,19 @@ def test_results_link_to_the_articles_under_a_base_path(chromium, tmp_path):
         page.close()
     finally:
         server.shutdown()
+
+
+def test_a_pagefind_that_fails_or_hangs_is_reported_in_chinese(tmp_path, monkeypatch):
+    """The build's Pagefind process dying, or not answering within ``REPLY_TIMEOUT``, is an error with a Chinese
+    message (the build then commits nothing), never a hang or a traceback."""
+    from sitegen import search
+    from sitegen.errors import SitegenError
+
+    folder = tmp_path / "site" / "a"
+    folder.mkdir(parents=True)
+    (folder / "index.html").write_text('<html lang="zh-CN"><body><p data-pagefind-body>妇联</p></body></html>')
+    with search.Pagefind(["false"]) as dead, pytest.raises(SitegenError, match="Pagefind 生成站内搜索索引失败"):
+        dead.index_folder(tmp_path / "site")
+    monkeypatch.setattr(search, "REPLY_TIMEOUT", 0.5)
+    with search.Pagefind(["sh", "-c", "sleep 30", "sh"]) as stuck, pytest.raises(SitegenError, match="秒内没有响应"):
+        stuck.index_folder(tmp_path / "site")
