@@ -572,6 +572,6 @@ def theme_fingerprint(dirs: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-__all__ = ["CACHE_VERSION", "code_version", "read", "write", "Entry", "PageCache", "Bodies", "strip",
-           "exists_still_hold", "Output", "SiteIndex",
+__all__ = ["CACHE_VERSION", "code_version", "read", "write", "Base", "JOURNAL_SHARE", "read_journaled",
+           "write_journaled", "Entry", "PageCache", "Bodies", "strip", "exists_still_hold", "Output", "SiteIndex",
            "OutputManifest", "theme_fingerprint"]
