@@ -1231,10 +1231,9 @@ class _Plan:
                                                       {self.jobs[i][1] for i in todo}):
                 self.site_digest()
             for name in self.env.list_templates():
-                try:
+                # a template that fails to compile is reported with its line when rendered
+                with contextlib.suppress(Exception):
                     self.env.get_template(name)
-                except Exception:  # reported with its template and line when rendered  # noqa: BLE001
-                    pass
         many = len(todo) > pool.THRESHOLD
         qr_file = state.config.cache_dir / QR_CACHE
         if many:  # before the workers fork, so they inherit the drawings

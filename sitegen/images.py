@@ -52,6 +52,7 @@ pillow-heif, ``E308`` time limit exceeded, ``E309`` any other processing failure
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import difflib
 import hashlib
 import html
@@ -248,10 +249,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):  # the temporary file may not exist yet
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 
@@ -744,11 +743,9 @@ def _check_source(job: ImageJob) -> tuple[tuple[str, ...] | None, os.stat_result
     parts = Path(norm).parts
     if len(source.parts) > len(parts) and source.parts[-len(parts):] == parts:
         root = Path(*source.parts[:-len(parts)])
-        try:
+        with contextlib.suppress(OSError, RuntimeError):  # unresolvable (a symlink loop): the stat below reports it
             if not source.resolve().is_relative_to(root.resolve()):
                 return ("E306",), None  # a symlink leading out of the project
-        except (OSError, RuntimeError):
-            pass
     try:
         st = source.stat()
     except (FileNotFoundError, NotADirectoryError):
@@ -946,10 +943,8 @@ def _kill(pool: cf.ProcessPoolExecutor) -> None:
         pool.kill_workers()
     else:
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
-            try:
+            with contextlib.suppress(OSError, AttributeError):  # already gone
                 proc.kill()
-            except (OSError, AttributeError):
-                pass
     pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -976,12 +971,9 @@ def publish(results: Iterable[ImageResult], cache_dir: Path, output_dir: Path) -
                 src_stat = src.stat()
             except FileNotFoundError:
                 raise ImageError(f"图片缓存缺少 {src}（请重新构建）") from None
-            try:
-                dst_stat = dst.stat()
-                if dst_stat.st_size == src_stat.st_size:
+            with contextlib.suppress(FileNotFoundError):  # not published yet: copied below
+                if dst.stat().st_size == src_stat.st_size:
                     continue
-            except FileNotFoundError:
-                pass
             dst.parent.mkdir(parents=True, exist_ok=True)
             tmp = dst.with_name(f".tmp-{os.getpid()}-{dst.name}")
             try:

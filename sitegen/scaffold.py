@@ -7,6 +7,7 @@ matter uses the names of README "Front matter". An existing file is never overwr
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -36,12 +37,10 @@ class Skeleton:
 def _yaml_text(value: str) -> str:
     """``value`` as a YAML scalar: as is when YAML reads it back as the same string, else double-quoted (JSON
     strings are valid YAML double-quoted scalars)."""
-    try:
+    with contextlib.suppress(yamlsafe.YamlProblem):  # not plain YAML: quoted below
         loaded = yamlsafe.load(f"k: {value}", "<new>").value
         if isinstance(loaded, dict) and loaded.get("k") == value and "#" not in value:
             return value
-    except yamlsafe.YamlProblem:
-        pass
     return json.dumps(value, ensure_ascii=False)
 
 

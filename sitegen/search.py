@@ -72,12 +72,10 @@ def build_index(pages: Iterable[tuple[str, bytes]], cache: Path | None = None,
     digest = key.hexdigest()
     saved = cache / f"{saved_as}.json" if cache else None
     if saved:
-        try:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # no usable saved bundle: index
             data = json.loads(saved.read_text("utf-8"))
             if data.get("key") == digest:
                 return {name: base64.b64decode(b) for name, b in data["files"].items()}
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
     with tempfile.TemporaryDirectory(prefix="sitegen-pagefind-") as tmp:
         site_dir = Path(tmp)
         for url, html in pages:

@@ -15,6 +15,7 @@ browser by itself, and show build errors in the page.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import gc
 import html as htmllib
@@ -269,10 +270,8 @@ class Preview:
             self._kept.update(report.removed)
             return
         for rel in set(report.removed) | self._kept:
-            try:
+            with contextlib.suppress(OSError):  # already gone
                 (self.mirror / rel).unlink()
-            except OSError:
-                pass
         self._kept.clear()
 
     def lookup(self, rel: str) -> Path | None:
@@ -292,18 +291,14 @@ class Preview:
 def _link(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        dest.unlink()
-    except FileNotFoundError:
-        pass
+        dest.unlink(missing_ok=True)
     except IsADirectoryError:
         shutil.rmtree(dest)
     try:
         os.link(src, dest)
     except OSError:
-        try:
+        with contextlib.suppress(OSError):  # the next build writes it again
             shutil.copyfile(src, dest)
-        except OSError:
-            pass
 
 
 def inject(page: bytes, outcome: BuildOutcome) -> bytes:
@@ -340,10 +335,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle(head=False)
 
     def _handle(self, head: bool) -> None:
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the browser went away
             self._route(head)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def _route(self, head: bool) -> None:
         parts = urlsplit(self.path)

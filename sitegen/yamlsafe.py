@@ -85,7 +85,7 @@ def load(text: str, path: str, first_line: int = 1) -> Loaded:
     if _FastTextLoader is not None and not fullwidth:  # a full-width colon needs the slow path's diagnosis
         try:
             fast = yaml.compose(text, Loader=_FastTextLoader)
-        except yaml.YAMLError:
+        except yaml.YAMLError:  # the slow path below reports it with a hint
             pass
         else:
             where: dict = {}
