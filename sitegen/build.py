@@ -345,8 +345,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     problems.extend(notes)
     stage("load", t)
     # Pagefind's Chinese dictionary loads while the site renders, in a process the search stage then uses
-    pagefind = _start_pagefind() if pages and not defer_search and (
-        pages_cache.dirty or pages_cache.entries.keys() != pages_cache.previous.keys()) else None
+    pagefind = _start_pagefind() if pages and not defer_search and pages_cache.changed() else None
     try:
         t = time.perf_counter()
         shape = site_shape(pages, {e.page.source: e for e in parsed if e.page}, config)
@@ -508,17 +507,6 @@ SEARCH_DIR = "pagefind/"
 """The folder of the search bundle and its shards (``sitegen.search.BUNDLE`` + ``/``)."""
 
 
-def _pagefind_version() -> str:
-    """The installed Pagefind's version (without importing :mod:`sitegen.search`, which a no-change build does not
-    need)."""
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version("pagefind_bin_extended")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def _start_pagefind():
     """A :class:`sitegen.search.Pagefind` process warming up for this build's search stage, or ``None`` when it
     cannot start (the search stage then starts its own and reports the failure)."""
@@ -542,7 +530,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     from sitegen import search
 
     outputs, old = state.manifest.outputs, state.old
-    salt = f"{_pagefind_version()}\0{cachemod.code_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
+    salt = f"{cachemod.dist_version(search.PAGEFIND_DIST)}\0{cachemod.code_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
     base, isfile = str(writer.out) + os.sep, os.path.isfile
     groups = state.search_groups if state.search_groups is not None else search.shards(site)
     pending: dict[str, tuple[str, str | None, cachemod.Output | None]] = {}
@@ -618,7 +606,7 @@ def _save_cache(config: Config, pages_cache: cachemod.PageCache, manifest=None, 
         if known.keys() - pages_cache.tag_slugs.keys():
             pages_cache.tag_slugs = known
             pages_cache.dirty = True
-        if pages_cache.dirty or pages_cache.entries.keys() != pages_cache.previous.keys():
+        if pages_cache.changed():
             bodies = cachemod.Bodies(config.cache_dir)
             bodies.prune(pages_cache.entries)
             pages_cache.save(config.cache_dir)
@@ -1286,19 +1274,10 @@ QR_CACHE = "qr.cache"
 every article (a template or ``site.yaml`` edit) then encodes none of them again (1.5 ms each)."""
 
 
-def _segno_version() -> str:
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version("segno")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def _load_qr(path: Path) -> dict:
     """The drawings of :data:`QR_CACHE` (empty when missing, unusable or made by another segno)."""
     data = cachemod.read(path, "qr")
-    if isinstance(data, tuple) and len(data) == 2 and data[0] == _segno_version() and isinstance(data[1], dict):
+    if isinstance(data, tuple) and len(data) == 2 and data[0] == cachemod.dist_version("segno") and isinstance(data[1], dict):
         return data[1]
     return {}
 
@@ -1309,7 +1288,7 @@ def _save_qr(path: Path, drawn: dict, live: set) -> None:
     rendermod.remember_qr(drawn)
     known = {url: d for url, d in rendermod.known_qr().items() if url in live}
     try:
-        cachemod.write(path, "qr", (_segno_version(), known))
+        cachemod.write(path, "qr", (cachemod.dist_version("segno"), known))
     except OSError as exc:
         log.warning("无法写入缓存 %s：%s", path, exc)
 
@@ -1338,9 +1317,8 @@ def _render_chunk(indices) -> list:
         # what Pagefind will read of an article, digested here in parallel (the search stage then reads no page
         # whose search input it knows)
         searched = search.input_digest(search.essentials(data)) if template == "article.html" else None
-        results.append(("ok", _stage_file(out, staging, rel, data, made)) + later + ({}, searched))
-    if results:  # the QR codes this chunk drew, for the parent to keep (see _Plan.run)
-        results[-1] = results[-1][:4] + (rendermod.new_qr(), results[-1][5])
+        # with the QR codes this page drew, for the parent to keep (see _Plan.run)
+        results.append(("ok", _stage_file(out, staging, rel, data, made)) + later + (rendermod.new_qr(), searched))
     return results
 
 

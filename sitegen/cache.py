@@ -55,6 +55,17 @@ _PACKAGE = Path(__file__).resolve().parent
 _code_version: str | None = None
 
 
+def dist_version(dist: str) -> str:
+    """The installed version of distribution ``dist`` (PyPI name) without importing it, ``"none"`` when it is not
+    installed."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "none"
+
+
 def code_version() -> str:
     """A 16-hex-digit fingerprint of sitegen's Python sources and the versions of the libraries whose output ends
     up in pages (Markdown, nh3, pypinyin, PyYAML, Jinja2): a cache written by other code is never reused."""
@@ -63,13 +74,8 @@ def code_version() -> str:
         h = hashlib.sha256(__version__.encode())
         for path in sorted(_PACKAGE.glob("*.py")):
             h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        from importlib import metadata
-
-        for dist in ("Markdown", "nh3", "pypinyin", "PyYAML", "Jinja2"):  # versions without importing them
-            try:
-                h.update(f"{dist}={metadata.version(dist)};".encode())
-            except metadata.PackageNotFoundError:  # pragma: no cover - every one is a dependency
-                h.update(f"{dist}=none;".encode())
+        for dist in ("Markdown", "nh3", "pypinyin", "PyYAML", "Jinja2"):
+            h.update(f"{dist}={dist_version(dist)};".encode())
         _code_version = h.hexdigest()[:16]
     return _code_version
 
@@ -313,6 +319,10 @@ class PageCache:
         cache = cls(config_fingerprint, entries, files, dict(entries), tag_slugs=tag_slugs, _base=base)
         cache._rows = rows
         return cache
+
+    def changed(self) -> bool:
+        """Whether the cache differs from what was loaded (or last saved): a file parsed, touched, added or gone."""
+        return self.dirty or self.entries.keys() != self.previous.keys()
 
     def save(self, cache_dir: Path) -> None:
         """Write the cache (only entries of files that still exist are kept by the caller), as a journal of the
@@ -572,6 +582,6 @@ def theme_fingerprint(dirs: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-__all__ = ["CACHE_VERSION", "code_version", "read", "write", "Base", "JOURNAL_SHARE", "read_journaled",
+__all__ = ["CACHE_VERSION", "dist_version", "code_version", "read", "write", "Base", "JOURNAL_SHARE", "read_journaled",
            "write_journaled", "Entry", "PageCache", "Bodies", "strip", "exists_still_hold", "Output", "SiteIndex",
            "OutputManifest", "theme_fingerprint"]

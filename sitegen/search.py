@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import importlib.metadata
 import json
 import logging
 import os
@@ -32,10 +31,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
+from sitegen.cache import dist_version
 from sitegen.content import Page, Site
 from sitegen.errors import SitegenError
 
 log = logging.getLogger(__name__)
+
+PAGEFIND_DIST = "pagefind_bin_extended"
+"""The PyPI package of the Pagefind binary (its version is part of every search bundle's key)."""
 
 BUNDLE = "pagefind"
 """The folder of the search bundle under ``output/`` (the search page loads ``/pagefind/pagefind.js``)."""
@@ -65,7 +68,7 @@ def build_index(pages: Iterable[tuple[str, bytes]], cache: Path | None = None,
     binary is missing or fails."""
     pages = list(pages)
     key = hashlib.sha256()
-    key.update(repr((_pagefind_version(), "service")).encode())
+    key.update(repr((dist_version(PAGEFIND_DIST), "service")).encode())
     for url, html in pages:
         key.update(f"{len(url)}:{url}{len(html)}:".encode())
         key.update(html)
@@ -222,13 +225,6 @@ class Pagefind:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _pagefind_version() -> str:
-    try:
-        return importlib.metadata.version("pagefind_bin_extended")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def _final_bytes(writer: _Writer, rel: str) -> bytes:
