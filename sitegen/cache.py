@@ -12,7 +12,7 @@ Layout (``config.cache_dir``, kept between CI runs, never published)::
     *.journal                   beside pages.cache and a manifest: the changes since that file was last
                                 written whole (see :func:`write_journaled`)
     search/                     the last Pagefind bundle of each search shard (sitegen.search)
-    qr.cache                    the QR code drawing of each page's URL (sitegen.build.QR_CACHE)
+    qr.cache                    the QR code drawing of each page's URL (sitegen.build.render.QR_CACHE)
     theme-facts.json            what the theme's templates read, per theme fingerprint (sitegen.build)
 
 Each ``.cache`` file is one header line and one payload: ``SITEGEN-CACHE <json header>\\n`` + pickle. The header carries the
@@ -72,7 +72,7 @@ def code_version() -> str:
     global _code_version
     if _code_version is None:
         h = hashlib.sha256(__version__.encode())
-        for path in sorted(_PACKAGE.glob("*.py")):
+        for path in sorted(_PACKAGE.rglob("*.py")):
             h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         for dist in ("Markdown", "nh3", "pypinyin", "PyYAML", "Jinja2"):
             h.update(f"{dist}={dist_version(dist)};".encode())
@@ -249,15 +249,16 @@ def write_journaled(path: Path, kind: str, head: Any, maps: tuple, base: Base | 
 # parsed pages and file hashes
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One parsed content file: ``size`` (bytes) and ``mtime`` (ns) when it was read, ``sha`` its SHA-256 (hex),
     ``exists`` the file-exists answers the parse depended on as ``((rel, bool), …)``, and the result: ``page``
     (``None`` when an error stopped it; kept without its body, see :class:`Bodies`), ``problems``, ``body``,
     where the page's body is stored (``None``: not stored), ``shape``, the digest of the page's fields that
-    decide where it is listed (see :func:`sitegen.build.site_shape`), ``card``, the digest of every field but
-    its body, and ``fp``, the page's whole fingerprint when it shows no image (see
-    :meth:`sitegen.build.RenderState.page_fp`; each ``""`` until computed)."""
+    decide where it is listed (:func:`sitegen.build.digest.page_shape`), ``card``, the digest of every field but
+    its body (:func:`sitegen.build.digest.page_card`), and ``fp``, the page's whole fingerprint when it shows no
+    image (:func:`sitegen.build.digest.fingerprint`; ``""`` when it shows images, whose bytes can change behind the
+    entry's back). All three are computed when the file is parsed; an entry is never changed afterwards."""
 
     size: int
     mtime: int
@@ -471,6 +472,28 @@ def strip(page):
     return dataclasses.replace(page, html="", text="") if page is not None and (page.html or page.text) else page
 
 
+def stored(entry: Entry, where: tuple | None) -> Entry:
+    """``entry`` with its page stripped of its body, which :class:`Bodies` holds at ``where`` (``None``: not
+    stored, parsed again when needed)."""
+    import dataclasses
+
+    return dataclasses.replace(entry, page=strip(entry.page), body=where)
+
+
+def without_body(entry: Entry) -> Entry:
+    """``entry`` with no stored body (its pack could not be written)."""
+    import dataclasses
+
+    return dataclasses.replace(entry, body=None)
+
+
+def touched(entry: Entry, size: int, mtime: int) -> Entry:
+    """``entry`` for a file whose bytes are unchanged but whose ``size``/``mtime`` (ns) stat changed."""
+    import dataclasses
+
+    return dataclasses.replace(entry, size=size, mtime=mtime)
+
+
 def exists_still_hold(root: Path, answers: tuple) -> bool:
     """Whether every ``(rel, existed)`` answer recorded while parsing is still true."""
     for rel, existed in answers:
@@ -499,8 +522,9 @@ class Output:
 class OutputManifest:
     """The outputs of the last build into one folder: ``outputs`` maps output path → :class:`Output`; ``theme`` and
     ``config`` are the fingerprints they were made with, ``pages`` each page's fingerprint then (source → fp),
-    ``shape`` the :func:`sitegen.build.site_shape` of the pages, ``common`` the digest of what every output
-    depends on, ``count`` the number of HTML pages and ``templated`` the number of outputs made from templates."""
+    ``shape`` the :func:`sitegen.build.assemble.site_shape` of the pages, ``common`` the digest of what every output
+    depends on, ``count`` the number of HTML pages, ``templated`` the number of outputs made from templates and
+    ``config_keys`` a digest of each ``site.yaml`` setting (to name what changed)."""
 
     theme: str = ""
     config: str = ""
@@ -510,6 +534,7 @@ class OutputManifest:
     common: str | None = None
     count: int = 0
     templated: int = 0
+    config_keys: dict[str, str] = field(default_factory=dict)
     base: Base | None = field(default=None, repr=False, compare=False)
 
     @staticmethod
@@ -522,18 +547,12 @@ class OutputManifest:
         """The manifest of ``out``; empty when missing or unusable."""
         data = read_journaled(cls.path(cache_dir, out), "outputs")
         try:
-            (theme, config, shape, common, count, templated), (pages, rows), base = data
+            (theme, config, shape, common, count, templated, keys), (pages, rows), base = data
             manifest = cls(theme, config, pages, {rel: Output(*row) for rel, row in rows.items()}, shape, common,
-                           count, templated, base)
+                           count, templated, dict(keys), base)
         except (TypeError, ValueError, AttributeError):
             return cls()
-        _LOADED[cls.path(cache_dir, out)] = manifest
         return manifest
-
-    @classmethod
-    def loaded(cls, cache_dir: Path, out: Path) -> "OutputManifest | None":
-        """The manifest :meth:`load` returned in this process for ``out``, if any (to skip rewriting it)."""
-        return _LOADED.get(cls.path(cache_dir, out))
 
     def save(self, cache_dir: Path, out: Path, base: Base | None = None) -> None:
         """Write the manifest atomically (as plain tuples, quick to load), as a journal of its changes since
@@ -541,17 +560,15 @@ class OutputManifest:
         ``OSError``."""
         rows = {rel: (o.digest, o.sources, o.extras) for rel, o in self.outputs.items()}
         self.base = write_journaled(self.path(cache_dir, out), "outputs",
-                                    (self.theme, self.config, self.shape, self.common, self.count, self.templated),
+                                    (self.theme, self.config, self.shape, self.common, self.count, self.templated,
+                                     dict(self.config_keys)),
                                     (dict(self.pages), rows), base)
-
-
-_LOADED: dict[Path, OutputManifest] = {}
 
 
 class SiteIndex:
     """The assembled indexes of the last build (``site.cache``), reused while the pages' shape is the same: the
     file holds the shape and the indexes as positions in the list of published pages (see
-    :func:`sitegen.build.freeze_site`)."""
+    :func:`sitegen.build.assemble.freeze_site`)."""
 
     FILE = "site.cache"
 
@@ -583,5 +600,5 @@ def theme_fingerprint(dirs: list[Path]) -> str:
 
 
 __all__ = ["CACHE_VERSION", "dist_version", "code_version", "read", "write", "Base", "JOURNAL_SHARE", "read_journaled",
-           "write_journaled", "Entry", "PageCache", "Bodies", "strip", "exists_still_hold", "Output", "SiteIndex",
+           "write_journaled", "Entry", "PageCache", "Bodies", "strip", "stored", "without_body", "touched", "exists_still_hold", "Output", "SiteIndex",
            "OutputManifest", "theme_fingerprint"]

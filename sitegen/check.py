@@ -31,7 +31,8 @@ from urllib.parse import unquote
 
 from sitegen import content as contentmod
 from sitegen import render as rendermod
-from sitegen.build import now_in
+from sitegen.build import plan as planmod
+from sitegen.clock import now_in
 from sitegen.config import Config
 from sitegen.errors import Location, Problem, Problems
 from sitegen.markup import IMG_LINK
@@ -242,7 +243,7 @@ def _check_templates(config: Config, problems: Problems) -> None:
 
 def check(config: Config, *, now: datetime | None = None, templates: bool = True) -> CheckReport:
     """Check the project of ``config`` without writing anything; ``now`` (aware) decides which articles are
-    future-dated (default :func:`sitegen.build.now_in`). Raises nothing for content problems; I/O errors on the
+    future-dated (default :func:`sitegen.clock.now_in`). Raises nothing for content problems; I/O errors on the
     project folder itself propagate as ``OSError``."""
     now = now or now_in(config)
     problems = Problems()
@@ -254,8 +255,11 @@ def check(config: Config, *, now: datetime | None = None, templates: bool = True
     public, notes = contentmod.select(pages, now=now, drafts=False, future=False)
     problems.extend(notes)
     published = {p.source for p in public}
-    site, site_problems = contentmod.assemble(pages, config)
+    admitted, url_problems = planmod.admit(pages, config)
+    problems.extend(url_problems)
+    site, site_problems = contentmod.assemble(admitted, config)
     problems.extend(site_problems)
+    problems.extend(planmod.plan(site).problems)
     texts = _Texts(config.root)
     seen: dict = {}
     for page in site.all_pages:

@@ -54,12 +54,16 @@ def cmd_build(args) -> int:
     if out is not None:
         _check_output_dir(config, out)
     try:
-        report = buildmod.build(config, out=out, strict=args.strict, drafts=args.drafts, future=args.future,
-                                jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty(), explain=args.explain)
+        options = buildmod.BuildOptions(out=out, strict=args.strict, drafts=args.drafts, future=args.future,
+                                        jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty(),
+                                        explain=args.explain)
+        report = buildmod.build(config, options)
     except TemplateError as exc:
         _print_problems(exc.problems or (Problem(Location(""), "E501", str(exc)),))
         print("构建失败：主题模板出错，output/ 保持不变（改正模板后重新构建）")
         return 1
+    if args.explain and report.config_changed:
+        print("site.yaml 中有变化的设置：" + "、".join(report.config_changed))
     for rel, why in report.explained:
         print(f"  {rel}: {why}")
     _print_problems(report.problems)

@@ -123,11 +123,29 @@ class Config:
         """The column whose name or slug is ``key``, else ``None``."""
         return _find(self.columns, key)
 
-    def fingerprint(self) -> str:
-        """A hex digest of every setting that affects output (for cache keys)."""
+    def key_digests(self) -> dict[str, str]:
+        """A 16-hex-digit digest of each setting (field name → digest), ``root`` left out."""
         data = asdict(self)
         data.pop("root")
-        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return {k: hashlib.sha256(json.dumps(v, sort_keys=True, default=str).encode()).hexdigest()[:16]
+                for k, v in sorted(data.items())}
+
+    def slice_fingerprint(self, name: str) -> str:
+        """A 16-hex-digit digest of the settings of slice ``name`` of :data:`SLICES` (cache keys): ``parse`` is
+        what parsing a content file reads, ``render`` what any output can show (everything but ``deploy``)."""
+        digests = self.key_digests()
+        keys = SLICES[name] if SLICES[name] else tuple(k for k in digests if k not in NOT_RENDERED)
+        return hashlib.sha256("\0".join(f"{k}={digests[k]}" for k in keys).encode()).hexdigest()[:16]
+
+
+SLICES: dict[str, tuple[str, ...]] = {
+    "parse": ("categories", "columns", "permalinks", "summary_length", "timezone", "trust_html"),
+    "render": (),  # every setting but NOT_RENDERED
+}
+"""The config slices: which settings each stage reads (the cache key of what it makes)."""
+
+NOT_RENDERED = frozenset({"deploy_targets", "source_path"})
+"""Settings no output shows: editing them re-parses and re-renders nothing."""
 
 
 def _find(sections, key):

@@ -14,7 +14,7 @@ import os
 import posixpath
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -63,7 +63,8 @@ class Page:
     ``date``/``updated`` are aware datetimes in the site's time zone. ``html`` is the sanitized body with
     ``sitegen-md:``/``sitegen-img:`` placeholders that the build resolves. ``links`` and ``images`` record
     ``(target rel, as written, file line)``. ``category``/``column`` are slugs. ``extra`` keeps front-matter keys
-    sitegen does not know, for themes.
+    sitegen does not know, for themes. ``slug_line`` is the line of an explicit ``slug:`` (0: the file name or
+    title decided the slug); ``alias_lines`` the line of each entry of ``aliases``.
     """
 
     source: str
@@ -94,6 +95,8 @@ class Page:
     extra: Mapping[str, Any] = field(default_factory=dict)
     digest: str = ""
     line: int = 1
+    slug_line: int = 0
+    alias_lines: tuple[int, ...] = ()
 
     @property
     def lastmod(self) -> datetime:
@@ -489,8 +492,17 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
         author=author, source_name=source_name, editor=editor, draft=draft, headline=headline, pinned=pinned,
         aliases=tuple(a if a.startswith("/") else "/" + a for a in aliases), extra=extra,
         digest=hashlib.sha256(data).hexdigest()[:16], line=1,
+        slug_line=at("slug") if explicit_slug else 0, alias_lines=_item_lines(fm, "aliases", aliases, lines),
     )
     return Parsed(page, tuple(problems))
+
+
+def _item_lines(fm: dict, key: str, items: tuple[str, ...], lines: dict) -> tuple[int, ...]:
+    """The line of each of ``items`` (as :func:`_strings` returned them) in the list at ``key``."""
+    value = fm.get(key)
+    written = [v.strip() if isinstance(v, str) else None for v in value] if isinstance(value, list) else []
+    return tuple(lines.get((key, written.index(item)), lines.get((key,), 1)) if item in written
+                 else lines.get((key,), 1) for item in items)
 
 
 def _slug_for(rel: str, explicit: str, title: str, date: datetime, problems: list, line: int) -> str:
@@ -600,35 +612,12 @@ def select(pages, *, now: datetime, drafts: bool, future: bool) -> tuple[list[Pa
     return kept, notes
 
 
-def generated_urls(config: Config) -> dict[str, str]:
-    """Site-relative URLs of the pages sitegen generates itself (home, listings, indexes, 404), each mapped to a
-    Chinese description of its owner for E401 messages."""
-    urls = {"/": "首页", "/404.html": "404 页面", "/tags/": "标签索引页", "/archives/": "归档页",
-            "/galleries/": "图片库索引页"}
-    for kind, sections, label in (("category", config.categories, "栏目"), ("column", config.columns, "专栏")):
-        for s in sections:
-            urls.setdefault(config.permalink(kind).format(slug=s.slug), f"{label}“{s.name}”的列表页")
-    return urls
-
-
 def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
-    """Build the indexes of the site from parsed pages. Returns the :class:`Site` and the problems found across
-    pages: two pages on one URL (E401, letter case ignored, naming both files), and links to ``.md`` files that are
-    not published pages (E201)."""
+    """Build the indexes of the site from parsed pages whose URLs the plan admitted
+    (:func:`sitegen.build.plan.admit`). Returns the :class:`Site` and the problems found across pages: links to
+    ``.md`` files that are not published pages (E201)."""
     problems: list[Problem] = []
-    seen: dict[str, str] = {u.lower().rstrip("/"): owner for u, owner in generated_urls(config).items()}
-    kept = []
-    for p in sorted(pages, key=lambda p: p.source):
-        for url in (p.url,) + p.aliases:
-            key = url.lower().rstrip("/")
-            if key in seen:
-                problems.append(Problem(Location(p.source, 1), "E401",
-                                        f"网址 {url} 与 {seen[key]} 重复", "请修改其中一篇的 slug"))
-                break
-        else:
-            for url in (p.url,) + p.aliases:
-                seen[url.lower().rstrip("/")] = p.source
-            kept.append(p)
+    kept = sorted(pages, key=lambda p: p.source)
     stamp = {p.url: p.date.timestamp() for p in kept}  # one timestamp per page, not one per comparison
     articles = tuple(sorted((p for p in kept if p.kind == "article"), key=lambda p: (-stamp[p.url], p.url)))
     statics = tuple(sorted((p for p in kept if p.kind == "page"), key=lambda p: p.url))
@@ -720,11 +709,6 @@ def _related(articles, by_tag) -> dict:
     return related
 
 
-def with_html(page: Page, html: str) -> Page:
-    """A copy of ``page`` with another body (pages are immutable)."""
-    return replace(page, html=html)
-
-
 __all__ = ["Source", "Page", "PhotoRef", "Parsed", "Site", "scan", "decode", "split_front_matter", "parse_date",
-           "slugify", "tag_slug", "parse_page", "read_source", "rescan", "permalink", "select", "generated_urls", "assemble",
-           "sort_key", "with_html", "IGNORED_NAME"]
+           "slugify", "tag_slug", "parse_page", "read_source", "rescan", "permalink", "select", "assemble",
+           "sort_key", "IGNORED_NAME"]

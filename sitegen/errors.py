@@ -104,9 +104,6 @@ class DeployTargetError(DeployError):
     exit_code = 2
 
 
-class BuildFailed(SitegenError):
-    """The build could not produce a site (``--strict`` with errors, or a template error); ``output/`` is left as
-    it was."""
 
 
 @dataclass

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 from urllib.parse import quote, urljoin, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
@@ -166,57 +166,6 @@ def feed(site: Site, section: Section | None, kind: str, pages: Iterable[Page] |
     return data
 
 
-def feed_links(site: Site) -> list[tuple[str, str]]:
-    """The output files of every feed: ``(site-relative path, kind)`` such as ``("feed.xml", "rss")``,
-    ``("gaige-jinxingshi/atom.xml", "atom")``."""
-    out = []
-    for _, folder, _ in feed_scopes(site):
-        rel = folder.strip("/")
-        for name, kind in (("feed.xml", "rss"), ("atom.xml", "atom")):
-            out.append(((rel + "/" if rel else "") + name, kind))
-    return out
-
-
-def public_urls(site: Site) -> list[tuple[str, datetime]]:
-    """Every public HTML page of ``site`` as ``(site-relative URL without the base path, lastmod)``, in a stable
-    order: home, articles, pages, galleries, category/column listings (each page of them), tags, archives. Not in
-    it: the 404 page, alias redirects and the search page (all ``noindex``)."""
-    config = site.config
-    per = max(1, config.per_page)
-
-    def pages_of(base: str, items) -> list[tuple[str, datetime]]:
-        items = list(items)
-        total = max(1, -(-len(items) // per))
-        return [(base if n == 1 else f"{base}page/{n}/", _newest(config, items[(n - 1) * per:n * per]))
-                for n in range(1, total + 1)]
-
-    urls = [("/", _newest(config, site.all_pages))]
-    urls += [(p.url, lastmod(p)) for p in site.articles + site.pages + site.galleries]
-    for kind, sections, index in (("category", config.categories, site.by_category),
-                                  ("column", config.columns, site.by_column)):
-        for s in sections:
-            urls += pages_of(config.permalink(kind).format(slug=s.slug), index.get(s.slug, ()))
-    for slug in sorted(site.tags):
-        urls += pages_of(config.permalink("tag").format(slug=slug), site.by_tag.get(slug, ()))
-    urls.append(("/tags/", _newest(config, site.articles)))
-    years: dict[int, list[Page]] = {}
-    for (year, month), items in site.months.items():
-        years.setdefault(year, []).extend(items)
-        urls += pages_of(f"/archives/{year}/{month:02d}/", items)
-    for year, items in years.items():
-        items.sort(key=lambda p: (not p.pinned, -p.date.timestamp(), p.url))
-        urls += pages_of(f"/archives/{year}/", items)
-    urls.append(("/archives/", _newest(config, site.articles)))
-    if site.galleries:
-        urls.append(("/galleries/", _newest(config, site.galleries)))
-    seen, unique = set(), []
-    for url, when in urls:
-        if url not in seen:
-            seen.add(url)
-            unique.append((url, when))
-    return unique
-
-
 def _urlset(config: Config, urls: list[tuple[str, datetime]]) -> bytes:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
@@ -228,12 +177,11 @@ def _urlset(config: Config, urls: list[tuple[str, datetime]]) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def sitemaps(site: Site, limit: int = SITEMAP_LIMIT) -> list[tuple[str, bytes]]:
-    """The sitemap files as ``(path relative to output/, bytes)``: ``[("sitemap.xml", urlset)]`` while the site
-    has at most ``limit`` public URLs, else ``sitemap.xml`` as a ``<sitemapindex>`` of ``sitemap-1.xml``…
-    (each at most ``limit`` URLs, sitemaps.org protocol, URLs percent-encoded, ``lastmod`` RFC 3339 with offset)."""
-    config = site.config
-    urls = public_urls(site)
+def sitemaps(config: Config, urls: list[tuple[str, datetime]], limit: int = SITEMAP_LIMIT) -> list[tuple[str, bytes]]:
+    """The sitemap files for ``urls`` (``(site-relative URL, lastmod)``, from the plan: every public HTML page) as
+    ``(path relative to output/, bytes)``: ``[("sitemap.xml", urlset)]`` for at most ``limit`` URLs, else
+    ``sitemap.xml`` as a ``<sitemapindex>`` of ``sitemap-1.xml``… (each at most ``limit`` URLs; sitemaps.org
+    protocol, URLs percent-encoded, ``lastmod`` RFC 3339 with offset)."""
     if len(urls) <= limit:
         return [("sitemap.xml", _urlset(config, urls))]
     files, index = [], ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -249,27 +197,9 @@ def sitemaps(site: Site, limit: int = SITEMAP_LIMIT) -> list[tuple[str, bytes]]:
     return [("sitemap.xml", "\n".join(index).encode("utf-8"))] + files
 
 
-def sitemap(site: Site) -> bytes:
-    """``sitemap.xml`` alone (a ``<urlset>``, or the ``<sitemapindex>`` past 50,000 URLs; see :func:`sitemaps`)."""
-    return sitemaps(site)[0][1]
-
-
 def robots(site: Site) -> bytes:
     """``robots.txt`` (https://www.rfc-editor.org/rfc/rfc9309): every crawler may fetch everything; names the
     sitemap's absolute URL."""
     config = site.config
     return ("User-agent: *\nDisallow:\n\n"
             f"Sitemap: {_abs(config, 'sitemap.xml')}\n").encode("utf-8")
-
-
-def outputs(site: Site, body: Callable[[Page], str] | None = None, *,
-            sitemap_limit: int = SITEMAP_LIMIT) -> Iterator[tuple[str, bytes]]:
-    """Every file of this module for ``site`` as ``(path relative to output/, bytes)``: all feeds, the sitemap(s)
-    and ``robots.txt``. ``body(page)`` gives article HTML with sitegen's internal links resolved (see
-    :func:`feed`)."""
-    for section, folder, pages in feed_scopes(site):
-        rel = folder.strip("/")
-        for name, kind in (("feed.xml", "rss"), ("atom.xml", "atom")):
-            yield (rel + "/" if rel else "") + name, feed(site, section, kind, pages, body)
-    yield from sitemaps(site, sitemap_limit)
-    yield "robots.txt", robots(site)

@@ -62,7 +62,6 @@ import logging
 import os
 import posixpath
 import re
-import shutil
 import signal
 import stat
 import tempfile
@@ -76,7 +75,7 @@ from pathlib import Path
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
 from sitegen.config import ImageSettings
-from sitegen.errors import ImageError, Location, Problem
+from sitegen.errors import Location, Problem
 
 log = logging.getLogger(__name__)
 
@@ -949,39 +948,6 @@ def _kill(pool: cf.ProcessPoolExecutor) -> None:
 
 
 # --------------------------------------------------------------------------------------------------- publish, html
-
-def publish(results: Iterable[ImageResult], cache_dir: Path, output_dir: Path) -> list[str]:
-    """Put every variant of the ok results at ``output_dir/<variant.url>`` and return those paths (relative to
-    ``output_dir``, POSIX, sorted), whether written now or already there.
-
-    Files are hard links to the cache (a copy when linking fails, e.g. across devices), placed by temp name +
-    ``os.replace``; a file already present with the same size is left alone (names are content hashes). Raises
-    :class:`~sitegen.errors.ImageError` when a cache file is gone (run :func:`run` again).
-    """
-    cache_dir, output_dir = Path(cache_dir), Path(output_dir)
-    written: set[str] = set()
-    for result in results:
-        if not result.ok:
-            continue
-        for variant in result.variants:
-            src = cache_file(cache_dir, variant)
-            dst = output_dir / variant.url
-            written.add(variant.url)
-            try:
-                src_stat = src.stat()
-            except FileNotFoundError:
-                raise ImageError(f"图片缓存缺少 {src}（请重新构建）") from None
-            with contextlib.suppress(FileNotFoundError):  # not published yet: copied below
-                if dst.stat().st_size == src_stat.st_size:
-                    continue
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dst.with_name(f".tmp-{os.getpid()}-{dst.name}")
-            try:
-                os.link(src, tmp)
-            except OSError:
-                shutil.copyfile(src, tmp)
-            os.replace(tmp, dst)
-    return sorted(written)
 
 
 def picture_html(result: ImageResult, alt: str, *, base_path: str = "/",

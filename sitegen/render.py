@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Mapping
 import jinja2
 from markupsafe import Markup, escape
 
+from sitegen.clock import now_in
 from sitegen.config import Config
 from sitegen.errors import Location, Problem, TemplateError
 
@@ -157,20 +157,10 @@ def make_env(config: Config, assets: dict[str, str] | None = None, *,
     env.filters.update(cn_date=cn_date, iso=iso, url=url, abs_url=abs_url,
                        short_date=lambda d: f"{d:%m-%d}", ymd=lambda d: f"{d:%Y-%m-%d}")
     assets = dict(assets or {})
-    env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config, now=_clock(config),
+    env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config, now=now_in(config),
                        qr_svg=qr_svg)
     return env
 
-
-def _clock(config: Config) -> datetime:
-    """The build clock for templates (global ``now``, aware, site time zone): ``SITEGEN_NOW`` or now; the same
-    rule as :func:`sitegen.build.now_in`."""
-    forced = os.environ.get("SITEGEN_NOW")
-    if forced:
-        from sitegen.content import parse_date
-
-        return parse_date(forced, config.tz)
-    return datetime.now(config.tz)
 
 
 def render(env: jinja2.Environment, name: str, **context) -> str:

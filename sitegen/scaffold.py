@@ -2,7 +2,7 @@
 
 An article goes to ``content/YYYY/MM/<slug>.md`` and a gallery to ``content/galleries/<slug>/index.md``, where
 ``YYYY/MM`` is today's date in the site's time zone (``SITEGEN_NOW`` overrides the clock, see
-:func:`sitegen.build.now_in`) and the slug is the pinyin of the title (:func:`sitegen.slugs.slugify`). The front
+:func:`sitegen.clock.now_in`) and the slug is the pinyin of the title (:func:`sitegen.slugs.slugify`). The front
 matter uses the names of README "Front matter". An existing file is never overwritten.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sitegen import yamlsafe
-from sitegen.build import now_in
+from sitegen.clock import now_in
 from sitegen.config import Config, Section
 from sitegen.errors import UsageError
 from sitegen.slugs import slugify

@@ -7,7 +7,7 @@ element minus its ``data-pagefind-ignore`` footer (tags, previous/next, related)
 listings never produce hits. Filters ``category`` and ``column`` and the metadata ``title``/``date`` come from
 ``data-pagefind-*`` attributes in ``article.html``.
 
-The index goes through the build's :class:`~sitegen.build.Writer` like every other output: Pagefind writes its
+The index goes through the build's :class:`~sitegen.build.write.Writer` like every other output: Pagefind writes its
 bundle into a temporary folder, and each file is staged as ``pagefind/<name>``. So the index is committed into
 ``output/`` together with the pages it describes (a failed build leaves ``output/`` as it was), and files of an
 older index are pruned through the manifest. Bundle file names are content hashes, so an unchanged index writes

@@ -218,14 +218,12 @@ class Preview:
                     self._config_broken = True
                     problems = exc.problems or (Problem(Location(self.config.source_path), "E900", str(exc)),)
             if not self._config_broken:
-                kwargs = {}
-                if change is not None and not change.full:
-                    kwargs["changed"] = change.paths
-                if change is not None:  # Pagefind needs a minute per 10,000 articles: search is refreshed later
-                    kwargs["defer_search"] = True
+                changed = change.paths if change is not None and not change.full else None
+                # the search index takes a minute per 10,000 articles: after the first build it is refreshed later
+                options = buildmod.BuildOptions(out=self.out, drafts=True, future=True,
+                                                defer_search=change is not None)
                 try:
-                    report = buildmod.build(self.config, out=self.out, drafts=True, future=True,
-                                            session=self._session, **kwargs)
+                    report = buildmod.build(self.config, options, changed, session=self._session)
                 except SitegenError as exc:
                     problems = exc.problems or (Problem(Location(self.config.source_path), "E999", str(exc)),)
                 except Exception as exc:  # the preview must survive a bug too; say so in the page
@@ -482,22 +480,3 @@ class PreviewServer:
         if self.httpd:
             self.httpd.shutdown()
             self.httpd.server_close()
-
-
-def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8000, poll: bool = False,
-          on_build: Callable[[BuildOutcome], None] | None = None,
-          on_ready: Callable[[str], None] | None = None) -> None:
-    """Run the preview until Ctrl-C: build, serve on ``host:port`` and rebuild on every save. ``on_ready(url)`` is
-    called once the first build is served. Raises :class:`UsageError` when the port is taken; ``KeyboardInterrupt``
-    ends it cleanly."""
-    server = PreviewServer(config, host=host, port=port, poll=poll, on_build=on_build).start()
-    try:
-        if on_ready:
-            on_ready(server.url)
-        server.wait()
-    finally:
-        server.stop()
-
-
-__all__ = ["BuildOutcome", "Preview", "PreviewServer", "serve", "inject", "EVENTS_PATH", "SCRIPT_PATH",
-           "STYLE_PATH", "RELOAD_JS", "OVERLAY_CSS"]

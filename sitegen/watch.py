@@ -226,13 +226,3 @@ class Watcher:
                 with self._lock:
                     self._busy = False
                     self._lock.notify_all()
-
-
-def watch(config: Config, on_change: Callable[[Change], None], *, debounce: float = DEBOUNCE, poll: bool = False,
-          max_wait: float = 2.0) -> Watcher:
-    """Start watching the project of ``config``; returns the running :class:`Watcher` (call ``stop()`` at the end).
-    ``on_change(Change)`` is called in a worker thread after each settled burst (``debounce`` seconds of quiet)."""
-    return Watcher(config, on_change, debounce=debounce, poll=poll, max_wait=max_wait).start()
-
-
-__all__ = ["Change", "KINDS", "Watcher", "classify", "watch"]

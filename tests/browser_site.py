@@ -31,7 +31,7 @@ def built_site(out: Path) -> Path:
     from sitegen import build, config as configmod
 
     cfg = configmod.load(ROOT)
-    report = build.build(cfg, out=out)
+    report = build.build(cfg, build.BuildOptions(out=out))
     assert report.ok and not report.errors, [str(p) for p in report.errors]
     return out
 

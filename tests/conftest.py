@@ -71,7 +71,7 @@ def build_site(path: Path, *, now: str | None = NOW, **kw):
     else:
         os.environ.pop("SITEGEN_NOW", None)
     try:
-        return build.build(config.load(path), **kw)
+        return build.build(config.load(path), build.BuildOptions(**kw))
     finally:
         if old is None:
             os.environ.pop("SITEGEN_NOW", None)

@@ -52,7 +52,7 @@ def make_site(root: Path, files: dict[str, str | bytes], site_yaml: str = SITE_Y
 
 def build(root: Path, **kwargs):
     """Build the site at ``root`` into ``root/output``; returns the BuildReport."""
-    return buildmod.build(configmod.load(root), **kwargs)
+    return buildmod.build(configmod.load(root), buildmod.BuildOptions(**kwargs))
 
 
 def copy_sample_site(dest: Path) -> Path:

@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 
 from sitegen import build as buildmod
+from sitegen.build import plan as planmod
+from sitegen.build.render import QR_CACHE, SEARCH_DIR
+from sitegen.build.write import output_path
 from sitegen import cache as cachemod
 from sitegen import config as configmod
 from sitegen import pool
@@ -65,7 +68,7 @@ def fixed_clock(monkeypatch):
 
 
 def run(root: Path, out: Path, jobs: int = 1, explain: bool = False):
-    report = buildmod.build(configmod.load(root), out=out, jobs=jobs, explain=explain)
+    report = buildmod.build(configmod.load(root), buildmod.BuildOptions(out=out, jobs=jobs, explain=explain))
     assert report.ok and not report.errors, [str(p) for p in report.problems]
     return report
 
@@ -93,7 +96,7 @@ def assert_same_as_clean(root: Path, out: Path, tmp: Path) -> None:
 
 
 def page_of(out: Path, url: str) -> str:
-    return (out / buildmod.output_path(url)).read_text("utf-8")
+    return (out / output_path(url)).read_text("utf-8")
 
 
 def site_pages(root: Path):
@@ -172,7 +175,7 @@ def test_title_edit_updates_every_output_that_shows_it(site, tmp_path):
             assert "改过的标题：巾帼风采" in (out / name).read_text("utf-8")
     # only what shows the article was rendered, and --explain says why
     reasons = dict(report.explained)
-    assert buildmod.output_path(target.url) in reasons
+    assert output_path(target.url) in reasons
     assert any(target.source in why for why in reasons.values())
     assert report.skipped > 0
     assert "about/index.html" not in reasons
@@ -187,8 +190,8 @@ def test_text_edit_re_renders_the_article_not_the_pages_that_list_it(site, tmp_p
     s = site_pages(root)
     target = next(a for a in s.articles if all(s.neighbours[a.url])
                   and any(a in s.related.get(b.url, ()) for b in s.articles))
-    showing = {buildmod.output_path(b.url) for b in s.articles if target in s.related.get(b.url, ())}
-    showing |= {buildmod.output_path(n.url) for n in s.neighbours[target.url]}
+    showing = {output_path(b.url) for b in s.articles if target in s.related.get(b.url, ())}
+    showing |= {output_path(n.url) for n in s.neighbours[target.url]}
     path = root / target.source
     # a summary of its own (a short article's automatic summary is its whole text)
     path.write_text(path.read_text("utf-8").replace("\ntags:", "\nsummary: 各级妇联组织深入基层。\ntags:", 1), "utf-8")
@@ -197,7 +200,7 @@ def test_text_edit_re_renders_the_article_not_the_pages_that_list_it(site, tmp_p
 
     report = run(root, out, explain=True)
     reasons = dict(report.explained)
-    own = buildmod.output_path(target.url)
+    own = output_path(target.url)
     assert "结尾补充" in page_of(out, target.url) and own in reasons and target.source in reasons[own]
     assert "feed.xml" in reasons and "结尾补充" in (out / "feed.xml").read_text("utf-8")
     assert showing and not showing & set(reasons), sorted(showing & set(reasons))
@@ -221,7 +224,7 @@ def test_deleting_an_article_removes_its_page_and_every_link_to_it(site, tmp_pat
         path = root / p.source
         path.write_text(path.read_text("utf-8").replace(f"]({Path(target.source).name})", "](a00.md)"), "utf-8")
     run(root, out)
-    assert not (out / buildmod.output_path(target.url)).exists()
+    assert not (out / output_path(target.url)).exists()
     for rel, data in tree(out).items():
         if rel.endswith((".html", ".xml", ".json")):
             assert f'href="{target.url}"'.encode() not in data, rel
@@ -263,7 +266,7 @@ def test_qr_codes_are_drawn_once(site, tmp_path, monkeypatch):
         render._QR_DRAWN.clear()  # a new process
         encoded.clear()
         run(root, out)
-        cache = root / ".sitegen-cache" / buildmod.QR_CACHE
+        cache = root / ".sitegen-cache" / QR_CACHE
         version, drawings = cachemod.read(cache, "qr")
         assert len(encoded) == (len(drawings) if n != 1 else 0) and len(drawings) > 20, n
         if n == 1:
@@ -323,7 +326,7 @@ def test_small_changes_are_journaled_and_a_bad_journal_is_not_trusted(site, tmp_
         run(root, out)
         assert [f.read_bytes() for f in whole] == before and all(j.is_file() for j in journals)
         assert_same_as_clean(root, out, tmp_path)
-    loaded = cachemod.PageCache.load(cache_dir, configmod.load(root).fingerprint())
+    loaded = cachemod.PageCache.load(cache_dir, configmod.load(root).slice_fingerprint("parse"))
     assert "（改2）" in loaded.entries["content/news/a07.md"].page.title
     assert run(root, out).written == ()  # the journaled manifest knows every output
     # a journal of another whole file: ignored (the whole file alone is an older, consistent state)
@@ -390,7 +393,7 @@ def test_cache_never_builds_foreign_objects(tmp_path, caplog):
 def test_cache_round_trip_keeps_pages(site):
     root, _ = site
     config = configmod.load(root)
-    loaded = cachemod.PageCache.load(config.cache_dir, config.fingerprint())
+    loaded = cachemod.PageCache.load(config.cache_dir, config.slice_fingerprint("parse"))
     assert len(loaded.entries) == 31
     page = loaded.entries["content/news/a01.md"].page
     assert page.title == "测试文章第1号" and page.date.tzinfo is not None
@@ -422,7 +425,7 @@ def test_template_error_in_a_worker_is_reported_and_output_untouched(site, monke
     from sitegen.errors import TemplateError
 
     with pytest.raises(TemplateError) as info:
-        buildmod.build(configmod.load(root), out=out, jobs=2)
+        buildmod.build(configmod.load(root), buildmod.BuildOptions(out=out, jobs=2))
     assert info.value.problems and info.value.problems[0].code == "E501"
     assert tree(out) == before
 
@@ -494,7 +497,7 @@ def test_a_session_with_change_hints_equals_clean_builds(site, tmp_path):
     session = buildmod.Session()
 
     def build(changed=None):
-        report = buildmod.build(config, out=out, jobs=1, session=session, changed=changed)
+        report = buildmod.build(config, buildmod.BuildOptions(out=out, jobs=1), changed, session=session)
         assert report.ok and not report.errors, [str(p) for p in report.problems]
         session.flush()
         return report
@@ -528,11 +531,11 @@ def test_build_after_a_preview_with_deferred_search_refreshes_the_index(site, tm
     root, out = site
     config = configmod.load(root)
     session = buildmod.Session()
-    buildmod.build(config, out=out, jobs=1, session=session)
+    buildmod.build(config, buildmod.BuildOptions(out=out, jobs=1), session=session)
     page = root / "content" / "news" / "a06.md"
     page.write_text(page.read_text("utf-8").replace("测试文章第6号", "预览中改过的标题"), "utf-8")
-    report = buildmod.build(config, out=out, jobs=1, session=session, changed=["content/news/a06.md"],
-                            defer_search=True)
+    report = buildmod.build(config, buildmod.BuildOptions(out=out, jobs=1, defer_search=True),
+                            ["content/news/a06.md"], session=session)
     assert report.ok and "预览中改过的标题" in page_of(out, "/")
     session.flush()
     stale = {rel: data for rel, data in tree(out).items() if rel.startswith("pagefind/")}
@@ -648,7 +651,7 @@ def test_feed_groups_cover_every_feed_file(site):
     from sitegen import feeds
 
     s = site_pages(root)
-    want = {rel for rel, _ in feeds.outputs(s)}
+    want = {o.path for o in planmod.plan(s).of_kind("feed", "sitemap")}
     got = {rel for rel in tree(out) if rel.endswith((".xml", ".txt"))}
     assert want and want <= got
     manifest = cachemod.OutputManifest.load(root / ".sitegen-cache", out)
@@ -660,8 +663,8 @@ def test_feed_groups_cover_every_feed_file(site):
 def test_search_folder_is_the_search_bundle():
     from sitegen import search
 
-    assert buildmod.SEARCH_DIR == search.BUNDLE + "/" == search.shard_folder("")
-    assert search.shard_key("").startswith(buildmod.SEARCH_DIR)
+    assert SEARCH_DIR == search.BUNDLE + "/" == search.shard_folder("")
+    assert search.shard_key("").startswith(SEARCH_DIR)
     from importlib import metadata  # one version for the build's shard keys and the bundles' cache keys
 
     assert cachemod.dist_version(search.PAGEFIND_DIST) == metadata.version("pagefind_bin_extended")

@@ -49,7 +49,7 @@ content/2024/bundle/index.md:8: W203: 图片缺少替代文字（alt）：small.
 content/2024/bundle/index.md:10: E305: 图片像素过多：100×100（content/2024/bundle/big.png）（超过 site.yaml 中 images.max_pixels 的 5000 像素，请先缩小）  [错误]
 content/2024/bundle/index.md:12: E303: 无法识别的图片文件：content/2024/bundle/fake.jpg（文件可能已损坏，或不是 JPEG/PNG/WebP/HEIC 图片）  [错误]
 content/2024/bundle/index.md:14: E301: 图片文件不存在：content/2024/bundle/gone.jpg（检查文件名（包括扩展名和大小写）和所在文件夹）  [错误]
-content/2024/dup2.md:1: E401: 网址 /2024/03/06/same/ 与 content/2024/dup1.md 重复（请修改其中一篇的 slug）  [错误]
+content/2024/dup2.md:5: E401: 网址 /2024/03/06/same/ 与 content/2024/dup1.md 重复（请修改其中一篇的 slug）  [错误]
 content/2024/future.md:1: W130: 定时发布（scheduled for 2030-01-01 08:00 +08:00），本次未发布（到时间后重新构建即可发布；预览用 --future）  [提示]
 content/2024/links.md:9: E202: 链接的锚点不存在：good.md#二总结（content/2024/good.md 中没有标题或 id 为“二总结”的位置）  [错误]
 content/2024/links.md:11: E201: 链接的文章不存在或未发布：nope.md（检查文件路径（相对于本文件））  [错误]

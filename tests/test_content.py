@@ -9,6 +9,7 @@ import pytest
 
 from conftest import make_site
 from sitegen import config as configmod
+from sitegen.build import plan as planmod
 from sitegen import content
 from sitegen.slugs import slugify, tag_slug
 
@@ -206,20 +207,25 @@ def test_slugify_rules():
 def test_duplicate_urls_name_both_files(cfg):
     a = ok(parse(cfg, "content/2024/a.md", fm()))
     b = ok(parse(cfg, "content/other/a.md", fm()))
-    site, problems = content.assemble([a, b], cfg)
+    kept, problems = planmod.admit([a, b], cfg)
     assert [str(p) for p in problems] == [
         "content/other/a.md:1: E401: 网址 /gongzuo-dongtai/2024/03/a/ 与 content/2024/a.md 重复（请修改其中一篇的 slug）"]
-    assert [p.source for p in site.articles] == ["content/2024/a.md"]
+    assert [p.source for p in kept] == ["content/2024/a.md"]
 
 
 def test_duplicate_urls_differing_only_by_letter_case(cfg):
     a = ok(parse(cfg, "content/a.md", fm(slug="x", aliases="[/Old/News/]")))
     b = ok(parse(cfg, "content/b.md", fm(slug="y", aliases="[/old/news/]")))
-    _, problems = content.assemble([a, b], cfg)
-    assert [str(p) for p in problems] == ["content/b.md:1: E401: 网址 /old/news/ 与 content/a.md 重复（请修改其中一篇的 slug）"]
+    kept, problems = planmod.admit([a, b], cfg)
+    assert problems == []
+    site, _ = content.assemble(kept, cfg)
+    problems = planmod.plan(site).problems  # an alias clash drops the alias, not the page
+    assert [str(p) for p in problems] == [
+        f"content/b.md:{b.alias_lines[0]}: E401: 网址 /old/news/ 与“content/a.md”（/Old/News/）重复"
+        "（请修改或删除这一条旧网址（aliases））"]
     upper = ok(parse(cfg, "content/X.md", fm()))
     lower = ok(parse(cfg, "content/x.md", fm()))
-    _, problems = content.assemble([upper, lower], cfg)
+    _, problems = planmod.admit([upper, lower], cfg)
     assert len(problems) == 1 and "content/X.md" in str(problems[0]) and "content/x.md" in str(problems[0])
 
 
@@ -348,11 +354,11 @@ def test_broken_md_link_is_a_content_error_with_line(cfg):
 def test_page_on_a_generated_url_is_an_error(cfg):
     page = ok(parse(cfg, "content/pages/gongzuo-dongtai.md", "---\ntitle: 冲突\n---\n\n正文。\n", kind="page"))
     tags = ok(parse(cfg, "content/pages/tags.md", "---\ntitle: 标签\n---\n\n正文。\n", kind="page"))
-    site, problems = content.assemble([page, tags], cfg)
+    kept, problems = planmod.admit([page, tags], cfg)
     assert [str(p) for p in problems] == [
-        "content/pages/gongzuo-dongtai.md:1: E401: 网址 /gongzuo-dongtai/ 与 栏目“工作动态”的列表页 重复（请修改其中一篇的 slug）",
-        "content/pages/tags.md:1: E401: 网址 /tags/ 与 标签索引页 重复（请修改其中一篇的 slug）"]
-    assert site.pages == ()
+        "content/pages/gongzuo-dongtai.md:1: E401: 网址 /gongzuo-dongtai/ 与栏目“工作动态”的列表页重复（请修改 slug（或文件名），换一个网址）",
+        "content/pages/tags.md:1: E401: 网址 /tags/ 与标签索引页重复（请修改 slug（或文件名），换一个网址）"]
+    assert kept == []
 
 
 def test_scan_skips_odd_entries_instead_of_stopping_the_build(tmp_path, caplog):

@@ -430,12 +430,12 @@ def test_deploy_refuses_a_preview_build(tmp_path):
     root = make_site(tmp_path / "site", {"content/a.md": "---\ntitle: 草稿\ndate: 2024-03-05\ncategory: 工作动态\n"
                                                          "draft: true\n---\n\n正文。\n"})
     config = configmod.load(root)
-    buildmod.build(config, drafts=True)
+    buildmod.build(config, buildmod.BuildOptions(drafts=True))
     with pytest.raises(DeployError) as exc:
         check_build_status(root, root / "output")
     assert str(exc.value) == ("上次构建是包含草稿或定时发布文章的预览（sitegen serve、--drafts 或 --future），已拒绝发布"
                               "（请先运行 sitegen build --strict）")
-    buildmod.build(config, strict=True)
+    buildmod.build(config, buildmod.BuildOptions(strict=True))
     assert check_build_status(root, root / "output")["preview"] is False
 
 

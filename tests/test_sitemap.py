@@ -12,6 +12,7 @@ import lxml.html
 import pytest
 
 from sitegen import config as configmod
+from sitegen.build import plan as planmod
 from sitegen import content as contentmod
 from sitegen import feeds
 from sitegen_sites import article, build, copy_sample_site, make_site
@@ -81,9 +82,10 @@ def test_sitemap_index_past_the_limit(tmp_path):
     config = configmod.load(root)
     pages = [contentmod.read_source(config, s).page for s in contentmod.scan(config)]
     site, _ = contentmod.assemble([p for p in pages if p], config)
-    total = len(feeds.public_urls(site))
-    assert feeds.sitemaps(site) == [("sitemap.xml", feeds.sitemap(site))]
-    parts = feeds.sitemaps(site, limit=10)
+    urls = planmod.plan(site).sitemap()
+    total = len(urls)
+    assert [name for name, _ in feeds.sitemaps(config, urls)] == ["sitemap.xml"]
+    parts = feeds.sitemaps(config, urls, limit=10)
     assert [name for name, _ in parts] == ["sitemap.xml"] + [f"sitemap-{n}.xml" for n in range(1, -(-total // 10) + 1)]
     index = etree.fromstring(parts[0][1])
     SCHEMA.assertValid(index)

@@ -75,7 +75,7 @@ class Recorder:
     def __call__(self, change: Change) -> None:
         with self.lock:
             self.changes.append(change)
-        buildmod.build(self.config, drafts=True, future=True)
+        buildmod.build(self.config, buildmod.BuildOptions(drafts=True, future=True))
 
 
 def settle(watcher: Watcher, expect_at_least: int = 1, timeout: float = 20.0) -> None:
@@ -98,7 +98,7 @@ def case_b23(request, tmp_path):
     root = tmp_path / "site"
     shutil.copytree(CASE, root)
     config = configmod.load(root)
-    buildmod.build(config, drafts=True, future=True)
+    buildmod.build(config, buildmod.BuildOptions(drafts=True, future=True))
     recorder = Recorder(config)
     watcher = Watcher(config, recorder, debounce=DEBOUNCE, poll=request.param, poll_interval=0.1).start()
     time.sleep(0.3)  # let the observer take its first snapshot (polling) before anything changes

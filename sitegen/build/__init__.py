@@ -1,0 +1,53 @@
+"""The build as named, timed stages over one list of outputs (see ``docs/architecture.md``):
+
+``sources`` (scan ``content/``) → ``parse`` (pure, cached by file bytes and the config's ``parse`` slice) →
+``theme`` (template environment, what the templates read, static files) → ``assemble`` (the site's indexes) →
+``plan`` (every output once, paths gated, clashes found) → ``images`` → ``render`` (only outputs that are not
+current) → ``index`` (search) → ``commit`` (staged files moved into ``output/`` under a journal, stale ones removed)
+→ ``cache``. A build that fails before ``commit`` (``--strict`` with errors, a template error) leaves ``output/``
+exactly as it was; an incremental build equals a clean build byte for byte (tests/test_cache.py)."""
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+from sitegen.build.report import BuildOptions, BuildReport, write_status
+from sitegen.build.stages import Run
+from sitegen.build.state import Session
+from sitegen.config import Config
+
+__all__ = ["build", "BuildOptions", "BuildReport", "Session"]
+
+
+def build(config: Config, options: BuildOptions = BuildOptions(), changed: Iterable[str] | None = None, *,
+          session: Session | None = None) -> BuildReport:
+    """Build the site of ``config`` as ``options`` say, incrementally, and report what was done.
+
+    ``changed`` (project-relative paths changed since ``session``'s last build) lets a preview look at those files
+    only instead of scanning ``content/``. A long-running process passes the same :class:`Session` to every build:
+    caches stay in memory and are written by :meth:`Session.flush` (the next build calls it first).
+
+    Never raises for content problems: they are in the report (``ok`` False under ``strict`` with errors, and then
+    nothing is written). Raises :class:`~sitegen.errors.TemplateError` when the theme fails (nothing written) and
+    :class:`~sitegen.errors.SitegenError` for I/O failures. Writes ``.sitegen-cache/build-status.json``."""
+    run = Run(config, options, session, time.perf_counter())
+    write_status(config, BuildReport(False, run.out), options)  # a build that dies midway never vouches for output/
+    try:
+        run.stage("sources", run.load_sources, changed)
+        run.stage("parse", run.parse)
+        run.stage("theme", run.theme)
+        run.stage("assemble", run.assemble)
+        run.stage("plan", run.plan)
+        run.stage("images", run.images)
+        if options.strict and run.problems.errors:
+            return run.fail()
+        run.stage("render", run.render)
+        run.stage("index", run.index)
+        run.stage("commit", run.commit)
+        run.stage("cache", run.save)
+    except BaseException:
+        run.abort()
+        raise
+    finally:
+        run.close()
+    return run.report()

@@ -1,0 +1,258 @@
+"""The stages of one build, as methods of :class:`Run` that :func:`sitegen.build.build` calls in order. Each stage
+reads what the earlier ones left on the run and adds its own result; nothing flows backwards."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+
+from sitegen import cache as cachemod
+from sitegen import content as contentmod
+from sitegen import render as rendermod
+from sitegen import slugs
+from sitegen.build import assemble as assemblemod
+from sitegen.build import plan as planmod
+from sitegen.build import theme as thememod
+from sitegen.build.index import index_search, start_indexer
+from sitegen.build.media import Media, image_refs
+from sitegen.build.parse import load_pages
+from sitegen.build.render import render_outputs
+from sitegen.build.report import BuildOptions, BuildReport, write_status
+from sitegen.build.state import RenderState, Session
+from sitegen.build.write import Writer, recover
+from sitegen.clock import now_in
+from sitegen.config import Config
+from sitegen.errors import Problems
+
+log = logging.getLogger(__name__)
+
+
+class Run:
+    """One build in progress: the config, the options, the preview ``session`` if any, the problems found, the
+    stage timings, and each stage's result (sources, entries, pages, site, plan, images, writer, state)."""
+
+    def __init__(self, config: Config, options: BuildOptions, session: Session | None, started: float):
+        self.config, self.options, self.session, self.started = config, options, session, started
+        self.out = (options.out or config.root / "output").resolve()
+        self.problems = Problems()
+        self.stages: list[tuple[str, float]] = []
+        self.writer: Writer | None = None
+        self.indexer = None
+        self.removed: list[str] = []
+        self.results: dict = {}
+        self.parsed = 0
+        self.resumed = False
+
+    def stage(self, name: str, fn, *args) -> None:
+        """Run one stage and record its wall time (seconds)."""
+        t = time.perf_counter()
+        fn(*args)
+        self.stages.append((name, round(time.perf_counter() - t, 3)))
+
+    def load_sources(self, changed) -> None:
+        """sources: the content files (``changed`` narrows a preview's rescan) and the page cache for the config's
+        ``parse`` slice; finishes a commit a killed build left half done."""
+        config, session = self.config, self.session
+        self.resumed = recover(self.out)
+        if self.resumed:
+            log.warning("上次构建在写入 %s 时中断，已先完成那次写入", self.out)
+        if session is not None:
+            session.flush()
+        key = config.slice_fingerprint("parse")
+        if session is not None and session.pages_cache is not None and session.pages_cache.config == key:
+            self.pages_cache = session.pages_cache
+        else:
+            self.pages_cache = cachemod.PageCache.load(config.cache_dir, key)
+            slugs.remember_tag_slugs(self.pages_cache.tag_slugs)
+        sources = None
+        if session is not None and changed is not None and session.sources is not None and session.root == config.root:
+            sources = contentmod.rescan(config, session.sources, changed)
+        self.sources = sources if sources is not None else contentmod.scan(config)
+        if session is not None:  # the file list as it is now, whatever happens later in this build
+            session.sources, session.root = self.sources, config.root
+
+    def parse(self) -> None:
+        """parse: one cache entry per source (parsed only when its file changed); drafts and future articles left
+        out unless asked for."""
+        self.entries, self.parsed = load_pages(self.config, self.sources, self.pages_cache, self.options.jobs)
+        for entry in self.entries:
+            self.problems.extend(entry.problems)
+        pages = [e.page for e in self.entries if e.page]
+        self.pages, notes = contentmod.select(pages, now=now_in(self.config), drafts=self.options.drafts,
+                                              future=self.options.future)
+        self.problems.extend(notes)
+        if self.session is not None:
+            self.session.pages_cache = self.pages_cache
+
+    def theme(self) -> None:
+        """theme: the template environment (kept by a preview session), what the templates read, the static
+        files; a theme that reads bodies outside ``body`` gets every page with its body."""
+        config, session = self.config, self.session
+        self.assets = thememod.static_assets(config)
+        theme_fp = cachemod.theme_fingerprint(rendermod.theme_dirs(config))
+        asset_urls = {name: rel for name, (rel, _) in self.assets.items()}
+        env_key = (theme_fp, config.slice_fingerprint("render"), config.root, tuple(sorted(asset_urls.items())))
+        envs = session.envs if session is not None else {}
+        env = envs.get(env_key)
+        if env is None:
+            envs.clear()
+            env = envs[env_key] = rendermod.make_env(config, asset_urls, bytecode_dir=config.cache_dir / "templates")
+        else:  # the same theme and settings: templates stay compiled; only the clock moves on
+            env.globals["now"] = now_in(config)
+        memo = session.theme_facts if session is not None else {}
+        reads_site, self.reads_bodies = thememod.theme_facts(env, theme_fp, config.cache_dir, memo)
+        self.env_theme = (env, theme_fp, reads_site)
+        self.state = self.render_state()
+        self.state.whole_cards = self.reads_bodies
+        if self.reads_bodies:
+            self.pages = [self.state.full(p) for p in self.pages]
+
+    def render_state(self) -> RenderState:
+        old = self.session.manifests.get(self.out) if self.session is not None else None
+        if old is None and not self.resumed:
+            old = cachemod.OutputManifest.load(self.config.cache_dir, self.out)
+        self.old_manifest = old
+        state = RenderState(self.config, self.pages_cache, old, jobs=self.options.jobs, explain=self.options.explain)
+        state.drafts = self.options.drafts
+        return state
+
+    def assemble(self) -> None:
+        """assemble: the pages whose URLs the plan admits, and the site's indexes (from the cache when the site's
+        shape is unchanged)."""
+        admitted, problems = planmod.admit(self.pages, self.config)
+        self.problems.extend(problems)
+        entries = {e.page.source: e for e in self.entries if e.page}
+        shape = assemblemod.site_shape(admitted, entries, self.config)
+        remembered = self.session.site_index if self.session is not None else None
+        self.site, problems, remembered = assemblemod.assemble_cached(admitted, self.config, shape, remembered)
+        if self.session is not None:
+            self.session.site_index = remembered
+        self.problems.extend(problems)
+        self.state.shape = shape
+        if admitted and not self.options.defer_search and self.pages_cache.changed():
+            self.indexer = start_indexer()  # its dictionary loads while the site renders
+
+    def plan(self) -> None:
+        """plan: every output of the site, once, gated and checked for clashes."""
+        self.planned = planmod.plan(self.site)
+        self.problems.extend(self.planned.problems)
+
+    def images(self) -> None:
+        """images: responsive variants of every photo the site shows (Pillow only when there are photos)."""
+        refs = image_refs(self.site)
+        if refs:
+            from sitegen import images
+
+            jobs = images.plan(refs, self.config.root)
+            self.results = images.run(jobs, self.config.images, self.config.cache_dir, workers=self.options.jobs,
+                                      progress=self.options.progress)
+        for result in self.results.values():
+            self.problems.extend(result.problems)
+
+    def render(self) -> None:
+        """render: the theme's static files, the photo variants, and every output that is not current."""
+        config = self.config
+        manifest = config.cache_dir / "manifests" / (hashlib.sha1(str(self.out).encode()).hexdigest()[:12] + ".json")
+        self.writer = writer = Writer(self.out, manifest)
+        for out_rel, src in self.assets.values():
+            writer.copy(out_rel, src)
+        if self.results:
+            from sitegen import images
+
+            for result in self.results.values():
+                for variant in (result.variants if result.ok else ()):
+                    writer.link(variant.url, images.cache_file(config.cache_dir, variant))
+        self.state.pagefind = self.indexer
+        self.state.manifest.config_keys = config.key_digests()
+        self.count = render_outputs(self.planned, self.site, writer, Media(config, self.results), self.state,
+                                    self.env_theme)
+
+    def index(self) -> None:
+        """index: the search index of the rendered pages (only shards whose input changed)."""
+        index_search(self.site, self.writer, self.state, defer=self.options.defer_search)
+
+    def commit(self) -> None:
+        """commit: staged files into ``output/``, stale ones removed (see :mod:`sitegen.build.write`)."""
+        self.removed = self.writer.commit()
+
+    def save(self) -> None:
+        """cache: the page cache and the output manifest (a preview session writes them once the result shows)."""
+        config, state, out, session = self.config, self.state, self.out, self.session
+        if session is not None:
+            session.manifests[out] = state.manifest
+            old = self.old_manifest
+            session.pending = lambda: save_caches(config, self.pages_cache, (state.manifest, old), out)
+        else:
+            save_caches(config, self.pages_cache, (state.manifest, self.old_manifest), out)
+
+    def fail(self) -> BuildReport:
+        """End a ``--strict`` build with errors before anything is written."""
+        save_caches(self.config, self.pages_cache)
+        report = BuildReport(False, self.out, problems=tuple(self.problems.sorted()),
+                             seconds=time.perf_counter() - self.started, stages=tuple(self.stages),
+                             parsed=self.parsed)
+        write_status(self.config, report, self.options)
+        return report
+
+    def abort(self) -> None:
+        """Drop what was staged after a failure; ``output/`` is as it was."""
+        if self.writer is not None:
+            self.writer.abort()
+        if self.session is not None:
+            self.session.manifests.pop(self.out, None)
+
+    def close(self) -> None:
+        """Stop the search indexer started for this build, if any."""
+        if self.indexer is not None:
+            self.indexer.close()
+
+    def report(self) -> BuildReport:
+        """The report of a finished build (also written as the status file)."""
+        results, state = self.results.values(), self.state
+        report = BuildReport(True, self.out, self.count, tuple(self.writer.written), self.writer.unchanged,
+                             tuple(self.removed), tuple(self.problems.sorted()), time.perf_counter() - self.started,
+                             tuple(self.stages),
+                             (sum(r.ok and not r.cached for r in results), sum(r.ok and r.cached for r in results),
+                              sum(not r.ok for r in results)),
+                             skipped=state.skipped, explained=tuple(state.reasons), parsed=self.parsed,
+                             rendered=state.rendered, config_changed=self.config_changed())
+        write_status(self.config, report, self.options)
+        return report
+
+    def config_changed(self) -> tuple[str, ...]:
+        """The ``site.yaml`` settings whose value changed since the last build (for ``--explain``)."""
+        old = self.old_manifest.config_keys if self.old_manifest is not None else {}
+        now = self.state.manifest.config_keys
+        return tuple(k for k in now if old and old.get(k) != now[k])
+
+
+def save_caches(config: Config, pages_cache: cachemod.PageCache, manifests=None, out: Path | None = None) -> None:
+    """Write the page cache and, given ``(manifest, old)``, the output manifest of ``out`` when it differs from
+    ``old`` (the one loaded); a cache that cannot be written only makes the next build slower (logged)."""
+    try:
+        known = slugs.known_tag_slugs()
+        if known.keys() - pages_cache.tag_slugs.keys():
+            pages_cache.tag_slugs = known
+            pages_cache.dirty = True
+        if pages_cache.changed():
+            bodies = cachemod.Bodies(config.cache_dir)
+            bodies.prune(pages_cache.entries)
+            pages_cache.save(config.cache_dir)
+        if manifests is not None:
+            manifest, old = manifests
+            if manifest_changed(manifest, old):
+                manifest.save(config.cache_dir, out, old.base if old is not None else None)
+            elif old is not None:
+                manifest.base = old.base  # the file on disk is still old's
+    except OSError as exc:
+        log.warning("无法写入缓存 %s：%s", config.cache_dir, exc)
+
+
+def manifest_changed(new: cachemod.OutputManifest, old: cachemod.OutputManifest | None) -> bool:
+    """Whether ``new`` differs from ``old`` (``None``: never saved)."""
+    if old is None or (new.theme, new.config, new.shape, new.common, new.count, new.templated, new.config_keys) != (
+            old.theme, old.config, old.shape, old.common, old.count, old.templated, old.config_keys) \
+            or new.pages != old.pages:
+        return True
+    return new.outputs.keys() != old.outputs.keys() or any(o is not old.outputs[k] for k, o in new.outputs.items())
