@@ -34,12 +34,14 @@ from sitegen import render as rendermod
 from sitegen.build import plan as planmod
 from sitegen.clock import now_in
 from sitegen.config import Config
-from sitegen.errors import Location, Problem, Problems
+from sitegen.errors import Location, Problem, Problems, catalogued
 from sitegen.markup import IMG_LINK
 
 log = logging.getLogger(__name__)
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
+_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".gif": "GIF", ".webp": "WebP", ".heic": "HEIC"}
+"""File suffix → format name in E302 hints (the words the build uses)."""
 """Photos above this size (bytes) are reported: too heavy to keep in Git and slow to process."""
 
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.I)
@@ -89,22 +91,45 @@ def anchor_ids(page: contentmod.Page) -> set[str]:
     return ids
 
 
-def _image_problems(config: Config, rel: str) -> list[tuple[str, str, str, str]]:
-    """Problems of image file ``rel`` as (code, severity, message, hint); empty when fine."""
-    path = config.root / rel
+def _image_problems(config: Config, rel: str) -> list[tuple[str, dict]]:
+    """Problems of image file ``rel`` as (code, catalogue values) in the words of
+    :data:`sitegen.errors.CATALOGUE`; empty when fine."""
+    path, shown = config.root / rel, rel.removeprefix("content/")
     if not path.is_file():
         from sitegen.images import similar_image
 
         guess = similar_image(config.root, rel)
-        return [("E301", "error", f"图片文件不存在：{rel}",
-                 (f"是不是 {guess}？" if guess else "") + "检查文件名（包括扩展名和大小写）和所在文件夹")]
-    found = []
+        return [("E301", {"shown": shown, "guess": f"是不是 {guess}？" if guess else ""})]
     size = path.stat().st_size
     if size == 0:
-        return [("E304", "error", f"图片文件是空的（0 字节）：{rel}", "请重新上传这张图片")]
+        return [("E304", {"shown": shown})]
+    found = []
     if size > MAX_IMAGE_BYTES:
-        found.append(("W302", "warning", f"图片文件过大：{size / 1024 / 1024:.1f} MB（{rel}）",
-                      f"请先压缩到 {MAX_IMAGE_BYTES // 1024 // 1024} MB 以下再提交"))
+        found.append(("W302", {"shown": shown, "detail": f"{size / 1024 / 1024:.1f} MB",
+                               "fmt": f"{MAX_IMAGE_BYTES // 1024 // 1024} MB"}))
+    size_px = _image_size(path)
+    if size_px is None:
+        return found + [("E303", {"shown": shown, "detail": ""})]
+    if size_px == BOMB:
+        return found + [("E305", {"shown": shown, "detail": "可能是恶意文件"})]
+    width, height = size_px
+    if width * height > config.images.max_pixels:
+        detail = f"{width}×{height}，超过 images.max_pixels 的 {config.images.max_pixels} 像素"
+        return found + [("E305", {"shown": shown, "detail": detail})]
+    broken = _decode_problem(path)
+    if broken:
+        found.append(("E302", {"shown": shown, "fmt": _FORMATS.get(path.suffix.lower(), "图片")}) if broken == "truncated"
+                     else ("E303", {"shown": shown, "detail": ""}))
+    return found
+
+
+BOMB = (-1, -1)
+"""What :func:`_image_size` says of a decompression bomb (more pixels than Pillow's own limit)."""
+
+
+def _image_size(path: Path) -> tuple[int, int] | None:
+    """``(width, height)`` in px of an image from its header (no pixel decoded), :data:`BOMB`, or ``None`` when it
+    is not a readable image."""
     from PIL import Image
 
     if path.suffix.lower() in (".heic", ".heif"):
@@ -115,25 +140,13 @@ def _image_problems(config: Config, rel: str) -> list[tuple[str, str, str, str]]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:  # reads the header only; no pixel is decoded
+            with Image.open(path) as im:
                 width, height = im.size
     except Image.DecompressionBombError:
-        width = height = 0
-        found.append(("E305", "error", f"图片像素过多，可能是恶意文件：{rel}", "请换一张正常尺寸的照片"))
+        return BOMB
     except Exception:
-        found.append(("E303", "error", f"无法识别的图片文件：{rel}", "文件可能已损坏，或不是 JPEG/PNG/WebP/HEIC 图片"))
-        return found
-    if width * height > config.images.max_pixels:
-        found.append(("E305", "error", f"图片像素过多：{width}×{height}（{rel}）",
-                      f"超过 site.yaml 中 images.max_pixels 的 {config.images.max_pixels} 像素，请先缩小"))
-        return found
-    broken = "" if found and found[-1][0] == "E305" else _decode_problem(path)
-    if broken:
-        found.append(("E302" if broken == "truncated" else "E303", "error",
-                      f"图片文件不完整（上传中断？）：{rel}" if broken == "truncated" else f"无法识别的图片文件：{rel}",
-                      "请重新导出并上传完整的图片文件" if broken == "truncated"
-                      else "文件可能已损坏，或不是 JPEG/PNG/WebP/HEIC 图片"))
-    return found
+        return None
+    return width, height
 
 
 def _decode_problem(path: Path) -> str:
@@ -169,8 +182,8 @@ def _check_images(config: Config, page: contentmod.Page, texts: _Texts, problems
             continue  # leaves the project: reported by parsing
         if target not in seen:
             seen[target] = _image_problems(config, target)
-        for code, severity, message, hint in seen[target]:
-            problems.add(Problem(Location(page.source, line), code, message, hint, severity))
+        for code, values in seen[target]:
+            problems.add(catalogued(code, Location(page.source, line), **values))
     local = iter(page.images)
     for tag in _IMG_TAG.findall(page.html):
         attrs = dict(_ATTR.findall(tag))

@@ -152,3 +152,34 @@ class Problems:
 
 def _key(p: Problem):
     return (p.location.path, p.location.line, p.location.column, p.code)
+
+
+# --------------------------------------------------------------------------------------------------- the catalogue
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "E301": ("找不到图片文件：{shown}", "{guess}请检查文件名和路径（区分大小写），并确认图片已放进站点目录"),
+    "E302": ("图片文件不完整（上传中断？）：{shown}", "请重新导出并上传完整的 {fmt} 文件"),
+    "E303": ("不是可识别的图片文件：{shown}{detail}", "请使用 JPEG、PNG、GIF 或 WebP 格式的图片"),
+    "E304": ("图片文件是空的（0 字节）：{shown}", "请重新上传这张图片"),
+    "E305": ("图片像素过多（{detail}）：{shown}", "请把图片缩小（例如长边 4000 像素）后再上传，或在 site.yaml 中调大 "
+                                              "images.max_pixels"),
+    "E306": ("图片路径指向站点目录之外：{rel}", "图片必须放在站点目录中（例如 content/ 下），不能用 ../ 指向别处"),
+    "E307": ("无法读取 HEIC/HEIF 格式的照片：{shown}", "请在手机或电脑上把照片导出为 JPEG 后再上传"),
+    "E308": ("处理图片超时（超过 {detail} 秒）：{shown}", "图片可能损坏或过大；请重新导出为普通 JPEG，或在 site.yaml 中调大 "
+                                                  "images.timeout"),
+    "E309": ("处理图片失败：{shown}（{detail}）", "请重新导出为普通 JPEG 后再上传"),
+    "W302": ("图片文件过大：{detail}（{shown}）", "请先压缩到 {fmt} 以下再提交"),
+    "W301": ("动画图片只发布了第一帧：{shown}", "网站只保留 GIF 动画；如需动画请导出为 GIF，或改用静态图片"),
+}
+"""The one wording of each problem code that ``build``, ``check`` and ``serve`` all report: message and hint
+templates (``str.format`` fields: ``shown`` the path as the editor wrote it, ``rel``, ``detail``, ``fmt``,
+``guess``)."""
+
+
+def catalogued(code: str, where: Location, **values: str) -> Problem:
+    """The :class:`Problem` of ``code`` at ``where`` in the words of :data:`CATALOGUE` (a ``W`` code is a
+    warning). Raises ``KeyError`` for a code not in the catalogue or a missing field."""
+    message, hint = CATALOGUE[code]
+    values = {"shown": "", "rel": "", "detail": "", "fmt": "", "guess": "", **values}
+    return Problem(where, code, message.format(**values), hint.format(**values),
+                   "warning" if code.startswith("W") else "error")

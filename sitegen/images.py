@@ -75,7 +75,7 @@ from pathlib import Path
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
 from sitegen.config import ImageSettings
-from sitegen.errors import Location, Problem
+from sitegen.errors import Location, Problem, catalogued
 
 log = logging.getLogger(__name__)
 
@@ -169,20 +169,6 @@ class ImageResult:
 
 # --------------------------------------------------------------------------------------------------- messages
 
-_MESSAGES = {
-    "E301": ("找不到图片文件：{shown}", "请检查文件名和路径（区分大小写），并确认图片已放进站点目录"),
-    "E302": ("图片文件不完整（上传中断？）：{shown}", "请重新导出并上传完整的 {fmt} 文件"),
-    "E303": ("不是可识别的图片文件：{shown}{detail}", "请使用 JPEG、PNG、GIF 或 WebP 格式的图片"),
-    "E304": ("图片文件是空的（0 字节）：{shown}", "请重新上传这张图片"),
-    "E305": ("图片像素过多（{detail}）：{shown}", "请把图片缩小（例如长边 4000 像素）后再上传，或在 site.yaml 中调大 "
-                                              "images.max_pixels"),
-    "E306": ("图片路径指向站点目录之外：{rel}", "图片必须放在站点目录中（例如 content/ 下），不能用 ../ 指向别处"),
-    "E307": ("无法读取 HEIC/HEIF 格式的照片：{shown}", "请在手机或电脑上把照片导出为 JPEG 后再上传"),
-    "E308": ("处理图片超时（超过 {detail} 秒）：{shown}", "图片可能损坏或过大；请重新导出为普通 JPEG，或在 site.yaml 中调大 "
-                                                  "images.timeout"),
-    "E309": ("处理图片失败：{shown}（{detail}）", "请重新导出为普通 JPEG 后再上传"),
-    "W301": ("动画图片只发布了第一帧：{shown}", "网站只保留 GIF 动画；如需动画请导出为 GIF，或改用静态图片"),
-}
 
 _FORMAT_NAMES = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "GIF": "GIF", "WEBP": "WebP", "TIFF": "TIFF",
                  "BMP": "BMP", "HEIF": "HEIC", "AVIF": "AVIF"}
@@ -193,11 +179,8 @@ def _shown(rel: str) -> str:
 
 
 def _problems(code: str, rel: str, refs: tuple[Location, ...], detail: str = "", fmt: str = "") -> tuple[Problem, ...]:
-    message, hint = _MESSAGES[code]
     fmt = fmt or _format_from_name(rel)
-    values = {"shown": _shown(rel), "rel": rel, "detail": detail, "fmt": fmt}
-    severity = "warning" if code.startswith("W") else "error"
-    return tuple(Problem(ref, code, message.format(**values), hint.format(**values), severity)
+    return tuple(catalogued(code, ref, shown=_shown(rel), rel=rel, detail=detail, fmt=fmt, guess="")
                  for ref in (refs or (Location(rel),)))
 
 
@@ -772,7 +755,7 @@ def _failed(job: ImageJob, code: str, detail: str = "", fmt: str = "") -> ImageR
         source = Path(job.source)
         guess = similar_image(source.parents[parts - 1], job.rel) if len(source.parts) > parts else None
         if guess:
-            problems = tuple(Problem(p.location, p.code, p.message, f"是不是 {guess}？{p.hint}", p.severity)
+            problems = tuple(catalogued("E301", p.location, shown=_shown(job.rel), guess=f"是不是 {guess}？")
                              for p in problems)
     return ImageResult(job.rel, False, 0, 0, (), False, problems)
 

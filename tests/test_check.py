@@ -44,11 +44,11 @@ EXPECTED = """\
 content/2024/badcat.md:4: E120: 未知的栏目“工作动太”（是不是“工作动态”？可选：工作动态）  [错误]
 content/2024/badcat.md:5: E121: 未知的专栏“改革”（是不是“改革进行时”？可选：改革进行时）  [错误]
 content/2024/baddate.md:3: E102: 日期格式无法识别："2024-13-01"（应为 2026-11-28 或 2026-11-28 09:30）  [错误]
-content/2024/bundle/index.md:5: E301: 图片文件不存在：content/2024/bundle/missing-cover.jpg（检查文件名（包括扩展名和大小写）和所在文件夹）  [错误]
+content/2024/bundle/index.md:5: E301: 找不到图片文件：2024/bundle/missing-cover.jpg（请检查文件名和路径（区分大小写），并确认图片已放进站点目录）  [错误]
 content/2024/bundle/index.md:8: W203: 图片缺少替代文字（alt）：small.jpg（写成 ![图片内容的简短说明](图片文件名)，供读屏软件朗读）  [提示]
-content/2024/bundle/index.md:10: E305: 图片像素过多：100×100（content/2024/bundle/big.png）（超过 site.yaml 中 images.max_pixels 的 5000 像素，请先缩小）  [错误]
-content/2024/bundle/index.md:12: E303: 无法识别的图片文件：content/2024/bundle/fake.jpg（文件可能已损坏，或不是 JPEG/PNG/WebP/HEIC 图片）  [错误]
-content/2024/bundle/index.md:14: E301: 图片文件不存在：content/2024/bundle/gone.jpg（检查文件名（包括扩展名和大小写）和所在文件夹）  [错误]
+content/2024/bundle/index.md:10: E305: 图片像素过多（100×100，超过 images.max_pixels 的 5000 像素）：2024/bundle/big.png（请把图片缩小（例如长边 4000 像素）后再上传，或在 site.yaml 中调大 images.max_pixels）  [错误]
+content/2024/bundle/index.md:12: E303: 不是可识别的图片文件：2024/bundle/fake.jpg（请使用 JPEG、PNG、GIF 或 WebP 格式的图片）  [错误]
+content/2024/bundle/index.md:14: E301: 找不到图片文件：2024/bundle/gone.jpg（请检查文件名和路径（区分大小写），并确认图片已放进站点目录）  [错误]
 content/2024/dup2.md:5: E401: 网址 /2024/03/06/same/ 与 content/2024/dup1.md 重复（请修改其中一篇的 slug）  [错误]
 content/2024/future.md:1: W130: 定时发布（scheduled for 2030-01-01 08:00 +08:00），本次未发布（到时间后重新构建即可发布；预览用 --future）  [提示]
 content/2024/links.md:9: E202: 链接的锚点不存在：good.md#二总结（content/2024/good.md 中没有标题或 id 为“二总结”的位置）  [错误]
@@ -107,7 +107,7 @@ def test_oversized_file(site, monkeypatch):
     monkeypatch.setattr(checkmod, "MAX_IMAGE_BYTES", 100)
     report = checkmod.check(configmod.load(site))
     lines = [str(p) for p in report.problems if p.code == "W302"]
-    assert lines[0].startswith("content/2024/bundle/index.md:8: W302: 图片文件过大：0.0 MB（content/2024/bundle/small.jpg）")
+    assert lines[0].startswith("content/2024/bundle/index.md:8: W302: 图片文件过大：0.0 MB（2024/bundle/small.jpg）")
 
 
 def test_decompression_bomb_header_only():
@@ -171,8 +171,8 @@ def test_truncated_photos_are_found_as_the_build_finds_them(tmp_path):
         "  - {src: whole.jpg, caption: 二}\n---\n\n![三](cut.png)\n", "utf-8")
     report = checkmod.check(configmod.load(root))
     assert [str(p) for p in report.problems] == [
-        "content/a.md:6: E302: 图片文件不完整（上传中断？）：content/cut.jpg（请重新导出并上传完整的图片文件）",
-        "content/a.md:10: E302: 图片文件不完整（上传中断？）：content/cut.png（请重新导出并上传完整的图片文件）"]
+        "content/a.md:6: E302: 图片文件不完整（上传中断？）：cut.jpg（请重新导出并上传完整的 JPEG 文件）",
+        "content/a.md:10: E302: 图片文件不完整（上传中断？）：cut.png（请重新导出并上传完整的 PNG 文件）"]
 
 
 def test_missing_photo_hint_names_the_closest_existing_file(tmp_path):
@@ -196,9 +196,8 @@ def test_missing_photo_hint_names_the_closest_existing_file(tmp_path):
         "  - {src: photos/2026/20261125_jiafeng-jiangtam.jpg, caption: 一}\n---\n\n"
         "![二](huiyi.jpg)\n\n![三](unrelated.png)\n", "utf-8")
     hints = [p.hint for p in checkmod.check(configmod.load(root)).problems]
-    assert hints == ["是不是 photos/2026/20261125_jiafeng-jiangtan.jpg？检查文件名（包括扩展名和大小写）和所在文件夹",
-                     "是不是 2026/Huiyi.JPG？检查文件名（包括扩展名和大小写）和所在文件夹",
-                     "检查文件名（包括扩展名和大小写）和所在文件夹"]
+    same = "请检查文件名和路径（区分大小写），并确认图片已放进站点目录"  # the one wording of E301, as build says it
+    assert hints == ["是不是 photos/2026/20261125_jiafeng-jiangtan.jpg？" + same, "是不是 2026/Huiyi.JPG？" + same, same]
     code, out, err = run_cli(["build", root, "-q"])
     assert code == 1
     assert "（是不是 photos/2026/20261125_jiafeng-jiangtan.jpg？请检查文件名和路径" in err

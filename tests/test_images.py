@@ -15,7 +15,8 @@ from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, ImageStat
 from sitegen import images
 from sitegen.config import ImageSettings
 from sitegen.errors import Location
-from sitegen.images import ImageJob, ImageResult, Variant, picture_html, publish, run
+from sitegen.build.write import Writer
+from sitegen.images import ImageJob, ImageResult, Variant, picture_html, run
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REAL = SHARED / "images" / "real"
@@ -446,6 +447,16 @@ def test_settings_change_the_key(project, cache):
 
 
 # ------------------------------------------------------------------------------------------------ cache, publish
+
+def publish(results, cache, out) -> list[str]:
+    """Publish the variants of ``results`` as the build's write stage does (hard links through the writer)."""
+    writer = Writer(out, out.parent / "manifest.json")
+    for result in results:
+        for variant in result.variants:
+            writer.link(variant.url, images.cache_file(cache, variant))
+    writer.commit()
+    return sorted(writer.produced)
+
 
 def test_warm_run_decodes_nothing_even_after_output_deleted(project, cache, tmp_path, monkeypatch):
     for i in range(3):
