@@ -4,7 +4,7 @@ Layout (``config.cache_dir``, kept between CI runs, never published)::
 
     pages.cache                 every parsed content file without its body (see :class:`PageCache`), small
                                 enough to load on every build
-    bodies/*.pack               the bodies of pages (HTML and plain text, see :class:`Bodies`), read only for
+    bodies/*.pack               the bodies of pages (HTML and plain text, see :class:`sitegen.bodies.Bodies`), read only for
                                 the outputs that are rendered again
     manifests/<out-hash>.cache  per output folder: the digest of everything each output depends on
                                 (see :class:`OutputManifest`)
@@ -36,13 +36,13 @@ import json
 import logging
 import os
 import pickle
-import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sitegen import __version__
+from sitegen.files import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ def write_journaled(path: Path, kind: str, head: Any, maps: tuple, base: Base | 
 class Entry:
     """One parsed content file: ``size`` (bytes) and ``mtime`` (ns) when it was read, ``sha`` its SHA-256 (hex),
     ``exists`` the file-exists answers the parse depended on as ``((rel, bool), …)``, and the result: ``page``
-    (``None`` when an error stopped it; kept without its body, see :class:`Bodies`), ``problems``, ``body``,
+    (``None`` when an error stopped it; kept without its body, see :class:`sitegen.bodies.Bodies`), ``problems``, ``body``,
     where the page's body is stored (``None``: not stored), ``shape``, the digest of the page's fields that
     decide where it is listed (:func:`sitegen.build.digest.page_shape`), ``card``, the digest of every field but
     its body (:func:`sitegen.build.digest.page_card`), and ``fp``, the page's whole fingerprint when it shows no
@@ -359,110 +359,12 @@ class PageCache:
         known = self.files.get(rel)
         if known and known[0] == st.st_size and known[1] == st.st_mtime_ns:
             return known[2]
-        h = hashlib.sha256()
-        with open(root / rel, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        sha = h.hexdigest()
+        sha = sha256_file(root / rel)
         self.files[rel] = (st.st_size, st.st_mtime_ns, sha)
         self.dirty = True
         return sha
 
 
-class Bodies:
-    """The bodies of parsed pages (``html`` and ``text``, the bulk of a page) in pack files under
-    ``<cache>/bodies/``, so a build loads only the bodies of the outputs it renders again. Pages elsewhere in the
-    build carry empty ``html``/``text`` (see :func:`strip`); an :class:`Entry` records where its body is
-    (``Entry.body`` = ``(pack name, offset, html bytes, text bytes, CRC-32)``) and :meth:`read` gets it back.
-
-    A pack is the UTF-8 bytes of html and text of many pages one after another, written once (by the process that
-    parsed them, one pack per batch) and never changed; :meth:`prune` deletes packs no entry uses and copies the
-    live bodies out of packs that are mostly dead. A missing or damaged body reads as ``None`` (the caller parses
-    the source again)."""
-
-    def __init__(self, cache_dir: Path):
-        self.dir = cache_dir / "bodies"
-        self._out = None
-        self._name = ""
-        self._offset = 0
-        self._files: dict[str, Any] = {}
-
-    def add(self, html: str, text: str) -> tuple:
-        """Append a body to this process's current pack; returns its location. Raises ``OSError``."""
-        h, t = html.encode("utf-8"), text.encode("utf-8")
-        if self._out is None:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            global _PACKS
-            _PACKS += 1
-            self._name = f"{os.getpid()}-{time.time_ns():x}-{_PACKS}.pack"
-            self._out = open(self.dir / self._name, "wb")
-            self._offset = 0
-        self._out.write(h)
-        self._out.write(t)
-        loc = (self._name, self._offset, len(h), len(t), zlib.crc32(t, zlib.crc32(h)))
-        self._offset += len(h) + len(t)
-        return loc
-
-    def close(self) -> None:
-        """Finish the pack being written and close every pack being read. Raises ``OSError``."""
-        if self._out is not None:
-            self._out.close()
-            self._out = None
-        for f in self._files.values():
-            f.close()
-        self._files.clear()
-
-    def read(self, loc) -> tuple[str, str] | None:
-        """``(html, text)`` stored at ``loc``, or ``None`` when the pack is missing or the bytes damaged."""
-        try:
-            name, offset, nh, nt, crc = loc
-            if self._out is not None and name == self._name:
-                self._out.flush()
-            f = self._files.get(name)
-            if f is None:
-                if "/" in name or name.startswith("."):
-                    return None
-                f = self._files[name] = open(self.dir / name, "rb")
-            data = os.pread(f.fileno(), nh + nt, offset)  # no shared file offset: safe after fork
-            if len(data) != nh + nt or zlib.crc32(data) != crc:
-                return None
-            return data[:nh].decode("utf-8"), data[nh:].decode("utf-8")
-        except (OSError, ValueError, TypeError, UnicodeDecodeError):
-            return None
-
-    def prune(self, entries: dict) -> None:
-        """Delete the packs none of ``entries`` uses; when more than 24 packs are left, copy the live bodies of the
-        packs that are small or mostly dead into one new pack (updating the entries). Raises ``OSError``."""
-        if not self.dir.is_dir():
-            return
-        live: dict[str, int] = {}
-        for e in entries.values():
-            if e.body:
-                live[e.body[0]] = live.get(e.body[0], 0) + e.body[2] + e.body[3]
-        sizes = {}
-        for f in os.scandir(self.dir):
-            if f.name not in live and f.name != self._name:
-                os.unlink(f.path)
-            elif f.name in live:
-                sizes[f.name] = f.stat().st_size
-        if len(sizes) <= 24:
-            return
-        move = {n for n, size in sizes.items() if size < (1 << 20) or live[n] * 2 < size}
-        if len(move) < 2:
-            return
-        for e in entries.values():
-            if e.body and e.body[0] in move:
-                body = self.read(e.body)
-                if body is not None:
-                    e.body = self.add(*body)
-                else:
-                    e.body = None
-        self.close()
-        for n in move:
-            os.unlink(self.dir / n)
-
-
-_PACKS = 0
 
 
 def strip(page):
@@ -473,7 +375,7 @@ def strip(page):
 
 
 def stored(entry: Entry, where: tuple | None) -> Entry:
-    """``entry`` with its page stripped of its body, which :class:`Bodies` holds at ``where`` (``None``: not
+    """``entry`` with its page stripped of its body, which :class:`sitegen.bodies.Bodies` holds at ``where`` (``None``: not
     stored, parsed again when needed)."""
     import dataclasses
 
@@ -502,92 +404,6 @@ def exists_still_hold(root: Path, answers: tuple) -> bool:
     return True
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# the output manifest
-
-
-@dataclass(slots=True)
-class Output:
-    """What an output file was made from: ``digest`` of everything it depends on (``None``: not digestible, always
-    rendered), ``sources`` the pages it shows (project-relative paths, for ``--explain``; for a search index shard
-    the key of its Pagefind input), ``extras`` the other output files it caused to be written (images it shows,
-    the files of a search shard), kept when it is skipped."""
-
-    digest: str | None
-    sources: tuple = ()
-    extras: tuple = ()
-
-
-@dataclass
-class OutputManifest:
-    """The outputs of the last build into one folder: ``outputs`` maps output path → :class:`Output`; ``theme`` and
-    ``config`` are the fingerprints they were made with, ``pages`` each page's fingerprint then (source → fp),
-    ``shape`` the :func:`sitegen.build.assemble.site_shape` of the pages, ``common`` the digest of what every output
-    depends on, ``count`` the number of HTML pages, ``templated`` the number of outputs made from templates and
-    ``config_keys`` a digest of each ``site.yaml`` setting (to name what changed)."""
-
-    theme: str = ""
-    config: str = ""
-    pages: dict[str, str] = field(default_factory=dict)
-    outputs: dict[str, Output] = field(default_factory=dict)
-    shape: str = ""
-    common: str | None = None
-    count: int = 0
-    templated: int = 0
-    config_keys: dict[str, str] = field(default_factory=dict)
-    base: Base | None = field(default=None, repr=False, compare=False)
-
-    @staticmethod
-    def path(cache_dir: Path, out: Path) -> Path:
-        """Where the manifest of output folder ``out`` lives."""
-        return cache_dir / "manifests" / (hashlib.sha1(str(out).encode()).hexdigest()[:12] + ".cache")
-
-    @classmethod
-    def load(cls, cache_dir: Path, out: Path) -> "OutputManifest":
-        """The manifest of ``out``; empty when missing or unusable."""
-        data = read_journaled(cls.path(cache_dir, out), "outputs")
-        try:
-            (theme, config, shape, common, count, templated, keys), (pages, rows), base = data
-            manifest = cls(theme, config, pages, {rel: Output(*row) for rel, row in rows.items()}, shape, common,
-                           count, templated, dict(keys), base)
-        except (TypeError, ValueError, AttributeError):
-            return cls()
-        return manifest
-
-    def save(self, cache_dir: Path, out: Path, base: Base | None = None) -> None:
-        """Write the manifest atomically (as plain tuples, quick to load), as a journal of its changes since
-        ``base`` (that of the manifest it replaces) when they are few (:func:`write_journaled`). Raises
-        ``OSError``."""
-        rows = {rel: (o.digest, o.sources, o.extras) for rel, o in self.outputs.items()}
-        self.base = write_journaled(self.path(cache_dir, out), "outputs",
-                                    (self.theme, self.config, self.shape, self.common, self.count, self.templated,
-                                     dict(self.config_keys)),
-                                    (dict(self.pages), rows), base)
-
-
-class SiteIndex:
-    """The assembled indexes of the last build (``site.cache``), reused while the pages' shape is the same: the
-    file holds the shape and the indexes as positions in the list of published pages (see
-    :func:`sitegen.build.assemble.freeze_site`)."""
-
-    FILE = "site.cache"
-
-    @classmethod
-    def load(cls, cache_dir: Path, shape: str):
-        """The frozen indexes stored for ``shape``, or ``None``."""
-        if not (cache_dir / cls.FILE).is_file():
-            return None
-        data = read(cache_dir / cls.FILE, "site")
-        if isinstance(data, tuple) and len(data) == 2 and data[0] == shape:
-            return data[1]
-        return None
-
-    @classmethod
-    def save(cls, cache_dir: Path, shape: str, frozen) -> None:
-        """Store the frozen indexes of ``shape``. Raises ``OSError``."""
-        write(cache_dir / cls.FILE, "site", (shape, frozen))
-
-
 def theme_fingerprint(dirs: list[Path]) -> str:
     """Hash of every template and static file of the theme folders ``dirs`` (their relative paths and bytes)."""
     h = hashlib.sha256()
@@ -600,5 +416,5 @@ def theme_fingerprint(dirs: list[Path]) -> str:
 
 
 __all__ = ["CACHE_VERSION", "dist_version", "code_version", "read", "write", "Base", "JOURNAL_SHARE", "read_journaled",
-           "write_journaled", "Entry", "PageCache", "Bodies", "strip", "stored", "without_body", "touched", "exists_still_hold", "Output", "SiteIndex",
-           "OutputManifest", "theme_fingerprint"]
+           "write_journaled", "Entry", "PageCache", "strip", "stored", "without_body", "touched", "exists_still_hold",
+           "theme_fingerprint"]

@@ -24,176 +24,30 @@ user running it (``RSYNC_RSH`` to change the ssh command); S3 uses boto3's stand
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import mimetypes
 import os
 import re
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable, Iterable, Mapping
 from urllib.parse import unquote, urlsplit
 
+from sitegen.deploy_s3 import publish_s3, split_s3_url, upload_order
 from sitegen.errors import DeployError, DeployTargetError
+from sitegen.hosting import (CACHE_IMMUTABLE, CACHE_SHORT, DOCUMENT_PATTERNS, DeployReport, cache_control,
+                             content_type, is_document, is_fingerprinted, local_files)
 
 logger = logging.getLogger(__name__)
 
 #: Where the build records its outcome, relative to the project directory.
 BUILD_STATUS_PATH = ".sitegen-cache/build-status.json"
 
-#: Glob patterns of the "documents": files that link to other files and so go up after everything they link to.
-DOCUMENT_PATTERNS = ("*.html", "*.htm", "*.xml")
-
-#: Cache-Control for files whose name changes when their content does (fingerprinted assets, resized photos).
-CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
-#: Cache-Control for everything else (HTML, feeds, sitemap, search entry points): five minutes.
-CACHE_SHORT = "public, max-age=300"
-
-# A content hash of at least 8 hex digits (at least one of them a letter, so "report-20261130.pdf" is not taken for
-# one) right before the extension: "style.3f2a9c1b.css", "app-5d41402abc4b.js", "en_1a2b3c4d5e.pf_fragment".
-_FINGERPRINT = re.compile(r"[._-](?=[0-9]*[a-f])[0-9a-f]{8,}\.[A-Za-z0-9_]+$")
-
-# Content types by extension. A fixed table, so the same file gets the same type on every machine (the mimetypes
-# module reads /etc/mime.types, which differs between hosts); text types carry their charset.
-_CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".htm": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",  # RFC 9239
-    ".mjs": "text/javascript; charset=utf-8",
-    ".json": "application/json; charset=utf-8",
-    ".map": "application/json; charset=utf-8",
-    ".webmanifest": "application/manifest+json; charset=utf-8",
-    ".xml": "application/xml; charset=utf-8",  # feeds and sitemap.xml: shown, not downloaded, by browsers
-    ".rss": "application/rss+xml; charset=utf-8",
-    ".atom": "application/atom+xml; charset=utf-8",
-    ".xsl": "application/xslt+xml; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-    ".csv": "text/csv; charset=utf-8",
-    ".md": "text/markdown; charset=utf-8",
-    ".svg": "image/svg+xml; charset=utf-8",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".ico": "image/x-icon",
-    ".woff2": "font/woff2",
-    ".woff": "font/woff",
-    ".ttf": "font/ttf",
-    ".otf": "font/otf",
-    ".wasm": "application/wasm",
-    ".pdf": "application/pdf",
-    ".zip": "application/zip",
-    ".doc": "application/msword",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".xls": "application/vnd.ms-excel",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".ppt": "application/vnd.ms-powerpoint",
-    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    ".mp3": "audio/mpeg",
-    ".mp4": "video/mp4",
-    ".webm": "video/webm",
-}
-_BUILTIN_TYPES = mimetypes.MimeTypes()  # Python's built-in table only; no system files read
-
 # Keys that hold secrets; a deploy target in site.yaml must never carry one (site.yaml is committed to Git).
 _SECRET_KEY = re.compile(r"secret|password|passwd|token|access_key|private_key|credential", re.I)
 _S3_OPTIONS = {"endpoint_url", "region", "profile"}
-
-
-@dataclass(frozen=True, slots=True)
-class DeployReport:
-    """What a deploy did (or, with ``dry_run``, would do).
-
-    ``dest`` is the destination as given; ``method`` ``"rsync"`` or ``"s3"``. ``uploaded``, ``deleted`` and
-    ``unchanged`` are sorted paths relative to the output folder (POSIX slashes, e.g. ``"附件/通知.html"``): files
-    whose content was (or would be) transferred, remote files removed because the build no longer produces them,
-    and files already up to date. Directories are not counted.
-    """
-
-    dest: str
-    method: str
-    dry_run: bool
-    uploaded: tuple[str, ...]
-    deleted: tuple[str, ...]
-    unchanged: tuple[str, ...]
-
-    @property
-    def uploaded_count(self) -> int:
-        """Number of files uploaded."""
-        return len(self.uploaded)
-
-    @property
-    def deleted_count(self) -> int:
-        """Number of remote files deleted."""
-        return len(self.deleted)
-
-    @property
-    def unchanged_count(self) -> int:
-        """Number of files already up to date."""
-        return len(self.unchanged)
-
-    @property
-    def changed(self) -> bool:
-        """True when anything was (or would be) uploaded or deleted."""
-        return bool(self.uploaded or self.deleted)
-
-    def summary_zh(self) -> str:
-        """One line in Chinese for the CLI, e.g. ``已发布到 user@host:/srv/www：上传 3 个，删除 1 个，未变 120 个``."""
-        verb = "试运行（未做任何改动）" if self.dry_run else "已发布"
-        return (f"{verb}到 {self.dest}：上传 {self.uploaded_count} 个，删除 {self.deleted_count} 个，"
-                f"未变 {self.unchanged_count} 个")
-
-
-# --- rules shared by the publishers and the nginx example -------------------------------------------------------
-
-def content_type(relpath: str) -> str:
-    """The ``Content-Type`` to serve ``relpath`` with (a path relative to the output folder), with
-    ``charset=utf-8`` for text types; ``application/octet-stream`` when the extension is unknown (Pagefind's
-    ``.pf_*`` files among them)."""
-    suffix = PurePosixPath(relpath).suffix.lower()
-    if suffix in _CONTENT_TYPES:
-        return _CONTENT_TYPES[suffix]
-    guessed, _ = _BUILTIN_TYPES.guess_type("x" + suffix, strict=False) if suffix else (None, None)
-    if not guessed:
-        return "application/octet-stream"
-    if guessed.startswith("text/"):
-        guessed += "; charset=utf-8"
-    return guessed
-
-
-def is_fingerprinted(relpath: str) -> bool:
-    """True when ``relpath`` (relative to the output folder) never changes content under the same name: anything
-    under ``media/`` (resized photos are named by a hash of their inputs) or a name carrying a hash of at least 8
-    hex digits before the extension (``style.3f2a9c1b.css``)."""
-    return relpath.startswith("media/") or bool(_FINGERPRINT.search(PurePosixPath(relpath).name))
-
-
-def cache_control(relpath: str) -> str:
-    """The ``Cache-Control`` for ``relpath``: :data:`CACHE_IMMUTABLE` (one year) for fingerprinted files,
-    :data:`CACHE_SHORT` (300 seconds) for HTML, feeds and everything else. The nginx example applies the same rule."""
-    return CACHE_IMMUTABLE if is_fingerprinted(relpath) else CACHE_SHORT
-
-
-def is_document(relpath: str) -> bool:
-    """True for files that link to others (:data:`DOCUMENT_PATTERNS`): they are uploaded after the assets."""
-    return any(PurePosixPath(relpath).match(p) for p in DOCUMENT_PATTERNS)
-
-
-def local_files(output_dir: Path) -> list[str]:
-    """Every regular file under ``output_dir`` as sorted POSIX paths relative to it (symlinks followed as rsync
-    ``--links`` would copy them: counted as files)."""
-    out = []
-    for root, _dirs, files in os.walk(output_dir):
-        for name in files:
-            out.append((Path(root) / name).relative_to(output_dir).as_posix())
-    return sorted(out)
 
 
 # --- the guard ----------------------------------------------------------------------------------------------------
@@ -464,148 +318,6 @@ def publish_rsync(output_dir: Path, dest: str, *, dry_run: bool = False,
 _PASS_ZH = {"assets": "上传图片、样式等资源", "documents": "上传网页和订阅", "delete": "删除已不存在的文件"}
 
 
-# --- S3 ---------------------------------------------------------------------------------------------------------
-
-def split_s3_url(dest: str) -> tuple[str, str]:
-    """``s3://bucket/some/prefix`` → ``("bucket", "some/prefix/")``; ``s3://bucket`` → ``("bucket", "")``.
-    Raises :class:`DeployError` when the bucket is missing."""
-    parts = urlsplit(dest)
-    if parts.scheme.lower() != "s3" or not parts.netloc:
-        raise DeployTargetError(f"S3 目标格式不对：{dest}（应为 s3://桶名/前缀）")
-    prefix = parts.path.strip("/")
-    return parts.netloc, (prefix + "/" if prefix else "")
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class S3Object:
-    """One object to publish: ``relpath`` under the output folder, its ``key`` in the bucket, ``size`` in bytes,
-    hex ``sha256``, and the ``content_type``/``cache_control`` it is stored with."""
-
-    relpath: str
-    key: str
-    size: int
-    sha256: str
-    content_type: str
-    cache_control: str
-
-
-def upload_order(relpaths: Iterable[str]) -> list[str]:
-    """Paths in the order to upload them: assets first, then documents deepest first (articles before the
-    listings and the home page that link to them), each group sorted by name."""
-    paths = sorted(relpaths)
-    assets = [p for p in paths if not is_document(p)]
-    docs = sorted((p for p in paths if is_document(p)), key=lambda p: (-p.count("/"), p))
-    return assets + docs
-
-
-def _s3_client(options: Mapping):
-    try:
-        import boto3
-        from botocore.config import Config as BotoConfig
-    except ImportError:
-        raise DeployError("发布到 S3 需要 boto3，当前环境没有安装（请运行 pip install boto3）") from None
-    session = boto3.session.Session(profile_name=options.get("profile") or None,
-                                    region_name=options.get("region") or None)
-    return session.client("s3", endpoint_url=options.get("endpoint_url") or None,
-                          config=BotoConfig(retries={"max_attempts": 5, "mode": "standard"},
-                                            max_pool_connections=16))
-
-
-def publish_s3(output_dir: Path, dest: str, *, dry_run: bool = False, options: Mapping | None = None,
-               log: Callable[[str], None] = logger.info, workers: int = 8) -> DeployReport:
-    """Publish ``output_dir`` to ``s3://bucket/prefix`` through boto3 and report what changed.
-
-    Remote objects under the prefix are listed; an object is unchanged when its size, its ``sha256`` user metadata,
-    its ``Content-Type`` (:func:`content_type`) and its ``Cache-Control`` (:func:`cache_control`) all match the
-    local file. Changed objects are uploaded in :func:`upload_order` (assets, then documents), then objects the build
-    no longer produces are deleted. ``options``: ``endpoint_url`` (S3-compatible stores), ``region``, ``profile``;
-    credentials come from boto3's standard chain only. ``workers`` threads upload in parallel within a group.
-
-    Raises :class:`DeployError` when boto3 is missing, no credentials are found, or a request fails.
-    """
-    options = dict(options or {})
-    bucket, prefix = split_s3_url(dest)
-    client = _s3_client(options)
-    from boto3.exceptions import S3UploadFailedError
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-    try:
-        local = {}
-        for rel in local_files(output_dir):
-            p = output_dir / rel
-            local[rel] = S3Object(rel, prefix + rel, p.stat().st_size, file_sha256(p), content_type(rel),
-                                  cache_control(rel))
-        remote: dict[str, int] = {}
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                remote[obj["Key"]] = obj["Size"]
-
-        def is_current(obj: S3Object) -> bool:
-            if remote.get(obj.key) != obj.size:
-                return False
-            head = client.head_object(Bucket=bucket, Key=obj.key)
-            return (head.get("Metadata", {}).get("sha256") == obj.sha256
-                    and head.get("ContentType") == obj.content_type
-                    and head.get("CacheControl") == obj.cache_control)
-
-        with ThreadPoolExecutor(workers) as pool:
-            current = dict(zip(local, pool.map(is_current, local.values())))
-            to_upload = [rel for rel in upload_order(local) if not current[rel]]
-            wanted = {o.key for o in local.values()}
-            stale = sorted(k for k in remote if k not in wanted)
-
-            def upload(rel: str) -> None:
-                obj = local[rel]
-                client.upload_file(str(output_dir / rel), bucket, obj.key, ExtraArgs={
-                    "ContentType": obj.content_type, "CacheControl": obj.cache_control,
-                    "Metadata": {"sha256": obj.sha256}})
-
-            if not dry_run:
-                assets = [r for r in to_upload if not is_document(r)]
-                docs = [r for r in to_upload if is_document(r)]
-                if assets:
-                    log(f"上传 {len(assets)} 个资源文件…")
-                    list(pool.map(upload, assets))
-                # documents one depth level at a time, deepest first, so a listing never precedes its articles
-                for depth in sorted({r.count("/") for r in docs}, reverse=True):
-                    group = [r for r in docs if r.count("/") == depth]
-                    log(f"上传 {len(group)} 个网页和订阅（第 {depth + 1} 层目录）…")
-                    list(pool.map(upload, group))
-                if stale:
-                    log(f"删除 {len(stale)} 个已不存在的文件…")
-                    for i in range(0, len(stale), 1000):
-                        resp = client.delete_objects(Bucket=bucket, Delete={
-                            "Objects": [{"Key": k} for k in stale[i:i + 1000]], "Quiet": True})
-                        if resp.get("Errors"):
-                            e = resp["Errors"][0]
-                            raise DeployError(f"S3 删除失败：{e.get('Key')}：{e.get('Message')}")
-    except NoCredentialsError:
-        raise DeployError("找不到 S3 凭据，无法发布（请设置环境变量 AWS_ACCESS_KEY_ID 和 AWS_SECRET_ACCESS_KEY，"
-                          "或 AWS_PROFILE / ~/.aws/credentials；CI 中请从密钥库注入）") from None
-    except ClientError as exc:
-        err = exc.response.get("Error", {})
-        raise DeployError(f"S3 请求失败（{err.get('Code', '?')}）：{err.get('Message', exc)}"
-                          f"（请检查桶名 {bucket}、endpoint_url 和访问权限）") from None
-    except S3UploadFailedError as exc:
-        raise DeployError(f"S3 上传失败：{exc}（请检查桶名 {bucket} 和写权限）") from None
-    except BotoCoreError as exc:
-        raise DeployError(f"S3 连接失败：{exc}（请检查 endpoint_url 和网络）") from None
-
-    deleted = tuple(k[len(prefix):] for k in stale)
-    report = DeployReport(dest, "s3", dry_run, tuple(sorted(to_upload)), deleted,
-                          tuple(sorted(r for r in local if current[r])))
-    return report
-
-
 # --- the web-server example -------------------------------------------------------------------------------------
 
 def nginx_config(root: Path | str, *, listen: str = "80", server_name: str = "_") -> str:
@@ -636,3 +348,8 @@ PUBLISHERS: dict[str, Callable[..., DeployReport]] = {
     "file": publish_rsync,
     "s3": publish_s3,
 }
+
+__all__ = ["BUILD_STATUS_PATH", "CACHE_IMMUTABLE", "CACHE_SHORT", "DOCUMENT_PATTERNS", "DeployReport", "PUBLISHERS",
+           "cache_control", "check_build_status", "content_type", "deploy", "is_document", "is_fingerprinted",
+           "local_files", "nginx_config", "parse_itemized", "publish_rsync", "publish_s3", "resolve_target",
+           "rsync_argv", "rsync_commands", "scheme_of", "split_s3_url", "upload_order"]

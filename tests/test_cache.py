@@ -19,6 +19,7 @@ from sitegen.build import plan as planmod
 from sitegen.build.render import QR_CACHE, SEARCH_DIR
 from sitegen.build.write import output_path
 from sitegen import cache as cachemod
+from sitegen import manifest as manifestmod
 from sitegen import config as configmod
 from sitegen import pool
 
@@ -648,13 +649,12 @@ def test_pagefind_service_makes_the_clis_bundle(site, tmp_path):
 
 def test_feed_groups_cover_every_feed_file(site):
     root, out = site
-    from sitegen import feeds
 
     s = site_pages(root)
     want = {o.path for o in planmod.plan(s).of_kind("feed", "sitemap")}
     got = {rel for rel in tree(out) if rel.endswith((".xml", ".txt"))}
     assert want and want <= got
-    manifest = cachemod.OutputManifest.load(root / ".sitegen-cache", out)
+    manifest = manifestmod.OutputManifest.load(root / ".sitegen-cache", out)
     grouped = {rel for rel in want if rel in manifest.outputs}
     grouped |= {x for rel in grouped for x in manifest.outputs[rel].extras}
     assert grouped == want

@@ -8,6 +8,7 @@ import logging
 from typing import Mapping
 
 from sitegen import cache as cachemod
+from sitegen import manifest as manifestmod
 from sitegen import content as contentmod
 from sitegen.build import digest
 from sitegen.config import Config
@@ -66,18 +67,18 @@ def assemble_cached(pages: list[Page], config: Config, shape: str,
     from ``remembered`` (a preview session's ``(shape, frozen)``) or the cache. Returns the site, the problems and
     the ``(shape, frozen)`` to remember; stores the indexes of a new shape in the cache (logged when it cannot)."""
     frozen = remembered[1] if remembered is not None and remembered[0] == shape else \
-        cachemod.SiteIndex.load(config.cache_dir, shape)
+        manifestmod.SiteIndex.load(config.cache_dir, shape)
     if frozen is not None:
         try:
             site, problems = thaw_site(frozen, pages, config)
         except (TypeError, ValueError, IndexError, KeyError) as exc:
-            log.warning("缓存 %s 不可用（%s），已忽略并重建", config.cache_dir / cachemod.SiteIndex.FILE, exc)
+            log.warning("缓存 %s 不可用（%s），已忽略并重建", config.cache_dir / manifestmod.SiteIndex.FILE, exc)
         else:
             return site, problems, (shape, frozen)
     site, problems = contentmod.assemble(pages, config)
     frozen = freeze_site(site, pages, problems)
     try:
-        cachemod.SiteIndex.save(config.cache_dir, shape, frozen)
+        manifestmod.SiteIndex.save(config.cache_dir, shape, frozen)
     except OSError as exc:
         log.warning("无法写入缓存 %s：%s", config.cache_dir, exc)
     return site, problems, (shape, frozen)

@@ -6,6 +6,7 @@ import hashlib
 import logging
 
 from sitegen import cache as cachemod
+from sitegen import manifest as manifestmod
 from sitegen import pool
 from sitegen.build.state import RenderState
 from sitegen.build.write import Writer, output_path
@@ -60,12 +61,12 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
             f"\0{state.config.slice_fingerprint('render')}")
     groups = search.shards(site)
 
-    def keep(rel: str, record: cachemod.Output) -> None:
+    def keep(rel: str, record: manifestmod.Output) -> None:
         for x in (rel,) + tuple(record.extras):
             writer.keep(x)
         outputs[rel] = record
 
-    pending: dict[str, tuple[str, str | None, cachemod.Output | None]] = {}
+    pending: dict[str, tuple[str, str | None, manifestmod.Output | None]] = {}
     for name, pages in groups.items():
         rel = search.shard_key(name)
         found = _shard_digest(salt, name, pages, outputs)
@@ -92,7 +93,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     stale = {}
     for name, (rel, found, before) in pending.items():
         if before is not None and before.sources[:1] == (keys[name],):
-            keep(rel, cachemod.Output(found, (keys[name],), before.extras))
+            keep(rel, manifestmod.Output(found, (keys[name],), before.extras))
             continue
         if state.explain:
             state.reasons.append((rel, _why(state, before)))
@@ -102,4 +103,4 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     made = search.index(site, writer, {name: groups[name] for name in stale}, jobs=state.jobs or pool.default_jobs(),
                         read=read, service=state.pagefind)
     for name, (rel, found) in stale.items():
-        outputs[rel] = cachemod.Output(found, (keys[name],), tuple(x for x in made[name] if x != rel))
+        outputs[rel] = manifestmod.Output(found, (keys[name],), tuple(x for x in made[name] if x != rel))

@@ -8,6 +8,7 @@ import logging
 import os
 
 from sitegen import cache as cachemod
+from sitegen import bodies as bodiesmod
 from sitegen import content as contentmod
 from sitegen import pool
 from sitegen.build import digest
@@ -22,7 +23,7 @@ def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: ca
     """One :class:`~sitegen.cache.Entry` per source, in order, and how many files were parsed: from ``pages_cache`` when the file's size and mtime
     (or else its SHA-256) are unchanged and every file-exists answer still holds, else parsed (in worker processes
     when more than :data:`sitegen.pool.THRESHOLD` files need it). Updates ``pages_cache`` to exactly ``sources``.
-    The entries' pages carry no body (see :class:`sitegen.cache.Bodies`): whoever parses a file stores its body in
+    The entries' pages carry no body (see :class:`sitegen.bodies.Bodies`): whoever parses a file stores its body in
     the cache folder, so bodies never travel between processes."""
     root = config.root
     entries: dict[str, cachemod.Entry] = {}
@@ -63,7 +64,7 @@ def parse_chunk(chunk) -> list[cachemod.Entry]:
     """Parse a chunk of sources in a pool worker (the config is the pool's shared state); bodies go to the body
     cache of this process."""
     config = pool.state()
-    bodies = cachemod.Bodies(config.cache_dir)
+    bodies = bodiesmod.Bodies(config.cache_dir)
     out = [store_body(bodies, parse_entry(config, s)) for s in chunk]
     try:
         bodies.close()
@@ -73,7 +74,7 @@ def parse_chunk(chunk) -> list[cachemod.Entry]:
     return out
 
 
-def store_body(bodies: cachemod.Bodies, entry: cachemod.Entry) -> cachemod.Entry:
+def store_body(bodies: bodiesmod.Bodies, entry: cachemod.Entry) -> cachemod.Entry:
     """Append the body of ``entry``'s page to ``bodies`` and return the entry with the page stripped of it,
     recording where the body is (a body that cannot be written is parsed again when needed, logged)."""
     page = entry.page

@@ -14,6 +14,7 @@ import re
 from typing import Any, Mapping
 
 from sitegen import cache as cachemod
+from sitegen import manifest as manifestmod
 from sitegen import pool
 from sitegen import render as rendermod
 from sitegen.build import digest
@@ -102,7 +103,7 @@ class Renderer:
         self.state.skipped += old.templated
         return True
 
-    def keep(self, rel: str, before: cachemod.Output) -> None:
+    def keep(self, rel: str, before: manifestmod.Output) -> None:
         """Keep output ``rel`` (and its extras) as the last build made it."""
         self.writer.keep(rel)
         for x in before.extras:
@@ -181,7 +182,7 @@ class Renderer:
         for path, data in make():
             self.writer.write(path, data)
             made.append(path)
-        state.manifest.outputs[rel] = cachemod.Output(found, (), tuple(x for x in made if x != rel))
+        state.manifest.outputs[rel] = manifestmod.Output(found, (), tuple(x for x in made if x != rel))
 
     def render_jobs(self, todo: list[int]) -> None:
         """Render the jobs ``todo`` (indices), on the pool when there are many; records their manifest entries."""
@@ -203,7 +204,7 @@ class Renderer:
             if found is LATER:
                 found, sources = result[2], result[3]
             writer.adopt(rel, result[1])
-            state.manifest.outputs[rel] = cachemod.Output(found, sources)
+            state.manifest.outputs[rel] = manifestmod.Output(found, sources)
             drawn.update(result[4])
             if result[5] is not None and found is not None:
                 state.search_inputs[f"{context['page_url']}\0{found}"] = result[5]

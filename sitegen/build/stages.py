@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 from sitegen import cache as cachemod
+from sitegen import bodies as bodiesmod
+from sitegen import manifest as manifestmod
 from sitegen import content as contentmod
 from sitegen import render as rendermod
 from sitegen import slugs
@@ -111,7 +113,7 @@ class Run:
     def render_state(self) -> RenderState:
         old = self.session.manifests.get(self.out) if self.session is not None else None
         if old is None and not self.resumed:
-            old = cachemod.OutputManifest.load(self.config.cache_dir, self.out)
+            old = manifestmod.OutputManifest.load(self.config.cache_dir, self.out)
         self.old_manifest = old
         state = RenderState(self.config, self.pages_cache, old, jobs=self.options.jobs, explain=self.options.explain)
         state.drafts = self.options.drafts
@@ -236,7 +238,7 @@ def save_caches(config: Config, pages_cache: cachemod.PageCache, manifests=None,
             pages_cache.tag_slugs = known
             pages_cache.dirty = True
         if pages_cache.changed():
-            bodies = cachemod.Bodies(config.cache_dir)
+            bodies = bodiesmod.Bodies(config.cache_dir)
             bodies.prune(pages_cache.entries)
             pages_cache.save(config.cache_dir)
         if manifests is not None:
@@ -249,7 +251,7 @@ def save_caches(config: Config, pages_cache: cachemod.PageCache, manifests=None,
         log.warning("无法写入缓存 %s：%s", config.cache_dir, exc)
 
 
-def manifest_changed(new: cachemod.OutputManifest, old: cachemod.OutputManifest | None) -> bool:
+def manifest_changed(new: manifestmod.OutputManifest, old: manifestmod.OutputManifest | None) -> bool:
     """Whether ``new`` differs from ``old`` (``None``: never saved)."""
     if old is None or (new.theme, new.config, new.shape, new.common, new.count, new.templated, new.config_keys) != (
             old.theme, old.config, old.shape, old.common, old.count, old.templated, old.config_keys) \

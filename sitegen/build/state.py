@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 
 from sitegen import cache as cachemod
+from sitegen import bodies as bodiesmod
+from sitegen import manifest as manifestmod
 from sitegen import content as contentmod
 from sitegen.build import digest
 from sitegen.config import Config
@@ -25,7 +27,7 @@ class Session:
         self.pages_cache: cachemod.PageCache | None = None
         self.sources: list[contentmod.Source] | None = None
         self.root: Path | None = None
-        self.manifests: dict[Path, cachemod.OutputManifest] = {}
+        self.manifests: dict[Path, manifestmod.OutputManifest] = {}
         self.site_index: tuple[str, tuple] | None = None
         self.envs: dict[tuple, object] = {}
         self.theme_facts: dict[str, tuple] = {}
@@ -38,7 +40,7 @@ class Session:
             pending()
 
 
-def is_current(rel: str, before: cachemod.Output | None, digest_now: str | None, base: str) -> bool:
+def is_current(rel: str, before: manifestmod.Output | None, digest_now: str | None, base: str) -> bool:
     """Whether output ``rel``, recorded as ``before`` in the last build's manifest, is current: the same digest
     (not ``None``), and its file and every extra file it caused still exist under ``base`` (the output folder with
     a trailing separator). The one such test of the build (Lektor's ``Artifact.is_current``); it never writes."""
@@ -62,11 +64,11 @@ class RenderState:
     manifest every output is rendered."""
 
     def __init__(self, config: Config, pages_cache: cachemod.PageCache | None = None,
-                 old: cachemod.OutputManifest | None = None, *, jobs: int | None = None, explain: bool = False):
+                 old: manifestmod.OutputManifest | None = None, *, jobs: int | None = None, explain: bool = False):
         self.config = config
         self.cache = pages_cache or cachemod.PageCache(config.slice_fingerprint("parse"))
-        self.old = old or cachemod.OutputManifest()
-        self.manifest = cachemod.OutputManifest()
+        self.old = old or manifestmod.OutputManifest()
+        self.manifest = manifestmod.OutputManifest()
         self.jobs = jobs
         self.explain = explain
         self.skipped = 0
@@ -77,7 +79,7 @@ class RenderState:
         self.whole_cards = True
         self.pagefind = None
         self.search_inputs: dict[str, str] = {}
-        self.bodies = cachemod.Bodies(config.cache_dir)
+        self.bodies = bodiesmod.Bodies(config.cache_dir)
         self.shape = ""
 
     def full(self, page: Page) -> Page:
