@@ -6,7 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sitegen.cache import Base, read, read_journaled, write, write_journaled
+from sitegen import cache as cachemod
+from sitegen.cache import Base
 
 
 
@@ -49,7 +50,7 @@ class OutputManifest:
     @classmethod
     def load(cls, cache_dir: Path, out: Path) -> "OutputManifest":
         """The manifest of ``out``; empty when missing or unusable."""
-        data = read_journaled(cls.path(cache_dir, out), "outputs")
+        data = cachemod.read_journaled(cls.path(cache_dir, out), "outputs")
         try:
             (theme, config, shape, common, count, templated, keys), (pages, rows), base = data
             manifest = cls(theme, config, pages, {rel: Output(*row) for rel, row in rows.items()}, shape, common,
@@ -63,7 +64,7 @@ class OutputManifest:
         ``base`` (that of the manifest it replaces) when they are few (:func:`write_journaled`). Raises
         ``OSError``."""
         rows = {rel: (o.digest, o.sources, o.extras) for rel, o in self.outputs.items()}
-        self.base = write_journaled(self.path(cache_dir, out), "outputs",
+        self.base = cachemod.write_journaled(self.path(cache_dir, out), "outputs",
                                     (self.theme, self.config, self.shape, self.common, self.count, self.templated,
                                      dict(self.config_keys)),
                                     (dict(self.pages), rows), base)
@@ -81,7 +82,7 @@ class SiteIndex:
         """The frozen indexes stored for ``shape``, or ``None``."""
         if not (cache_dir / cls.FILE).is_file():
             return None
-        data = read(cache_dir / cls.FILE, "site")
+        data = cachemod.read(cache_dir / cls.FILE, "site")
         if isinstance(data, tuple) and len(data) == 2 and data[0] == shape:
             return data[1]
         return None
@@ -89,4 +90,4 @@ class SiteIndex:
     @classmethod
     def save(cls, cache_dir: Path, shape: str, frozen) -> None:
         """Store the frozen indexes of ``shape``. Raises ``OSError``."""
-        write(cache_dir / cls.FILE, "site", (shape, frozen))
+        cachemod.write(cache_dir / cls.FILE, "site", (shape, frozen))

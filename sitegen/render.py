@@ -61,15 +61,43 @@ def qr_svg(url: str, label: str = "本页二维码") -> Markup:
     """An inline ``<svg>`` QR code (ISO/IEC 18004, error correction M, 2-module quiet zone) encoding ``url``,
     dark modules on a white square so it scans in dark and high-contrast modes too. It has a ``viewBox`` and no
     size, so CSS sizes it; ``role="img"`` and ``aria-label`` (``label``) give it a text alternative. No style
-    attributes, so it passes a Content-Security-Policy without ``'unsafe-inline'``. The drawing of each URL is
-    made once (:func:`qr_path`) and remembered in this process (see :func:`remember_qr`)."""
-    drawn = _QR_DRAWN.get(url)
-    if drawn is None:
-        drawn = _QR_DRAWN[url] = _QR_NEW[url] = qr_path(url)
-    size, path = drawn
-    return Markup(f'<svg role="img" aria-label="{escape(label)}" focusable="false" viewBox="0 0 {size} {size}" '
-                  f'class="qr"><path fill="#fff" d="M0 0h{size}v{size}h-{size}z"/>'
-                  f'<path stroke="#000" d="{path}"/></svg>')
+    attributes, so it passes a Content-Security-Policy without ``'unsafe-inline'``. Templates use the memoised
+    :meth:`QrDrawings.svg` of their environment."""
+    return QrDrawings().svg(url, label)
+
+
+class QrDrawings:
+    """The QR drawings of one template environment (``{URL: qr_path(URL)}``): each URL is encoded once, drawings
+    made elsewhere (a worker process, the cache of an earlier build) can be :meth:`remember`-ed, and the ones made
+    here since the last :meth:`take_new` handed back to the build that keeps the cache."""
+
+    def __init__(self):
+        self.drawn: dict[str, tuple[int, str]] = {}
+        self.new: dict[str, tuple[int, str]] = {}
+
+    def svg(self, url: str, label: str = "本页二维码") -> Markup:
+        """:func:`qr_svg` of ``url``, drawn once per URL."""
+        drawn = self.drawn.get(url)
+        if drawn is None:
+            drawn = self.drawn[url] = self.new[url] = qr_path(url)
+        size, path = drawn
+        return Markup(f'<svg role="img" aria-label="{escape(label)}" focusable="false" viewBox="0 0 {size} {size}" '
+                      f'class="qr"><path fill="#fff" d="M0 0h{size}v{size}h-{size}z"/>'
+                      f'<path stroke="#000" d="{path}"/></svg>')
+
+    def remember(self, drawings: Mapping[str, tuple[int, str]]) -> None:
+        """Take drawings made elsewhere, so :meth:`svg` does not encode those URLs again."""
+        self.drawn.update(drawings)
+
+    def take_new(self) -> dict[str, tuple[int, str]]:
+        """The drawings made since the last call."""
+        new, self.new = self.new, {}
+        return new
+
+
+def qr_drawings(env: jinja2.Environment) -> QrDrawings:
+    """The :class:`QrDrawings` of an environment made by :func:`make_env`."""
+    return env.globals["qr_svg"].__self__
 
 
 def qr_path(url: str) -> tuple[int, str]:
@@ -97,35 +125,13 @@ def qr_path(url: str) -> tuple[int, str]:
     return size, "".join(moves)
 
 
-_QR_DRAWN: dict[str, tuple[int, str]] = {}
-_QR_NEW: dict[str, tuple[int, str]] = {}
-
-
-def remember_qr(drawings: Mapping[str, tuple[int, str]]) -> None:
-    """Remember QR drawings made elsewhere (``{URL: qr_path(URL)}``, from a worker process or an earlier build's
-    cache), so :func:`qr_svg` does not encode those URLs again in this process."""
-    _QR_DRAWN.update(drawings)
-
-
-def new_qr() -> dict[str, tuple[int, str]]:
-    """The QR drawings this process made since the last call (``{URL: qr_path(URL)}``)."""
-    new = dict(_QR_NEW)
-    _QR_NEW.clear()
-    return new
-
-
-def known_qr() -> dict[str, tuple[int, str]]:
-    """Every QR drawing this process made or was given."""
-    return dict(_QR_DRAWN)
-
-
 def make_env(config: Config, assets: dict[str, str] | None = None, *,
              bytecode_dir: Path | None = None) -> jinja2.Environment:
     """The Jinja2 environment for ``config``: loader over :func:`theme_dirs`, autoescape, ``StrictUndefined``,
     filters ``cn_date``, ``iso``, ``short_date`` (``11-28``), ``ymd`` (``2026-11-28``), ``url`` (prefixes the base
     path), ``abs_url`` (absolute with ``base_url``) and the global ``asset(name)`` that gives the fingerprinted
     URL of a theme static file (from ``assets``, a map name → site-relative path), ``now`` (the build clock) and
-    ``qr_svg(url, label)`` (see :func:`qr_svg`). With ``bytecode_dir`` (created if missing) compiled templates are
+    ``qr_svg(url, label)`` (see :func:`qr_svg`; memoised per environment, :func:`qr_drawings`). With ``bytecode_dir`` (created if missing) compiled templates are
     kept there by Jinja's ``FileSystemBytecodeCache`` (keyed by template and checked against its source), so a
     small rebuild does not compile the theme again (a quarter of a second)."""
     cache = None
@@ -158,7 +164,7 @@ def make_env(config: Config, assets: dict[str, str] | None = None, *,
                        short_date=lambda d: f"{d:%m-%d}", ymd=lambda d: f"{d:%Y-%m-%d}")
     assets = dict(assets or {})
     env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config, now=now_in(config),
-                       qr_svg=qr_svg)
+                       qr_svg=QrDrawings().svg)
     return env
 
 

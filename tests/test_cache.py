@@ -264,7 +264,6 @@ def test_qr_codes_are_drawn_once(site, tmp_path, monkeypatch):
     monkeypatch.setattr(render, "qr_path", lambda url: encoded.append(url) or real(url))
     for n in range(3):
         override_partial(root, "footer.html", "</footer>", f"</footer><!-- 改{n} -->")
-        render._QR_DRAWN.clear()  # a new process
         encoded.clear()
         run(root, out)
         cache = root / ".sitegen-cache" / QR_CACHE

@@ -194,7 +194,7 @@ class Renderer:
             for name in self.env.list_templates():
                 with contextlib.suppress(Exception):  # a template that fails is reported with its line when rendered
                     self.env.get_template(name)
-            rendermod.remember_qr(load_qr(state.config.cache_dir / QR_CACHE))  # inherited by the workers
+            rendermod.qr_drawings(self.env).remember(load_qr(state.config.cache_dir / QR_CACHE))  # inherited by workers
         shared = (self.env, self.jobs, writer.out, writer.staging, state.full, self.digest)
         drawn: dict = {}
         for i, result in zip(todo, pool.run(render_chunk, todo, jobs=state.jobs, shared=shared)):
@@ -209,7 +209,9 @@ class Renderer:
             if result[5] is not None and found is not None:
                 state.search_inputs[f"{context['page_url']}\0{found}"] = result[5]
         if many and drawn:
-            save_qr(state.config.cache_dir / QR_CACHE, drawn,
+            qr = rendermod.qr_drawings(self.env)
+            qr.remember(drawn)
+            save_qr(state.config.cache_dir / QR_CACHE, qr.drawn,
                     {self.env.filters["abs_url"](p.url) for p in self.site.all_pages})
 
     def why(self, rel: str, template: str, before, found, sources) -> str:
@@ -249,12 +251,11 @@ def load_qr(path) -> dict:
 
 
 def save_qr(path, drawn: dict, live: set) -> None:
-    """Add the drawings ``drawn`` to :data:`QR_CACHE`, keeping only the URLs in ``live`` (logged, never raised,
+    """Write the drawings ``drawn`` to :data:`QR_CACHE`, keeping only the URLs in ``live`` (logged, never raised,
     when it cannot be written)."""
     import logging
 
-    rendermod.remember_qr(drawn)
-    known = {url: d for url, d in rendermod.known_qr().items() if url in live}
+    known = {url: d for url, d in drawn.items() if url in live}
     try:
         cachemod.write(path, "qr", (cachemod.dist_version("segno"), known))
     except OSError as exc:
@@ -282,7 +283,7 @@ def render_chunk(indices) -> list:
         data = html.encode("utf-8")
         # what the search indexer will read of an article, digested here in parallel
         searched = search.input_digest(search.essentials(data)) if template == "article.html" else None
-        results.append(("ok", stage_file(out, staging, rel, data, made)) + later + (rendermod.new_qr(), searched))
+        results.append(("ok", stage_file(out, staging, rel, data, made)) + later + (rendermod.qr_drawings(env).take_new(), searched))
     return results
 
 
