@@ -229,6 +229,14 @@ def _site_files(site: Site) -> Iterator[Output]:
         yield Output(url, output_path(url), "sitemap", None, SITE_YAML)
 
 
+def _assets(site: Site) -> Iterator[Output]:
+    from sitegen.build.theme import static_assets
+
+    for out_rel, source in static_assets(site.config).values():
+        url = "/" + out_rel
+        yield Output(url, out_rel, "asset", None, SITE_YAML, (), None, (("source", source),))
+
+
 def _section_bases(config) -> Iterator[tuple[str, str]]:
     for folder, section in feed_folders(config):
         if section is not None:
@@ -253,5 +261,6 @@ KINDS: tuple[Kind, ...] = (
          reserved=lambda config: (f + n for f, _ in feed_folders(config) for n in ("feed.xml", "atom.xml"))),
     Kind("sitemap", None, "网站地图", _site_files, sitemap=False, html=False,
          reserved=lambda config: iter(("/robots.txt", "/sitemap.xml"))),
+    Kind("asset", None, "主题文件", _assets, sitemap=False, html=False),
 )
 """The page kinds of a build, in plan order."""

@@ -157,8 +157,8 @@ class Run:
         config = self.config
         manifest = config.cache_dir / "manifests" / (hashlib.sha1(str(self.out).encode()).hexdigest()[:12] + ".json")
         self.writer = writer = Writer(self.out, manifest)
-        for out_rel, src in self.assets.values():
-            writer.copy(out_rel, src)
+        for o in self.planned.of_kind("asset"):
+            writer.copy(o.path, dict(o.data)["source"])
         if self.results:
             from sitegen import images
 
