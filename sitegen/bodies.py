@@ -2,6 +2,7 @@
 cache so that a build loads only the bodies of the outputs it renders again."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import zlib
@@ -69,11 +70,12 @@ class Bodies:
         except (OSError, ValueError, TypeError, UnicodeDecodeError):
             return None
 
-    def prune(self, entries: dict) -> None:
+    def prune(self, entries: dict) -> dict:
         """Delete the packs none of ``entries`` uses; when more than 24 packs are left, copy the live bodies of the
-        packs that are small or mostly dead into one new pack (updating the entries). Raises ``OSError``."""
+        packs that are small or mostly dead into one new pack. Returns the entries whose body moved (source →
+        new entry, for the caller to put in its cache; entries are immutable). Raises ``OSError``."""
         if not self.dir.is_dir():
-            return
+            return {}
         live: dict[str, int] = {}
         for e in entries.values():
             if e.body:
@@ -85,20 +87,19 @@ class Bodies:
             elif f.name in live:
                 sizes[f.name] = f.stat().st_size
         if len(sizes) <= 24:
-            return
+            return {}
         move = {n for n, size in sizes.items() if size < (1 << 20) or live[n] * 2 < size}
         if len(move) < 2:
-            return
-        for e in entries.values():
+            return {}
+        moved = {}
+        for rel, e in entries.items():
             if e.body and e.body[0] in move:
                 body = self.read(e.body)
-                if body is not None:
-                    e.body = self.add(*body)
-                else:
-                    e.body = None
+                moved[rel] = dataclasses.replace(e, body=self.add(*body) if body is not None else None)
         self.close()
         for n in move:
             os.unlink(self.dir / n)
+        return moved
 
 
 _PACKS = 0

@@ -685,3 +685,24 @@ def test_feeds_given_their_newest_articles_are_the_same(site):
             site_n = dataclasses.replace(s, config=dataclasses.replace(s.config, feeds_limit=n))
             for kind in ("rss", "atom"):
                 assert feeds.feed(site_n, section, kind, newest) == feeds.feed(site_n, section, kind, pages)
+
+
+def test_body_packs_are_compacted_into_new_entries(tmp_path):
+    """More than 24 packs: the live bodies of small packs move into one new pack; the entries pointing to them are
+    returned anew (entries are immutable) and still read their bodies; the old packs are gone."""
+    from sitegen import bodies as bodiesmod
+
+    entries = {}
+    for n in range(30):  # one pack per "build", as thirty small edits leave them
+        store = bodiesmod.Bodies(tmp_path)
+        where = store.add(f"<p>第{n}篇</p>", f"第{n}篇")
+        store.close()
+        entries[f"content/a{n}.md"] = cachemod.Entry(1, 1, "", (), None, (), where)
+    packs = {e.body[0] for e in entries.values()}
+    moved = bodiesmod.Bodies(tmp_path).prune(entries)
+    assert set(moved) == set(entries)
+    assert all(moved[k] is not entries[k] and moved[k].body[0] not in packs for k in entries)
+    reader = bodiesmod.Bodies(tmp_path)
+    assert [reader.read(moved[f"content/a{n}.md"].body) for n in range(30)] == [
+        (f"<p>第{n}篇</p>", f"第{n}篇") for n in range(30)]
+    assert not any((tmp_path / "bodies" / name).exists() for name in packs)

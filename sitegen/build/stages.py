@@ -239,7 +239,7 @@ def save_caches(config: Config, pages_cache: cachemod.PageCache, manifests=None,
             pages_cache.dirty = True
         if pages_cache.changed():
             bodies = bodiesmod.Bodies(config.cache_dir)
-            bodies.prune(pages_cache.entries)
+            pages_cache.entries.update(bodies.prune(pages_cache.entries))
             pages_cache.save(config.cache_dir)
         if manifests is not None:
             manifest, old = manifests
