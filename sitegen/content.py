@@ -212,7 +212,7 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
             return _parse(source, data, config, exists, problems)
     except budget.OverBudget:
         return Parsed(None, tuple(problems) + (Problem(
-            Location(rel), "E203", f"读取和排版本文用了超过 {limits.render_seconds} 秒，本文未发布",
+            Location(rel, 1), "E203", f"读取和排版本文用了超过 {limits.render_seconds} 秒，本文未发布",
             "正文可能有成千上万个连续的 HTML 标签或强调符号（多来自网页粘贴）；请清理后保存，"
             "或在 site.yaml 的 limits.render_seconds 中放宽"),))
 

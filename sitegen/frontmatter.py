@@ -249,7 +249,7 @@ def size_problem(rel: str, size: int, limits: Limits) -> Problem | None:
     if size <= limits.article_warning_kb * 1024:
         return None
     error = size > limits.article_error_kb * 1024
-    return Problem(Location(rel), "E109" if error else "W109",
+    return Problem(Location(rel, 1), "E109" if error else "W109",
                    f"文件有 {size / 1024:,.0f} KB，超过 {limits.article_error_kb if error else limits.article_warning_kb} KB"
                    + ("，本文未发布" if error else ""),
                    "长文请分成几篇；表格和图片请用附件或图片文件，不要整段粘贴（上限在 site.yaml 的 limits 中）",

@@ -40,19 +40,19 @@ def test_pathological_body_is_an_error_at_its_file_and_the_rest_builds(tmp_path)
                                 "content/2026/good.md": article(title="好文章")})
     code, out, err = run_cli(["build", root])
     assert code == 1
-    assert ("content/2026/bad.md: E203: 读取和排版本文用了超过 1 秒，本文未发布（正文可能有成千上万个连续的 HTML 标签"
+    assert ("content/2026/bad.md:1: E203: 读取和排版本文用了超过 1 秒，本文未发布（正文可能有成千上万个连续的 HTML 标签"
             "或强调符号（多来自网页粘贴）；请清理后保存，或在 site.yaml 的 limits.render_seconds 中放宽）  [错误]") in err
     assert (root / "output/gongzuo-dongtai/2026/03/good/index.html").is_file()
     assert not (root / "output/gongzuo-dongtai/2026/03/bad").exists()
     code, out, err = run_cli(["check", root])  # check is bounded by the same budget
-    assert code == 1 and "content/2026/bad.md: E203:" in out + err
+    assert code == 1 and "content/2026/bad.md:1: E203:" in out + err
 
 
 def test_article_size_limits_warn_then_refuse(tmp_path):
     site = "title: t\nbase_url: https://a.cn/\ncategories: [工作动态]\nlimits: {article_warning_kb: 1, article_error_kb: 4}\n"
     parsed = parse(tmp_path, article("妇联" * 400), site_yaml=site)
     assert parsed.page is not None
-    assert messages(parsed) == ["content/2026/a.md: W109: 文件有 2 KB，超过 1 KB（长文请分成几篇；表格和图片请用附件或图片文件，"
+    assert messages(parsed) == ["content/2026/a.md:1: W109: 文件有 2 KB，超过 1 KB（长文请分成几篇；表格和图片请用附件或图片文件，"
                                 "不要整段粘贴（上限在 site.yaml 的 limits 中））"]
     parsed = parse(tmp_path, article("妇联" * 2000), site_yaml=site)
     assert parsed.page is None and [p.code for p in parsed.problems] == ["E109"]
