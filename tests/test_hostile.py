@@ -133,3 +133,16 @@ def test_explicit_slug_mixing_scripts_is_a_warning(tmp_path):
     assert messages(parsed) == ["content/2026/a.md:5: W141: slug“раураl”混用了西里尔字母、拉丁字母，可能被看成别的网址"
                                 "（slug 请只用英文字母、数字、连字符或拼音）"]
     assert messages(parse(tmp_path, article(slug="fulian-妇联"))) == []  # Latin with Chinese is fine (UTS #39)
+
+
+# -- point 1, site.yaml's side: check fails where it passed ------------------------------------------------------
+
+def test_check_fails_on_a_permalink_pattern_leaving_output(tmp_path):
+    from conftest import DEFAULT_SITE_YAML
+
+    root = make_site(tmp_path, {"site.yaml": DEFAULT_SITE_YAML + 'permalinks: {article: "/../../{slug}/"}\n',
+                                "content/2026/a.md": article()})
+    code, out, err = run_cli(["check", root])
+    assert code == 2
+    assert "site.yaml:8: E908: permalinks.article：无效的链接格式“/../../{slug}/”" in out + err
+    assert not (tmp_path / "a").exists() and not (root / "output").exists()
