@@ -239,12 +239,16 @@ def render_markdown(text: str, *, source: str, first_line: int = 1, exists=lambd
     """Render Markdown ``text`` (the body of ``source``, a project-relative path, whose first body line is file
     line ``first_line``). ``exists(rel)`` tells whether a project-relative file exists (for resolving images and
     links beside the file first). Pure apart from ``exists``; never raises for bad Markdown."""
+    global _CONVERTER
     ctx = _Context(text, source, first_line, exists)
     md, ext = _converter()
     ext.ctx = ctx
     try:
         md.reset()
         body = md.convert(text)
+    except BaseException:  # stopped half-way (a CPU budget, Ctrl-C): build a fresh converter for the next one
+        _CONVERTER = None
+        raise
     finally:
         ext.ctx = None
     body = _join_cjk_lines(body)
