@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(HASH)
 TEST_STAMP := $(VENV)/.installed-test-$(HASH)
 SITE ?= .
 
-.PHONY: build serve test check bench audit publish clean venv system-packages
+.PHONY: build serve test check fuzz bench audit publish clean venv system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ system-packages:
 
 test: $(TEST_STAMP) system-packages
 	$(PY) -m pytest
+
+# make fuzz: the property-based fuzz of front matter and site.yaml (tests/test_fuzz.py) at 10,000 examples each,
+# at most 5 s an example (FUZZ_EXAMPLES=… for another count); prints Hypothesis' statistics and the slowest example.
+fuzz: $(TEST_STAMP)
+	$(PY) -m pytest tests/test_fuzz.py -p no:cacheprovider -s -q --hypothesis-profile=fuzz --hypothesis-show-statistics
 
 # Lighthouse 12.2.3 (npm, run through npx) on the home page and an article, mobile; about a minute. Not part of
 # `make test`: it needs Node and is slow. Targets: accessibility, best practices, SEO 100; performance >= 95.

@@ -115,11 +115,18 @@ class Problems:
 
     items: list[Problem] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _seen: set = field(default_factory=set, repr=False)
+
+    def __post_init__(self):
+        self._seen = {(str(p), p.severity) for p in self.items}
 
     def add(self, problem: Problem) -> None:
-        """Record one problem (duplicates of the same printed line are kept once)."""
+        """Record one problem (duplicates of the same printed line are kept once; constant time, so thousands of
+        problems cost no more than their number)."""
+        key = (str(problem), problem.severity)
         with self._lock:
-            if not any(str(p) == str(problem) and p.severity == problem.severity for p in self.items):
+            if key not in self._seen:
+                self._seen.add(key)
                 self.items.append(problem)
 
     def error(self, path: str, line: int, code: str, message: str, hint: str = "") -> None:

@@ -12,6 +12,9 @@
   isPermaLink="false">`` and the Atom ``<id>``. Unlike the permalink it does not change when the title (and so the
   slug or URL) changes, so readers do not show an edited article twice; it changes only when the file is renamed or
   its date is changed, which is a new article for readers too. Feed ids are the feed's own absolute URL.
+* **Text stays text** — RSS ``<description>`` is entity-encoded HTML (RSS 2.0 spec), so a summary (plain text)
+  is HTML-escaped before it goes in, and titles follow the RSS Best Practices Profile (:func:`rss_text`); Atom
+  marks them ``type="text"``. Only the article body is HTML, and it is sanitised (:func:`sitegen.markup.sanitize`).
 * **XML 1.0 forbidden characters** (C0 controls other than tab, LF, CR; U+FFFE, U+FFFF; lone surrogates; case B21)
   are removed from every string that goes into a feed or sitemap.
 * **Sitemaps** — https://www.sitemaps.org/protocol.html: one ``sitemap.xml`` with every public page (home,
@@ -28,6 +31,7 @@ import re
 from datetime import datetime
 from typing import Callable, Iterable
 from urllib.parse import quote, urljoin, urlsplit
+from html import escape as html_escape
 from xml.sax.saxutils import escape as xml_escape
 
 from feedgen.feed import FeedGenerator
@@ -112,23 +116,26 @@ def feed(site: Site, section: Section | None, kind: str, pages: Iterable[Page] |
     """One feed as UTF-8 XML bytes. ``kind`` is ``"rss"`` (RSS 2.0) or ``"atom"`` (RFC 4287); ``section`` a
     category or column, or ``None`` for the whole site; ``pages`` the articles in scope (default: those of the
     section); ``body(page)`` gives the article HTML with site-relative links resolved (default ``page.html``).
-    Takes the newest ``feeds_limit`` articles. Raises ``ValueError`` for an unknown ``kind``."""
+    Takes the newest ``feeds_limit`` articles. Titles and summaries are text in both kinds (see
+    :func:`rss_text`). Raises ``ValueError`` for an unknown ``kind``."""
     if kind not in ("rss", "atom"):
         raise ValueError(f"unknown feed kind {kind!r}")
     config = site.config
+    scopes = feed_scopes(site)
     if pages is None:
-        pages = dict((s.slug if s else None, p) for s, _, p in feed_scopes(site)).get(section.slug if section else None, ())
-    folder = "/" if section is None else next(f for s, f, _ in feed_scopes(site) if s and s.slug == section.slug)
+        pages = dict((s.slug if s else None, p) for s, _, p in scopes).get(section.slug if section else None, ())
+    folder = "/" if section is None else next(f for s, f, _ in scopes if s and s.slug == section.slug)
     items = sorted(pages, key=lambda p: (p.date, p.url), reverse=True)[:config.feeds_limit]
     home = _abs(config, folder)
     self_url = home + ("feed.xml" if kind == "rss" else "atom.xml")
     title = config.title if section is None else f"{section.name} - {config.title}"
     description = (section.description if section else config.description) or title
+    as_html = html_escape if kind == "rss" else str  # RSS <description> is HTML; Atom says type="text"
 
     fg = FeedGenerator()
     fg.id(self_url)
     fg.title(xml_clean(title))
-    fg.subtitle(xml_clean(description))  # RSS <description>, Atom <subtitle>
+    fg.subtitle(as_html(xml_clean(description)))  # RSS <description>, Atom <subtitle>
     fg.link(href=self_url, rel="self", type="application/rss+xml" if kind == "rss" else "application/atom+xml")
     fg.link(href=home, rel="alternate")  # last: feedgen makes the last link RSS's <link>
     fg.language(config.language)
@@ -138,32 +145,53 @@ def feed(site: Site, section: Section | None, kind: str, pages: Iterable[Page] |
     if config.footer.sponsor:
         fg.rights(xml_clean(f"版权所有 {config.footer.sponsor}"))
     for page in items:
-        url = _abs(config, page.url)
-        e = fg.add_entry(order="append")
-        e.guid(entry_id(config, page), permalink=False)  # also the Atom <id>
-        e.title(xml_clean(page.title))
-        e.link(href=url, rel="alternate")
-        e.published(page.date)
-        e.pubDate(page.date)
-        e.updated(lastmod(page))
-        if page.author:
-            e.author(name=xml_clean(page.author))
-        cat = config.category(page.category)
-        for name in ([cat.name] if cat else []) + ([config.column(page.column).name]
-                                                   if page.column and config.column(page.column) else []):
-            e.category(term=xml_clean(name))
-        summary = xml_clean(page.summary)
+        _entry(fg.add_entry(order="append"), config, page, body, as_html)
+    return rss_text(fg.rss_str(pretty=True)) if kind == "rss" else fg.atom_str(pretty=True)
+
+
+def _entry(e, config: Config, page: Page, body: Callable[[Page], str] | None, as_html) -> None:
+    """Fill feedgen entry ``e`` for ``page``; ``as_html`` turns a plain text into what RSS ``<description>``
+    carries (entity-encoded HTML) or leaves it for Atom's ``type="text"``."""
+    url = _abs(config, page.url)
+    e.guid(entry_id(config, page), permalink=False)  # also the Atom <id>
+    e.title(xml_clean(page.title))
+    e.link(href=url, rel="alternate")
+    e.published(page.date)
+    e.pubDate(page.date)
+    e.updated(lastmod(page))
+    if page.author:
+        e.author(name=xml_clean(page.author))
+    cat = config.category(page.category)
+    for name in ([cat.name] if cat else []) + ([config.column(page.column).name]
+                                               if page.column and config.column(page.column) else []):
+        e.category(term=xml_clean(name))
+    summary = xml_clean(page.summary)
+    if summary:
+        e.summary(as_html(summary))
+    if config.feeds_full_content:
+        html = absolutize(body(page) if body else page.html, url)
+        e.content(xml_clean(html), type="html")  # the sanitised body, HTML on purpose
         if summary:
-            e.summary(summary)
-        if config.feeds_full_content:
-            html = absolutize(body(page) if body else page.html, url)
-            e.content(xml_clean(html), type="html")
-            if summary:
-                e.description(summary, isSummary=True)
-        elif not summary:
-            e.summary(xml_clean(page.title))
-    data = fg.rss_str(pretty=True) if kind == "rss" else fg.atom_str(pretty=True)
-    return data
+            e.description(as_html(summary), isSummary=True)
+    elif not summary:
+        e.summary(as_html(xml_clean(page.title)))
+
+
+_TEXT_ELEMENT = re.compile(rb"(<(title|category|author|dc:creator|copyright|generator)>)(.*?)(</\2>)", re.S)
+
+
+def rss_text(data: bytes) -> bytes:
+    """RSS 2.0 bytes with the text of its plain-text elements (``title``, ``category``, ``author``…) written the
+    way the RSS Advisory Board's Best Practices Profile asks ("Character Data": ``&``, ``<`` and ``>`` as the
+    hexadecimal references ``&#x26;``, ``&#x3C;``, ``&#x3E;``), which aggregators read as literal text. The XML
+    means the same; only ``<description>`` (HTML, here the summary escaped as HTML text) and
+    ``<content:encoded>`` (the sanitised body) carry markup. A summary of ``</script><script>alert(8)</script>``
+    is thus shown as those characters by every reader, never run."""
+    def one(m: re.Match) -> bytes:
+        text = m.group(3).replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;").replace(b"&gt;", b"&#x3E;")
+        return m.group(1) + text + m.group(4)
+
+    return _TEXT_ELEMENT.sub(one, data)
 
 
 def _urlset(config: Config, urls: list[tuple[str, datetime]]) -> bytes:

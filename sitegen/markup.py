@@ -168,24 +168,30 @@ class _Context:
         return self.first_line + self.text.count("\n", 0, pos)
 
     def resolve(self, target: str) -> str | None:
-        """Project-relative POSIX path of ``target`` written in ``source``: beside the file first, then from
-        ``content/``; ``None`` when it leaves the project. Windows backslashes (``photos\\2026\\a.jpg``, typed by
-        editors on Windows) count as slashes."""
-        from urllib.parse import unquote
+        """:func:`resolve_path` of ``target`` written in this document."""
+        return resolve_path(target, self.source, self.exists)
 
-        target = unquote(target).replace("\\", "/")
-        if target.startswith("/"):
-            candidates = [posixpath.normpath("content" + target)]
-        else:
-            here = posixpath.normpath(posixpath.join(posixpath.dirname(self.source), target))
-            candidates = [here, posixpath.normpath(posixpath.join("content", target))]
-        candidates = [c for c in candidates if c != ".." and not c.startswith("../")]
-        if not candidates:
-            return None
-        for c in candidates:
-            if self.exists(c):
-                return c
-        return candidates[0]
+
+def resolve_path(target: str, source: str, exists) -> str | None:
+    """Project-relative POSIX path of ``target`` (a link or image path) written in ``source`` (a project-relative
+    file): beside the file first, then from ``content/``; ``None`` when it leaves the project. ``exists(rel)`` tells
+    whether a project-relative file exists. Windows backslashes (``photos\\2026\\a.jpg``, typed by editors on
+    Windows) count as slashes."""
+    from urllib.parse import unquote
+
+    target = unquote(target).replace("\\", "/")
+    if target.startswith("/"):
+        candidates = [posixpath.normpath("content" + target)]
+    else:
+        here = posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
+        candidates = [here, posixpath.normpath(posixpath.join("content", target))]
+    candidates = [c for c in candidates if c != ".." and not c.startswith("../")]
+    if not candidates:
+        return None
+    for c in candidates:
+        if exists(c):
+            return c
+    return candidates[0]
 
 
 def _split(url: str) -> tuple[str, str]:
@@ -233,12 +239,16 @@ def render_markdown(text: str, *, source: str, first_line: int = 1, exists=lambd
     """Render Markdown ``text`` (the body of ``source``, a project-relative path, whose first body line is file
     line ``first_line``). ``exists(rel)`` tells whether a project-relative file exists (for resolving images and
     links beside the file first). Pure apart from ``exists``; never raises for bad Markdown."""
+    global _CONVERTER
     ctx = _Context(text, source, first_line, exists)
     md, ext = _converter()
     ext.ctx = ctx
     try:
         md.reset()
         body = md.convert(text)
+    except BaseException:  # stopped half-way (a CPU budget, Ctrl-C): build a fresh converter for the next one
+        _CONVERTER = None
+        raise
     finally:
         ext.ctx = None
     body = _join_cjk_lines(body)
@@ -324,5 +334,5 @@ def escape(text: str) -> str:
     return htmllib.escape(text, quote=True)
 
 
-__all__ = ["Rendered", "render_markdown", "sanitize", "html_to_text", "summarize", "indent_nested_lists", "escape",
-           "MD_LINK", "IMG_LINK"]
+__all__ = ["Rendered", "render_markdown", "resolve_path", "sanitize", "html_to_text", "summarize",
+           "indent_nested_lists", "escape", "MD_LINK", "IMG_LINK"]

@@ -9,6 +9,8 @@ browser by itself, and show build errors in the page.
   responses, and only responses (files in ``output/`` are never touched), get a ``<link>`` to :data:`STYLE_PATH`
   and an external ``<script>`` :data:`SCRIPT_PATH` carrying the build version it was served at, so a
   Content-Security-Policy without ``unsafe-inline`` still allows it. When a newer build finishes the page reloads.
+- Limits: a request line and its headers must arrive within :data:`HEADER_TIMEOUT` seconds (half-open
+  connections are closed); a path over :data:`MAX_PATH_BYTES` is 414, a segment over 255 bytes 404.
 - Errors: a build with content, template or configuration errors keeps the last good pages (a page whose source
   broke is kept from the previous build, see :class:`Preview`) and every served page gets an overlay listing
   ``path:line: code: message（hint）``; the next clean build removes it.
@@ -18,11 +20,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import gc
-import html as htmllib
 import json
 import logging
 import os
 import shutil
+import socket
 import threading
 import time
 import uuid
@@ -37,75 +39,10 @@ from sitegen import config as configmod
 from sitegen.config import Config
 from sitegen.deploy import content_type
 from sitegen.errors import ConfigError, Location, Problem, SitegenError, UsageError
+from sitegen.overlay import EVENTS_PATH, OVERLAY_CSS, RELOAD_JS, SCRIPT_PATH, STYLE_PATH, inject
 from sitegen.watch import DEBOUNCE, Change, Watcher
 
 log = logging.getLogger(__name__)
-
-EVENTS_PATH = "/__sitegen/events"
-"""Server-sent events: one ``data:`` JSON message ``{"version": str, "problems": [str]}`` per finished build."""
-SCRIPT_PATH = "/__sitegen/reload.js"
-STYLE_PATH = "/__sitegen/overlay.css"
-OVERLAY_ID = "sitegen-overlay"
-
-RELOAD_JS = r"""// sitegen serve: reload the page after each build, show build errors (served by the preview only).
-(function () {
-  "use strict";
-  var me = document.currentScript;
-  var served = me && me.getAttribute("data-version");
-  function overlay(lines) {
-    var old = document.getElementById("%(id)s");
-    if (old) old.parentNode.removeChild(old);
-    if (!lines || !lines.length) return;
-    var box = document.createElement("div");
-    box.id = "%(id)s"; box.className = "sitegen-overlay"; box.setAttribute("role", "alert");
-    var title = document.createElement("p");
-    title.className = "sitegen-overlay-title";
-    title.textContent = "构建出错：下面的问题改正并保存后，页面会自动刷新。当前显示的是上次成功构建的页面。";
-    box.appendChild(title);
-    var list = document.createElement("ol");
-    lines.forEach(function (line) {
-      var li = document.createElement("li"); var code = document.createElement("code");
-      code.textContent = line; li.appendChild(code); list.appendChild(li);
-    });
-    box.appendChild(list);
-    box.appendChild(closeButton());
-    document.body.appendChild(box);
-  }
-  function closeButton() {
-    var b = document.createElement("button");
-    b.type = "button"; b.className = "sitegen-overlay-close"; b.textContent = "关闭";
-    b.addEventListener("click", function () { var o = document.getElementById("%(id)s"); if (o) o.remove(); });
-    return b;
-  }
-  function wire() {
-    var o = document.getElementById("%(id)s");
-    if (o && !o.querySelector(".sitegen-overlay-close")) o.appendChild(closeButton());
-  }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wire); else wire();
-  if (!window.EventSource) return;
-  var source = new EventSource("%(events)s");
-  source.onmessage = function (e) {
-    var state;
-    try { state = JSON.parse(e.data); } catch (err) { return; }
-    if (served && state.version !== served) { source.close(); window.location.reload(); return; }
-    served = state.version;
-    overlay(state.problems);
-  };
-})();
-""" % {"id": OVERLAY_ID, "events": EVENTS_PATH}
-
-OVERLAY_CSS = """/* sitegen serve: the build-error overlay (served by the preview only) */
-.sitegen-overlay{position:fixed;left:0;right:0;bottom:0;z-index:2147483647;max-height:60vh;overflow:auto;
-  margin:0;padding:1rem 1.25rem 1.25rem;background:#fff5f5;color:#5c0011;border-top:4px solid #c00;
-  box-shadow:0 -4px 16px rgba(0,0,0,.25);font:16px/1.6 system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif}
-.sitegen-overlay-title{margin:0 0 .5rem;font-weight:bold;font-size:1.1rem}
-.sitegen-overlay ol{margin:0;padding-left:1.5rem}
-.sitegen-overlay code{font:15px/1.5 ui-monospace,"Noto Sans Mono CJK SC",monospace;white-space:pre-wrap;
-  word-break:break-all;color:#5c0011;background:none}
-.sitegen-overlay-close{position:absolute;top:.75rem;right:1rem;font-size:1rem;padding:.25rem .75rem;cursor:pointer}
-.sitegen-overlay-close:focus{outline:3px solid #c00;outline-offset:2px}
-"""
-
 
 @dataclass(frozen=True, slots=True)
 class BuildOutcome:
@@ -274,15 +211,14 @@ class Preview:
 
     def lookup(self, rel: str) -> Path | None:
         """The file to serve for output-relative POSIX path ``rel``: in ``out``, else the kept copy of a page the
-        last build removed because of an error; ``None`` when neither exists. ``rel`` must be normalised (no
-        ``..``)."""
-        path = self.out / rel
-        if path.is_file():
-            return path
-        if rel in self._kept:
-            kept = self.mirror / rel
-            if kept.is_file():
-                return kept
+        last build removed because of an error; ``None`` when neither exists or the file system refuses the name
+        (too long, not valid there). ``rel`` must be normalised (no ``..``)."""
+        for path in (self.out / rel, self.mirror / rel if rel in self._kept else None):
+            try:
+                if path is not None and path.is_file():
+                    return path
+            except (OSError, ValueError):  # ENAMETOOLONG and the like: no such file can exist
+                return None
         return None
 
 
@@ -299,24 +235,12 @@ def _link(src: Path, dest: Path) -> None:
             shutil.copyfile(src, dest)
 
 
-def inject(page: bytes, outcome: BuildOutcome) -> bytes:
-    """``page`` (an HTML document) with the preview's stylesheet and reload script added before ``</head>`` and,
-    when ``outcome`` has problems, the error overlay before ``</body>``. Never applied to files on disk."""
-    head = (f'<link rel="stylesheet" href="{STYLE_PATH}">'
-            f'<script src="{SCRIPT_PATH}" data-version="{htmllib.escape(outcome.version)}" defer></script>'
-            ).encode()
-    lower = page.lower()
-    at = lower.find(b"</head>")
-    page = page[:at] + head + page[at:] if at >= 0 else head + page
-    if outcome.problems:
-        items = "".join(f"<li><code>{htmllib.escape(str(p))}</code></li>" for p in outcome.problems)
-        box = (f'<div id="{OVERLAY_ID}" class="sitegen-overlay" role="alert">'
-               '<p class="sitegen-overlay-title">构建出错：下面的问题改正并保存后，页面会自动刷新。'
-               f'当前显示的是上次成功构建的页面。</p><ol>{items}</ol></div>').encode()
-        lower = page.lower()
-        at = lower.rfind(b"</body>")
-        page = page[:at] + box + page[at:] if at >= 0 else page + box
-    return page
+HEADER_TIMEOUT = 10.0
+"""Seconds a connection may take to send a request line and its headers (or stay idle between requests) before
+the preview closes it, so half-open connections do not hold a thread each for ever."""
+MAX_PATH_BYTES = 4096
+"""Longest request path served (Linux's PATH_MAX); longer is 414 URI Too Long. A segment over 255 bytes (NAME_MAX)
+cannot name a file and is 404."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -325,6 +249,32 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
         log.debug("%s - %s", self.address_string(), format % args)
+
+    def handle_one_request(self):
+        """Read one request under a deadline of :data:`HEADER_TIMEOUT` seconds for its request line and headers
+        (a timer shuts the socket down when it passes; the request is then dropped unanswered)."""
+        self._late = False
+        self._deadline = threading.Timer(HEADER_TIMEOUT, self._drop)
+        self._deadline.daemon = True
+        self._deadline.start()
+        try:
+            super().handle_one_request()
+        finally:
+            self._deadline.cancel()
+
+    def _drop(self) -> None:
+        self._late = True
+        self.close_connection = True
+        with contextlib.suppress(OSError):  # already closed by the client
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def parse_request(self) -> bool:
+        ok = super().parse_request()  # reads the headers
+        self._deadline.cancel()  # the headers are in: the response may take as long as it needs (events)
+        if self._late:
+            self.close_connection = True
+            return False
+        return ok
 
     def do_HEAD(self):
         self._handle(head=True)
@@ -344,6 +294,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, "text/javascript; charset=utf-8", RELOAD_JS.encode(), head)
         if parts.path == STYLE_PATH:
             return self._send(200, "text/css; charset=utf-8", OVERLAY_CSS.encode(), head)
+        if len(parts.path) > MAX_PATH_BYTES:
+            return self._send(414, "text/plain; charset=utf-8", "网址太长".encode(), head)
         try:
             path = unquote(parts.path, errors="strict")
         except UnicodeDecodeError:
@@ -356,7 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._not_found(head)
             path = "/" + path[len(base):]
         segments = path.split("/")
-        if any(s in ("..", ".") or "\\" in s or "\0" in s for s in segments):
+        if any(s in ("..", ".") or "\\" in s or "\0" in s or len(s.encode()) > 255 for s in segments):
             return self._not_found(head)
         rel = path.lstrip("/")
         if not rel or path.endswith("/"):
@@ -436,9 +388,8 @@ class PreviewServer:
     Raises :class:`UsageError` (exit code 2) when the port is taken or the host cannot be bound."""
 
     def __init__(self, config: Config, *, host: str = "127.0.0.1", port: int = 8000, poll: bool = False,
-                 out: Path | None = None, on_build: Callable[[BuildOutcome], None] | None = None,
-                 debounce: float = DEBOUNCE):
-        self.preview = Preview(config, out=out, on_build=on_build)
+                 on_build: Callable[[BuildOutcome], None] | None = None, debounce: float = DEBOUNCE):
+        self.preview = Preview(config, on_build=on_build)
         self.host, self.port, self.poll, self.debounce = host, port, poll, debounce
         self.httpd: ThreadingHTTPServer | None = None
         self.watcher: Watcher | None = None

@@ -56,43 +56,120 @@ class YamlProblem(Exception):
         self.problem = problem
 
 
-_FULLWIDTH_KEY = re.compile(r"^(\s*-?\s*)([^\s:：#'\"][^:：]*?)：")
+_FULLWIDTH_KEY = re.compile(r"^(\s*(?:-\s*)?)([^\s:：#'\"][^:：]*?)：")  # linear: one way to split the indent
 _KEY_VALUE = re.compile(r"^(\s*(?:-\s+)?[A-Za-z_][\w-]*:[ \t]+)(.*\S)\s*$")
+
+MAX_DEPTH = 50
+"""Deepest nesting of lists and mappings a document may have (front matter uses 3, ``site.yaml`` 4); deeper is
+E107. Bounds the recursion of the composer and of :func:`_build`."""
+MAX_ALIAS_NODES = 10_000
+"""Most nodes that aliases (``*name``) may add to a document once expanded; more is E108. Anchors nested nine
+deep with nine aliases each ("billion laughs") would otherwise expand to 9⁹ nodes."""
 
 
 def load(text: str, path: str, first_line: int = 1) -> Loaded:
     """Parse one YAML document ``text`` (from file ``path``, whose first line is file line ``first_line``).
 
     Returns a :class:`Loaded`. Raises :class:`YamlProblem` (codes E103 tab, E104 full-width colon, E106 duplicate
-    key, E101 other YAML syntax errors), each with the file line of the fault and a Chinese hint.
+    key, E107 nesting deeper than :data:`MAX_DEPTH`, E108 aliases expanding to more than :data:`MAX_ALIAS_NODES`
+    nodes or referring to themselves, E101 other YAML syntax errors), each with the file line of the fault and a
+    Chinese hint. The bounds are checked on the event stream before anything is built, so any document is
+    answered in time linear in its size and never with a ``RecursionError``.
     """
     lines = text.split("\n")
+    fullwidth = _scan_lines(lines, path, first_line)
+    try:
+        check_bounds(text, path, first_line)
+        if _FastTextLoader is not None and not fullwidth:  # a full-width colon needs the slow path's diagnosis
+            try:
+                fast = yaml.compose(text, Loader=_FastTextLoader)
+            except yaml.YAMLError:  # the slow path below reports it with a hint
+                pass
+            else:
+                where: dict = {}
+                return Loaded(_build(fast, (), where, path, first_line) if fast is not None else None, where, ())
+        node, warnings = _compose_repairing(lines, fullwidth, path, first_line)
+        where = {}
+        value = _build(node, (), where, path, first_line) if node is not None else None
+    except RecursionError:  # pragma: no cover - check_bounds keeps documents far below the interpreter's limit
+        raise _too_deep(path, first_line) from None
+    return Loaded(value, where, tuple(warnings))
+
+
+def _too_deep(path: str, line: int) -> YamlProblem:
+    return YamlProblem(Problem(Location(path, line), "E107", f"列表或键值的嵌套超过 {MAX_DEPTH} 层",
+                               "检查方括号、花括号和缩进是否成对；front matter 一般只需两三层"))
+
+
+def _scan_lines(lines: list[str], path: str, first_line: int) -> list[tuple[int, re.Match]]:
+    """Raise E103 for a tab in the indentation; return the lines that may have a full-width colon after a key."""
     fullwidth: list[tuple[int, re.Match]] = []
     for i, line in enumerate(lines):
         lead = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in lead:
             raise YamlProblem(Problem(Location(path, first_line + i, lead.index("\t") + 1), "E103",
                                       "缩进中有制表符（Tab）", "YAML 只能用空格缩进，请把 Tab 换成两个空格"))
-        m = _FULLWIDTH_KEY.match(line)
+        m = _FULLWIDTH_KEY.match(line) if "：" in line else None
         if m and ":" not in line[: m.end()] and not line.lstrip().startswith(("#", "'", '"')):
             fullwidth.append((i, m))
+    return fullwidth
 
+
+def check_bounds(text: str, path: str, first_line: int = 1) -> None:
+    """Walk the YAML event stream of ``text`` (libyaml's parser when PyYAML has it; no recursion, nothing built)
+    and raise :class:`YamlProblem` E107 at the first list or mapping nested deeper than :data:`MAX_DEPTH`, E108 at
+    the alias that makes the expanded document exceed :data:`MAX_ALIAS_NODES` extra nodes or that refers to the
+    node it is inside. Syntax errors are left to the composer, which reports them with a hint."""
+    stack: list[list] = []  # [anchor, nodes so far] of each open list or mapping
+    sizes: dict[str, int] = {}  # anchor -> nodes of its value, aliases expanded
+    added = 0
+    try:
+        for event in yaml.parse(text, Loader=_FastTextLoader or _TextLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                if len(stack) >= MAX_DEPTH:
+                    raise _too_deep(path, first_line + event.start_mark.line)
+                stack.append([event.anchor, 1])
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
+                anchor, count = stack.pop()
+            elif isinstance(event, yaml.ScalarEvent):
+                anchor, count = event.anchor, 1
+            elif isinstance(event, yaml.AliasEvent):
+                anchor, count = None, sizes.get(event.anchor, 1)
+                if event.anchor not in sizes and any(a == event.anchor for a, _ in stack):
+                    raise _alias_problem(path, first_line + event.start_mark.line, event.anchor, True)
+                added += count
+                if added > MAX_ALIAS_NODES:
+                    raise _alias_problem(path, first_line + event.start_mark.line, event.anchor, False)
+            else:
+                continue
+            if anchor:
+                sizes[anchor] = count
+            if stack:
+                stack[-1][1] += count
+    except yaml.YAMLError:
+        return
+
+
+def _alias_problem(path: str, line: int, anchor: str, recursive: bool) -> YamlProblem:
+    what = f"别名“*{anchor}”引用了包含它自身的内容" if recursive else f"别名展开后超过 {MAX_ALIAS_NODES} 项（到“*{anchor}”为止）"
+    return YamlProblem(Problem(Location(path, line), "E108", what,
+                               "不要用 & 锚点和 * 别名层层引用；请直接写出需要的值"))
+
+
+def _compose_repairing(lines: list[str], fullwidth: list, path: str, first_line: int):
+    """Compose with the pure-Python parser, quoting a value with an unquoted ``: `` inside it (W105) until the
+    document parses; returns ``(node, warnings)``. Raises :class:`YamlProblem` E104 or E101."""
     def fullwidth_problem(i: int, m: re.Match) -> YamlProblem:
         return YamlProblem(Problem(Location(path, first_line + i, m.end()), "E104",
                                    f"键“{m.group(2).strip()}”后面用了全角冒号“：”", "请改成半角冒号加空格“: ”"))
 
     warnings: list[Problem] = []
-    if _FastTextLoader is not None and not fullwidth:  # a full-width colon needs the slow path's diagnosis
-        try:
-            fast = yaml.compose(text, Loader=_FastTextLoader)
-        except yaml.YAMLError:  # the slow path below reports it with a hint
-            pass
-        else:
-            where: dict = {}
-            return Loaded(_build(fast, (), where, path, first_line) if fast is not None else None, where, ())
     for _ in range(20):
         try:
-            node = yaml.compose("\n".join(lines), Loader=_TextLoader)
+            text = "\n".join(lines)
+            check_bounds(text, path, first_line)
+            node = yaml.compose(text, Loader=_TextLoader)
             break
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
@@ -102,12 +179,7 @@ def load(text: str, path: str, first_line: int = 1) -> Loaded:
                 raise fullwidth_problem(*before[0]) from None
             fixed = _quote_value(lines, row) if "mapping values are not allowed" in str(exc.problem) else None
             if fixed is None:
-                if exc.context_mark is not None and str(exc.context).startswith(_UNCLOSED):
-                    mark = exc.context_mark  # where the quote or bracket opened; the parser stops lines later
-                raise YamlProblem(Problem(Location(path, first_line + mark.line if mark else first_line,
-                                                   (mark.column + 1) if mark else 0),
-                                          "E101", f"YAML 格式错误：{_describe(exc)}",
-                                          "检查引号是否成对、缩进是否对齐；值里有冒号或 # 时请加引号")) from None
+                raise _syntax_problem(exc, path, first_line) from None
             lines[fixed] = _quoted_line(lines[fixed])
             key = lines[fixed].split(":", 1)[0].strip(" -")
             warnings.append(Problem(Location(path, first_line + fixed), "W105",
@@ -125,9 +197,17 @@ def load(text: str, path: str, first_line: int = 1) -> Loaded:
         # "author：张三" swallowed into the plain value of the line above (a Chinese "会议指出：" is prose)
         if re.fullmatch(r"[A-Za-z_][\w-]*", m.group(2).strip()) and any(start < i <= end for start, end in spans):
             raise fullwidth_problem(i, m)
-    where: dict = {}
-    value = _build(node, (), where, path, first_line) if node is not None else None
-    return Loaded(value, where, tuple(warnings))
+    return node, warnings
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, path: str, first_line: int) -> YamlProblem:
+    mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark is not None and str(exc.context).startswith(_UNCLOSED):
+        mark = exc.context_mark  # where the quote or bracket opened; the parser stops lines later
+    return YamlProblem(Problem(Location(path, first_line + mark.line if mark else first_line,
+                                        (mark.column + 1) if mark else 0),
+                               "E101", f"YAML 格式错误：{_describe(exc)}",
+                               "检查引号是否成对、缩进是否对齐；值里有冒号或 # 时请加引号"))
 
 
 def _plain_scalars(node):
@@ -147,8 +227,9 @@ def is_scalar(text: str) -> bool:
     """Whether ``text`` parses (as written, without repairs) to a single scalar, i.e. no ``key: value`` at all
     (``title：标题`` with a full-width colon is one string); ``False`` on any YAML error."""
     try:
+        check_bounds(text, "")
         return isinstance(yaml.compose(text, Loader=_TextLoader), yaml.ScalarNode)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, YamlProblem):
         return False
 
 

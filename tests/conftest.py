@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -31,6 +32,15 @@ categories:
 columns:
   - {name: 改革进行时, slug: gaige-jinxingshi}
 """
+
+
+# Hypothesis profiles (tests/test_fuzz.py): "ci" for `make test` (a few dozen examples, no deadline: no timing in
+# tests), "fuzz" for `make fuzz` (10,000 examples, or FUZZ_EXAMPLES, each within 5 s). No example database is kept.
+settings.register_profile("ci", max_examples=40, deadline=None, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fuzz", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "10000")), deadline=5000,
+                          database=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ci")
 
 
 def need_shared(*parts: str) -> Path:

@@ -141,3 +141,90 @@ def test_a_missing_site_folder_is_named_as_a_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     code, out, err = run_cli(["check", tmp_path / "empty"])
     assert code == 2 and f"找不到配置文件 {tmp_path / 'empty' / 'site.yaml'}" in err
+
+
+# -- issue 21: values that would be unsafe on every page are refused at their line ------------------------------
+
+SITE = "title: t\nbase_url: https://a.cn/\ncategories: [工作动态]\n"
+
+
+def test_permalink_pattern_leaving_the_output_folder_is_an_error(tmp_path):
+    found = problems_of(tmp_path, SITE + 'permalinks: {article: "/../../{slug}/"}\n')
+    assert found == ["site.yaml:4: E908: permalinks.article：无效的链接格式“/../../{slug}/”：含有空的或“..”路径段"
+                     "（网址会离开网站目录或无法打开）（以 / 开头和结尾，须含 {slug}，可用 {category}、{column}、{day}、"
+                     "{month}、{slug}、{year}）"]
+
+
+@pytest.mark.parametrize("pattern, reason", [
+    ("/a\\\\b/{slug}/", "含有不能用在网址路径中的字符“\\”"),
+    ("/{slug}/?x/", "含有不能用在网址路径中的字符“?”"),
+    ("/{slug}/\\u202e/", "含有空白或不可见的控制字符 U+202E（从右到左覆盖）"),
+    ("/./{slug}/", "含有空的或“.”路径段"),
+    ("/a//{slug}/", "含有空的或“//”路径段"),
+    ("/{slug.__class__}/", "不能使用“{slug.__class__}”"),
+    ("/{slug}/{0}/", "不能使用“{0}”"),
+    ("/{slug/", "花括号 { } 不成对"),
+    ("/" + "长" * 86 + "/{slug}/", "路径段超过 255 字节"),
+])
+def test_permalink_pattern_rules(tmp_path, pattern, reason):
+    found = problems_of(tmp_path, SITE + f'permalinks: {{page: "{pattern}"}}\n')
+    assert len(found) == 1 and found[0].startswith("site.yaml:4: E908: permalinks.page：") and reason in found[0]
+
+
+def test_listing_permalinks_may_only_use_the_slug(tmp_path):
+    # "/{year}/{slug}/" for a category has no year to fill in: refused, not a KeyError while building
+    found = problems_of(tmp_path, SITE + 'permalinks: {category: "/{year}/{slug}/"}\n')
+    assert "不能使用“{year}”" in found[0] and found[0].startswith("site.yaml:4: E908")
+
+
+@pytest.mark.parametrize("url, scheme", [("javascript:alert(8)", "javascript"), (" JaVaScRiPt:alert(8)", "javascript"),
+                                         ("java\\tscript:alert(8)", "javascript"), ("data:text/html,<b>", "data"),
+                                         ("vbscript:x", "vbscript")])
+def test_menu_links_with_script_schemes_are_errors(tmp_path, url, scheme):
+    found = problems_of(tmp_path, SITE + f'menu:\n  - {{name: 首页, url: /}}\n  - {{name: 点我, url: "{url}"}}\n')
+    assert found == [f"site.yaml:6: E910: menu.1.url：不允许的网址协议“{scheme}:”（可能被用来执行脚本）"
+                     "（菜单链接应为站内路径（如 /gongzuo-dongtai/）或 http(s)://、mailto:、tel: 网址）"]
+
+
+def test_menu_links_that_are_fine(tmp_path):
+    cfg = load_yaml(tmp_path, SITE + "menu:\n  - {name: 首页, url: /}\n  - {name: 国务院, url: 'https://www.gov.cn/'}\n"
+                                     "  - {name: 来信, url: 'mailto:a@b.cn'}\n  - {page: guanyu}\n")
+    assert [m.url for m in cfg.menu] == ["/", "https://www.gov.cn/", "mailto:a@b.cn", "/guanyu/"]
+    found = problems_of(tmp_path, SITE + "menu:\n  - {name: x, url: '/\\\\evil.example'}\n  - {page: ../x}\n")
+    assert [p.split("：")[0] for p in found] == ["site.yaml:5: E910: menu.0.url", "site.yaml:6: E908: menu.1.page"]
+
+
+def test_deploy_targets_written_as_a_string_or_without_url(tmp_path):
+    assert problems_of(tmp_path, SITE + "deploy:\n  targets: production\n") == [
+        "site.yaml:5: E904: deploy.targets：应为列表（例如 targets: [ … ]）"]
+    assert problems_of(tmp_path, SITE + "deploy:\n  targets:\n    - {name: production}\n") == [
+        "site.yaml:6: E903: deploy.targets.0.url：发布目标缺少 url（例如 - {name: production, url: user@host:/srv/www}）"]
+
+
+def test_a_20_mb_description_is_refused_at_once(tmp_path):
+    root = make_site(tmp_path, {"site.yaml": SITE + "description: " + "妇" * 7_000_000 + "\n"})
+    with pytest.raises(ConfigError) as info:  # read no further than the limit, never parsed
+        config.load(root)
+    assert [str(p) for p in info.value.problems] == ["site.yaml: E900: 配置文件大于 1024 KB"
+                                                     "（site.yaml 只放设置；长文请写成 content/pages/ 中的页面）"]
+    found = problems_of(tmp_path, SITE + "description: " + "妇" * 3000 + "\n")
+    assert found == ["site.yaml:4: E905: description：文字过长（3000 个字符，最多 2000 个）（请改短；长文请写成 content/pages/ 中的页面）"]
+
+
+@pytest.mark.parametrize("depth", [9])
+def test_billion_laughs_and_deep_nesting_in_site_yaml(tmp_path, depth):
+    rows = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    rows += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, depth)]
+    found = problems_of(tmp_path, "\n".join(rows) + "\n" + SITE)
+    assert found[0].startswith("site.yaml:5: E108: 别名展开后超过 10000 项")
+    found = problems_of(tmp_path, SITE + "menu: " + "[" * 600 + "]" * 600 + "\n")
+    assert found[0].startswith("site.yaml:4: E107: 列表或键值的嵌套超过 50 层")
+
+
+def test_limits_have_defaults_and_are_checked(tmp_path):
+    cfg = load_yaml(tmp_path, SITE)
+    assert (cfg.limits.article_warning_kb, cfg.limits.article_error_kb, cfg.limits.tags_warning,
+            cfg.limits.render_seconds) == (256, 1024, 50, 5)
+    found = problems_of(tmp_path, SITE + "limits: {article_warning_kb: 100, article_error_kb: 10, render_seconds: 1e400}\n")
+    assert found == ["site.yaml:4: E905: limits.article_error_kb：10 小于 article_warning_kb（100）（出错的大小应不小于提示的大小）",
+                     "site.yaml:4: E904: limits.render_seconds：应为整数，实际是“1e400”（例如 render_seconds: 5）"]

@@ -240,3 +240,28 @@ def test_head_links_feeds_and_meta(built):
     assert '<meta name="SiteDomain" content="www.example.org.cn">' in html
     home = (built / "index.html").read_text("utf-8")
     assert 'href="/atom.xml"' in home and "ArticleTitle" not in home
+
+
+SCRIPT = "</script><script>alert(8)</script>"
+
+
+def test_titles_and_summaries_are_text_for_rss_readers(tmp_path):
+    # issue 21: a summary of </script><script>alert(8)</script> was a live script to a reader rendering HTML
+    root = make_site(tmp_path, {"content/2026/11/x.md": article(
+        f"妇联 & 家风 {SCRIPT}", "2026-11-20 09:30", "正文。", extra=f"summary: '{SCRIPT}'\n")})
+    assert build(root).ok
+    from lxml import html as lxml_html
+
+    for name in ("feed.xml", "gongzuo-dongtai/feed.xml", "atom.xml"):
+        data = (root / "output" / name).read_bytes()
+        entry = feedparser.parse(data).entries[0]
+        assert entry.title == f"妇联 & 家风 {SCRIPT}" and entry.title_detail.type == "text/plain"
+        assert entry.summary_detail.type in ("text/html", "text/plain")
+        # what an HTML-rendering reader shows: the characters, and no element at all
+        shown = lxml_html.fragment_fromstring(entry.summary, create_parent="div") \
+            if entry.summary_detail.type == "text/html" else None
+        assert (shown.text_content() if shown is not None else entry.summary) == SCRIPT
+        assert shown is None or not shown.xpath("//script")
+    rss = ET.fromstring((root / "output/feed.xml").read_bytes())
+    assert rss.find("channel/item/description").text == "&lt;/script&gt;&lt;script&gt;alert(8)&lt;/script&gt;"
+    assert "<title>妇联 &#x26; 家风 &#x3C;/script&#x3E;".encode() in (root / "output/feed.xml").read_bytes()

@@ -176,3 +176,20 @@ def test_a_page_kind_added_through_the_table_is_rendered_in_the_sitemap_and_chec
     assert "https://www.example.org.cn/zhuanti/fulian/" in (out / "sitemap.xml").read_text("utf-8")
     assert [str(p) for p in report.errors] == [
         "content/pages/clash.md:3: E401: 网址 /zhuanti/fulian/ 与专题页重复（请修改 slug（或文件名），换一个网址）"]
+
+
+def test_parsing_reads_only_the_settings_of_its_config_slice():
+    """The page cache is keyed by the ``parse`` slice: a setting that parsing reads but the slice leaves out would
+    let a stale page through. Every ``config.<name>`` in the parsing modules must be in the slice (or derived from
+    it: ``tz`` from ``timezone``, ``category``/``column`` from the sections, ``permalink`` from ``permalinks``)."""
+    import re
+
+    derived = {"tz": "timezone", "category": "categories", "column": "columns", "permalink": "permalinks",
+               "root": None, "content_dir": None, "cache_dir": None}
+    src = Path(__file__).resolve().parents[1] / "sitegen"
+    read = set()
+    for name in ("content.py", "frontmatter.py", "markup.py", "slugs.py", "build/parse.py"):
+        if (src / name).is_file():
+            read |= set(re.findall(r"\bconfig\.([a-z_]+)", (src / name).read_text("utf-8")))
+    needed = {derived.get(name, name) for name in read} - {None}
+    assert needed <= set(configmod.SLICES["parse"]), needed - set(configmod.SLICES["parse"])

@@ -424,3 +424,29 @@ def test_base_path_is_served_under_its_prefix(tmp_path):
         assert get(base + "/__sitegen/reload.js")[0] == 200
     finally:
         srv.stop()
+
+
+# --- issue 21: hostile requests ------------------------------------------------------------------------------------
+
+def test_a_path_too_long_for_the_file_system_is_404_or_414_not_a_traceback(server):
+    assert get(server.url("/" + "a" * 8192))[0] == 414  # the issue's 8 KB path
+    assert get(server.url("/" + urllib.parse.quote("妇" * 100) + "/"))[0] == 404  # a 300-byte segment: no file can have that name
+    assert get(server.url("/" + "/".join(["b" * 200] * 19)))[0] == 404  # 3.8 KB: under the limit, still no file
+    assert get(server.url("/2024/03/05/fragile/"))[0] == 200  # the server lives on
+    assert "Traceback" not in server.output() and "File name too long" not in server.output()
+
+
+def test_half_open_connections_are_closed_after_the_header_timeout(tmp_path, monkeypatch):
+    monkeypatch.setattr(servemod, "HEADER_TIMEOUT", 0.5)
+    srv = servemod.PreviewServer(configmod.load(make_site(tmp_path / "site")), port=0).start()
+    try:
+        # a client waiting 10 s would see socket.timeout if the server held the connections
+        idle = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        half = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        half.sendall(b"GET /2024/03/05/fragile/ HTTP/1.1\r\nHost: x\r\n")  # the blank line never comes
+        assert idle.recv(100) == b"" and half.recv(100) == b""  # closed by the server, unanswered
+        idle.close()
+        half.close()
+        assert get(f"http://127.0.0.1:{srv.port}/2024/03/05/fragile/")[0] == 200
+    finally:
+        srv.stop()

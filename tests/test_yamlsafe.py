@@ -77,3 +77,39 @@ def test_other_syntax_errors_are_E101_with_line():
 ])
 def test_unclosed_quotes_and_brackets_are_reported_where_they_open(text, expected):
     assert problem(text).startswith(expected)
+
+
+def laughs(depth: int) -> str:
+    """The "billion laughs" document of issue 21: anchors nested ``depth`` deep, nine aliases each."""
+    rows = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    rows += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, depth)]
+    return "\n".join(rows + ["title: 标题"]) + "\n"
+
+
+@pytest.mark.parametrize("depth", [7, 9])
+def test_alias_expansion_is_bounded(depth):
+    # nine deep would be 9**9 nodes; refused at the alias that passes the bound, at once
+    assert problem(laughs(depth)) == ("content/a.md:6: E108: 别名展开后超过 10000 项（到“*a3”为止）"
+                                      "（不要用 & 锚点和 * 别名层层引用；请直接写出需要的值）")
+
+
+def test_small_aliases_still_work_and_self_reference_is_refused():
+    assert load("a: &x 妇联\nb: *x\nc: [*x, *x]\n").value == {"a": "妇联", "b": "妇联", "c": ["妇联", "妇联"]}
+    assert problem("a: &a [1, *a]\n").startswith("content/a.md:2: E108: 别名“*a”引用了包含它自身的内容")
+
+
+@pytest.mark.parametrize("text, line", [
+    ("tags: " + "[" * 600 + "]" * 600 + "\n", 2),
+    ("a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 600)) + "  " * 600 + "v\n", 52),
+    ("x: " + "{a: " * 51 + "1" + "}" * 51 + "\n", 2),
+])
+def test_deep_nesting_is_an_error_at_its_line_not_a_recursion_error(text, line):
+    assert problem(text) == (f"content/a.md:{line}: E107: 列表或键值的嵌套超过 50 层"
+                             "（检查方括号、花括号和缩进是否成对；front matter 一般只需两三层）")
+
+
+def test_nesting_up_to_the_limit_is_read():
+    value = load("x: " + "[" * 49 + "1" + "]" * 49 + "\n").value["x"]
+    for _ in range(48):
+        value = value[0]
+    assert value == ["1"]
