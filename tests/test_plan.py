@@ -193,3 +193,34 @@ def test_parsing_reads_only_the_settings_of_its_config_slice():
             read |= set(re.findall(r"\bconfig\.([a-z_]+)", (src / name).read_text("utf-8")))
     needed = {derived.get(name, name) for name in read} - {None}
     assert needed <= set(configmod.SLICES["parse"]), needed - set(configmod.SLICES["parse"])
+
+
+def test_an_alias_out_of_the_site_is_refused_before_anything_is_written(tmp_path):
+    """``aliases: ['../../X']`` wrote ``../X/index.html`` beside the site folder, in check and --strict alike."""
+    victim = tmp_path / "X"
+    victim.mkdir()
+    (victim / "index.html").write_text("别人的文件", "utf-8")
+    a = article("甲", "2026-01-05 09:00", "正文。", extra="aliases: ['../../X']\n")
+    root = make_site(tmp_path / "site" / "s", {"content/2026/01/a.md": a})
+    strict = build_site(root, strict=True)
+    assert not strict.ok and [p.code for p in strict.errors] == ["E402"]
+    assert str(strict.errors[0]).startswith("content/2026/01/a.md:5: E402: 网址 /../../X 无法使用")
+    report = build_site(root)
+    assert [p.code for p in report.errors] == ["E402"]
+    assert (victim / "index.html").read_text("utf-8") == "别人的文件"
+    assert not (tmp_path / "site" / "X").exists() and not list((root / "output").rglob("X"))
+    from sitegen import check as checkmod
+
+    assert [p.code for p in checkmod.check(configmod.load(root)).problems if p.severity == "error"] == ["E402"]
+
+
+def test_the_writer_refuses_paths_outside_its_folder(tmp_path):
+    from sitegen.build.write import Writer
+    from sitegen.errors import SitegenError
+
+    writer = Writer(tmp_path / "output", tmp_path / "manifest.json")
+    for bad in ("../x.html", "/etc/x", "a/../../x", "a\\b.html", "a/\x01.html"):
+        with pytest.raises(SitegenError, match="内部错误"):
+            writer.write(bad, b"x")
+    writer.abort()
+    assert not (tmp_path / "x.html").exists()
