@@ -75,6 +75,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
+from sitegen import lifetime
 from sitegen.config import ImageSettings
 from sitegen.errors import ImageError, Location, Problem
 
@@ -669,7 +670,8 @@ def run(jobs: Sequence[ImageJob], settings: ImageSettings, cache_dir: Path, *, w
     ``ProcessPoolExecutor`` of ``workers`` processes (default ``os.cpu_count()``) when more than one needs it and
     ``workers != 1``, else in this process. Each photo has ``settings.timeout`` seconds: a worker over the limit
     is killed, the pool recycled and the photo reported as ``E308`` (in-process, the limit is a best-effort
-    ``SIGALRM`` that only works on the main thread). Never raises for a bad photo: problems are in the results.
+    ``SIGALRM`` that only works on the main thread). Workers ignore Ctrl-C and die with this process, even when it
+    is killed (:mod:`sitegen.lifetime`). Never raises for a bad photo: problems are in the results.
     ``progress`` shows a tqdm bar on stderr when at least 8 photos need decoding. Not safe to call from several
     threads at once.
     """
@@ -886,7 +888,7 @@ def _pooled(tasks: list[_Task], timeout: float, workers: int, bar) -> dict[str, 
     try:
         while pending or inflight:
             if pool is None:
-                pool = cf.ProcessPoolExecutor(max_workers=workers)
+                pool = cf.ProcessPoolExecutor(max_workers=workers, **lifetime.pool_options())
             broken = False
             while pending and len(inflight) < workers:
                 task = pending.popleft()

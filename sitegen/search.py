@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
+from sitegen import lifetime
 from sitegen.cache import dist_version
 from sitegen.content import Page, Site
 from sitegen.errors import SitegenError
@@ -128,15 +129,17 @@ class Pagefind:
     sentence in a throw-away index, so the dictionary loads on another core while the build renders; a shard of
     a few dozen articles then indexes in about 0.15 s instead of 0.5 s. Folders are indexed with ``AddDir``, the
     CLI's own code path: the bundle is the CLI's, byte for byte (checked). Use as a context manager or call
-    :meth:`close`. Not thread-safe: one caller at a time (the warm-up is waited for first). Raises
-    :class:`SitegenError` (Chinese message) when the binary cannot start or fails."""
+    :meth:`close`. The process dies with this one, even when this one is killed (:mod:`sitegen.lifetime`; on Linux
+    it is killed when the thread that started it ends: start it from a thread that outlives its use). Not
+    thread-safe: one caller at a time (the warm-up is waited for first). Raises :class:`SitegenError` (Chinese
+    message) when the binary cannot start or fails."""
 
     def __init__(self, command: Sequence[str] | None = None, *, warm: bool = False):
         argv = list(command or pagefind_command()) + ["--service"]
         log.debug("running %s", argv)
         try:
             self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=subprocess.DEVNULL)
+                                          stderr=subprocess.DEVNULL, preexec_fn=lifetime.preexec())
         except OSError as exc:
             raise SitegenError(f"无法运行 Pagefind，站内搜索索引没有生成：{exc}"
                                "（请安装 pagefind[extended]：pip install -e .）") from exc
@@ -219,6 +222,12 @@ class Pagefind:
             self._proc.kill()
             self._proc.wait()
         self._proc.stdout.close()
+
+    def kill(self) -> None:
+        """End the process at once (``SIGKILL``); :meth:`close` is still called afterwards."""
+        with contextlib.suppress(OSError):  # already gone
+            self._proc.kill()
+        self._proc.wait()
 
     def __enter__(self) -> "Pagefind":
         return self
@@ -422,17 +431,14 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
         return pages
 
     cache = site.config.cache_dir / "search"
+    threads = max(1, min(jobs, len(names)))
     idle = [service] if service is not None else []
     started: list[Pagefind] = []
     lock = threading.Lock()
 
     def run(name: str) -> dict[str, bytes]:
         with lock:
-            if idle:
-                worker = idle.pop()
-            else:
-                worker = Pagefind(warm=True)
-                started.append(worker)
+            worker = idle.pop()  # one process per thread: never empty
         try:
             return build_index(inputs(name), cache, worker, saved_as=name or "primary")
         finally:
@@ -440,8 +446,19 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
                 idle.append(worker)
 
     try:
-        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(names)))) as workers:  # each waits on a process
+        # started by this thread, which outlives them (see sitegen.lifetime), not by the pool's threads
+        while len(idle) + len(started) < threads:
+            started.append(Pagefind(warm=True))
+        idle.extend(started)
+        workers = ThreadPoolExecutor(max_workers=threads)  # each thread waits on a process
+        try:
             bundles = list(workers.map(run, names))
+        except BaseException:  # Ctrl-C or a failed shard: stop the others now, not after their shards
+            for worker in started + ([service] if service is not None else []):
+                worker.kill()
+            raise
+        finally:
+            workers.shutdown(wait=True)
     finally:
         for worker in started:
             worker.close()
