@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from sitegen import cache as cachemod
+from sitegen import clock
 from sitegen import content as contentmod
 from sitegen import pool
 from sitegen import render as rendermod
@@ -50,7 +51,8 @@ class BuildReport:
     changed — ``skipped`` of them), ``removed`` stale files (relative to the output folder), ``pages`` HTML
     pages produced, ``problems`` (errors and warnings, sorted), ``seconds`` wall time, per-stage ``stages`` and, with
     ``explain``, ``explained`` = ``((output path, reason), …)`` for every output rendered; ``images`` as
-    (processed, from cache, failed) photo counts."""
+    (processed, from cache, failed) photo counts; ``upcoming`` the next article held back for its date
+    (:func:`sitegen.clock.next_due`), if any."""
 
     ok: bool
     output: Path
@@ -64,19 +66,12 @@ class BuildReport:
     images: tuple[int, int, int] = (0, 0, 0)
     skipped: int = 0
     explained: tuple[tuple[str, str], ...] = ()
+    upcoming: clock.Scheduled | None = None
 
     @property
     def errors(self) -> list[Problem]:
         """The problems of severity error."""
         return [p for p in self.problems if p.severity == "error"]
-
-
-def now_in(config: Config) -> datetime:
-    """The build clock in the site's time zone: ``SITEGEN_NOW`` (ISO 8601, for tests and previews) or now."""
-    forced = os.environ.get("SITEGEN_NOW")
-    if forced:
-        return contentmod.parse_date(forced, config.tz)
-    return datetime.now(config.tz)
 
 
 def _stage_file(out: Path, staging: Path, rel: str, data: bytes, made: set) -> bool:
@@ -341,7 +336,9 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     for entry in parsed:
         problems.extend(entry.problems)
     pages = [e.page for e in parsed if e.page]
-    pages, notes = contentmod.select(pages, now=now_in(config), drafts=drafts, future=future)
+    now = clock.now(config)
+    upcoming = clock.next_due(pages, now, drafts=drafts, future=future)
+    pages, notes = contentmod.select(pages, now=now, drafts=drafts, future=future)
     problems.extend(notes)
     stage("load", t)
     # Pagefind's Chinese dictionary loads while the site renders, in a process the search stage then uses
@@ -412,7 +409,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
                              tuple(removed), tuple(problems.sorted()), time.perf_counter() - t0, tuple(stages),
                              (sum(r.ok and not r.cached for r in results.values()),
                               sum(r.ok and r.cached for r in results.values()), sum(not r.ok for r in results.values())),
-                             skipped=state.skipped, explained=tuple(state.reasons))
+                             skipped=state.skipped, explained=tuple(state.reasons), upcoming=upcoming)
         _status(config, out, report, strict, drafts or future)
         return report
     finally:
@@ -1372,7 +1369,7 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
         envs.clear()
         env = envs[env_key] = rendermod.make_env(config, asset_urls, bytecode_dir=config.cache_dir / "templates")
     else:  # the same theme and settings: templates stay compiled; only the clock moves on
-        env.globals["now"] = rendermod._clock(config)
+        env.globals["now"] = clock.now(config)
     reads_site, reads_bodies = theme_facts(env, theme_fp, config.cache_dir)
     state.whole_cards = reads_bodies
     if reads_bodies and any(not (p.html or p.text) for p in site.all_pages):
