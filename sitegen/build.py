@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 from sitegen import cache as cachemod
 from sitegen import clock
 from sitegen import content as contentmod
-from sitegen import pool
+from sitegen import modes, pool
 from sitegen import render as rendermod
 from sitegen import slugs
 from sitegen.config import Config
@@ -78,9 +78,11 @@ def _stage_file(out: Path, staging: Path, rel: str, data: bytes, made: set) -> b
     """Stage ``data`` for ``out/rel`` unless that file already holds these bytes; True when staged."""
     target = out / rel
     with contextlib.suppress(OSError):  # a missing or unreadable output is simply staged
-        if target.stat().st_size == len(data):
+        st = target.stat()
+        if st.st_size == len(data):
             with open(target, "rb") as f:
                 if f.read() == data:
+                    modes.ensure(target, st)  # kept as it is: readable by any user all the same
                     return False
     staged = staging / rel
     parent = staged.parent
@@ -98,6 +100,7 @@ class Writer:
     ``write(rel, data)`` stages ``data`` only when it differs from ``out/rel``; ``keep(rel)`` declares an existing
     output produced again without touching it (an output whose inputs did not change); ``commit()`` moves staged
     files into place with ``os.replace`` and deletes the files of the previous manifest that were not produced;
+    every file and folder it publishes or keeps is readable by any user (:mod:`sitegen.modes`);
     ``abort()`` drops the staging folder. ``rel`` is a POSIX path relative to ``out``."""
 
     def __init__(self, out: Path, manifest: Path):
@@ -139,7 +142,9 @@ class Writer:
             return
         self.produced.add(rel)
         with contextlib.suppress(OSError):  # no output yet: linked below
-            if (self.out / rel).stat().st_size == source.stat().st_size:
+            st = (self.out / rel).stat()
+            if st.st_size == source.stat().st_size:
+                modes.ensure(self.out / rel, st)  # may share a private cache file's inode
                 self.unchanged += 1
                 return
         staged = self.staging / rel
@@ -175,6 +180,7 @@ class Writer:
     def commit(self) -> list[str]:
         """Move staged files into ``out``, delete stale files of the previous build; returns the removed paths."""
         previous = set(self._read_manifest())
+        modes.publish_tree(self.staging)  # files, links to the photo cache and folders: readable by any user
         fresh = not previous and (not self.out.exists() or (self.out.is_dir() and not any(self.out.iterdir())))
         if fresh and self.written:
             # first build into an empty folder: one rename instead of one per file
@@ -183,14 +189,14 @@ class Writer:
             self.out.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.staging, self.out)
             self.staging.mkdir()
-        self.out.mkdir(parents=True, exist_ok=True)
+        modes.makedirs(self.out)
         if not fresh:
             for rel in self.written:  # replace first: the folder and file usually exist (one system call)
                 dest, staged = self.out / rel, self.staging / rel
                 try:
                     os.replace(staged, dest)
                 except FileNotFoundError:  # a new folder
-                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    modes.makedirs(dest.parent)
                     os.replace(staged, dest)
                 except IsADirectoryError:  # a folder of the last build is a file now
                     shutil.rmtree(dest)

@@ -75,7 +75,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
-from sitegen import lifetime
+from sitegen import lifetime, modes
 from sitegen.config import ImageSettings
 from sitegen.errors import ImageError, Location, Problem
 
@@ -246,6 +246,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
+        os.fchmod(fd, modes.FILE_BITS)  # not mkstemp's 0600: output/media/ hard-links these files
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
@@ -957,7 +958,8 @@ def publish(results: Iterable[ImageResult], cache_dir: Path, output_dir: Path) -
     ``output_dir``, POSIX, sorted), whether written now or already there.
 
     Files are hard links to the cache (a copy when linking fails, e.g. across devices), placed by temp name +
-    ``os.replace``; a file already present with the same size is left alone (names are content hashes). Raises
+    ``os.replace``, readable by any user (:mod:`sitegen.modes`); a file already present with the same size is left
+    alone (names are content hashes). Raises
     :class:`~sitegen.errors.ImageError` when a cache file is gone (run :func:`run` again).
     """
     cache_dir, output_dir = Path(cache_dir), Path(output_dir)
@@ -982,6 +984,7 @@ def publish(results: Iterable[ImageResult], cache_dir: Path, output_dir: Path) -
                 os.link(src, tmp)
             except OSError:
                 shutil.copyfile(src, tmp)
+            modes.ensure(tmp)
             os.replace(tmp, dst)
     return sorted(written)
 
