@@ -331,6 +331,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     else:
         pages_cache = cachemod.PageCache.load(config.cache_dir, fingerprint)
         slugs.remember_tag_slugs(pages_cache.tag_slugs)
+    pages_cache.look()  # before the scan: stats taken from now on are dated from here (sitegen.racy)
     sources = None
     if session is not None and changed is not None and session.sources is not None and session.root == config.root:
         sources = contentmod.rescan(config, session.sources, changed)
@@ -629,8 +630,9 @@ def _save_cache(config: Config, pages_cache: cachemod.PageCache, manifest=None, 
 def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: cachemod.PageCache,
                jobs: int | None = None) -> list[cachemod.Entry]:
     """One :class:`~sitegen.cache.Entry` per source, in order: from ``pages_cache`` when the file's size and mtime
-    (or else its SHA-256) are unchanged and every file-exists answer still holds, else parsed (in worker processes
-    when more than :data:`sitegen.pool.THRESHOLD` files need it). Updates ``pages_cache`` to exactly ``sources``.
+    (unless too recent to vouch for it, :meth:`~sitegen.cache.PageCache.trusts`), or else its SHA-256, are
+    unchanged and every file-exists answer still holds, else parsed (in worker processes when more than
+    :data:`sitegen.pool.THRESHOLD` files need it). Updates ``pages_cache`` to exactly ``sources``.
     The entries' pages carry no body (see :class:`sitegen.cache.Bodies`): whoever parses a file stores its body in
     the cache folder, so bodies never travel between processes."""
     root = config.root
@@ -639,7 +641,7 @@ def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: ca
     isfile = os.path.isfile
     for s in sources:
         e = pages_cache.entries.get(s.rel)
-        if e is not None and e.size == s.size and e.mtime == s.mtime and all(
+        if e is not None and pages_cache.trusts(e, s.size, s.mtime) and all(
                 isfile(root / rel) == existed for rel, existed in e.exists):
             entries[s.rel] = e
             continue

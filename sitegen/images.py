@@ -36,7 +36,8 @@ What a worker does with one photo (Pillow; the rules follow the Pillow handbook 
 
 Cache layout (``cache_dir`` is the project's ``.sitegen-cache``)::
 
-    images/sources.json                       absolute source path -> [size, mtime_ns, sha256] (skips re-hashing)
+    images/sources.json                       absolute source path -> [size, mtime_ns, sha256, looked_ns] (skips
+                                              re-hashing unless the mtime is racy, see sitegen.racy)
     images/<key[:2]>/<key>/<width>.<ext>      the variant files
     images/<key[:2]>/<key>.json               sidecar: upright size, variants (width, height, format, bytes)
 
@@ -75,7 +76,7 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
-from sitegen import lifetime, modes
+from sitegen import lifetime, modes, racy
 from sitegen.config import ImageSettings
 from sitegen.errors import ImageError, Location, Problem
 
@@ -272,9 +273,11 @@ def _read_sidecar(cache_dir: Path, key: str) -> dict | None:
 
 
 class _SourceHashes:
-    """``images/sources.json``: the SHA-256 of each source, trusted while its size and mtime_ns are unchanged."""
+    """``images/sources.json``: the SHA-256 of each source, trusted while its size and mtime_ns are unchanged and
+    the mtime is older than the look that recorded them (:func:`sitegen.racy.is_racy`)."""
 
     def __init__(self, cache_dir: Path):
+        self.looking = racy.clock_ns()  # before the sources are stat'ed
         self.path = cache_dir / "images" / "sources.json"
         try:
             self.known = json.loads(self.path.read_text("utf-8"))
@@ -284,13 +287,14 @@ class _SourceHashes:
 
     def lookup(self, source: str, st: os.stat_result) -> str | None:
         entry = self.known.get(source)
-        if entry and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
+        if (entry and len(entry) == 4 and entry[0] == st.st_size and entry[1] == st.st_mtime_ns
+                and not racy.is_racy(st.st_mtime_ns, entry[3])):
             self.fresh[source] = entry
             return entry[2]
         return None
 
     def remember(self, source: str, st: os.stat_result, sha: str) -> None:
-        self.fresh[source] = [st.st_size, st.st_mtime_ns, sha]
+        self.fresh[source] = [st.st_size, st.st_mtime_ns, sha, self.looking]
 
     def save(self) -> None:
         merged = {**self.known, **self.fresh}
