@@ -67,11 +67,12 @@ def run(fn: Callable[[Sequence], list], items: Sequence, *, jobs: int | None, sh
             for f in futures:
                 out.extend(f.result())
         except BaseException:
+            procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
             pool.shutdown(wait=False, cancel_futures=True)
-            for p in list(getattr(pool, "_processes", {}).values()):
+            for p in procs:
                 if p.is_alive():
                     p.terminate()
-            for p in list(getattr(pool, "_processes", {}).values()):
+            for p in procs:
                 p.join(5)
             raise
         pool.shutdown(wait=True)
