@@ -70,15 +70,22 @@ def die_with_parent(parent: int, *, watch: bool = True) -> None:
     if _PRCTL is not None:
         _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     elif watch:
-        threading.Thread(target=_watch_parent, args=(parent,), name="sitegen-parent-watch", daemon=True).start()
+        watch_parent(parent)
     if os.getppid() != parent:
         os._exit(1)
 
 
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(POLL_SECONDS)
-    os._exit(1)
+def watch_parent(parent: int) -> None:
+    """Start a daemon thread that exits this process (status 1, no clean-up) within :data:`POLL_SECONDS` of it
+    being re-parented away from ``parent``: the fallback of :func:`die_with_parent` where the kernel offers no
+    parent-death signal."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sitegen-parent-watch", daemon=True).start()
 
 
 def worker_init(parent: int, *, watch: bool = True) -> None:
@@ -101,5 +108,5 @@ def pool_options() -> dict:
     return {"initializer": worker_init, "initargs": (os.getpid(),)}
 
 
-__all__ = ["die_with_parent", "worker_init", "preexec", "pool_options", "supported", "PR_SET_PDEATHSIG",
+__all__ = ["die_with_parent", "watch_parent", "worker_init", "preexec", "pool_options", "supported", "PR_SET_PDEATHSIG",
            "POLL_SECONDS"]
