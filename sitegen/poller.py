@@ -48,29 +48,35 @@ class State:
 
 class Snapshot:
     """The :class:`State` of every watched path (absolute path → state) at one poll, taken at ``taken`` (ns,
-    :func:`sitegen.racy.clock_ns`, read before the first stat)."""
+    :func:`sitegen.racy.clock_ns`, read before the first stat); ``confirm`` holds the digests of files that were
+    racy at the previous poll and are not any more (compared once, not kept)."""
 
-    def __init__(self, states: dict[str, State], taken: int):
+    def __init__(self, states: dict[str, State], taken: int, confirm: dict[str, str | None] | None = None):
         self.states = states
         self.taken = taken
+        self.confirm = confirm or {}
 
     @classmethod
     def take(cls, paths: Iterable[Path], previous: "Snapshot | None" = None) -> "Snapshot":
         """Stat ``paths`` (files, or folders walked recursively without following links); digest each file that
-        is racy now, or was racy in ``previous`` with the same stat (it must be compared once more)."""
+        is racy now (kept in its state), or was racy in ``previous`` with the same stat (it must be compared once
+        more)."""
         taken = racy.clock_ns()
         states: dict[str, State] = {}
+        confirm: dict[str, str | None] = {}
         before = previous.states if previous is not None else {}
         for top in paths:
             for path, st in _walk(os.fspath(top)):
                 folder = stat.S_ISDIR(st.st_mode)
                 state = State(folder, st.st_size, st.st_mtime_ns, st.st_ino)
-                old = before.get(path)
-                if not folder and (racy.is_racy(state.mtime, taken) or (
-                        old is not None and old.digest is not None and old.same_stat(state))):
+                if not folder and racy.is_racy(state.mtime, taken):
                     state = State(False, state.size, state.mtime, state.inode, _digest(path))
+                elif not folder:
+                    old = before.get(path)
+                    if old is not None and old.digest is not None and old.same_stat(state):
+                        confirm[path] = _digest(path)
                 states[path] = state
-        return cls(states, taken)
+        return cls(states, taken, confirm)
 
     def events(self, newer: "Snapshot") -> list[FileSystemEvent]:
         """The watchdog events that lead from this snapshot to ``newer``: created and deleted files and folders,
@@ -86,7 +92,8 @@ class Snapshot:
                 was = None
             if was is None:
                 out.append(DirCreatedEvent(path) if state.folder else FileCreatedEvent(path))
-            elif not state.folder and (not was.same_stat(state) or was.digest != state.digest):
+            elif not state.folder and (not was.same_stat(state) or (
+                    was.digest is not None and was.digest != newer.confirm.get(path, state.digest))):
                 out.append(FileModifiedEvent(path))
         return out
 
