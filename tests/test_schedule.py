@@ -4,18 +4,22 @@ everywhere at once.
 ``sitegen build --now`` pins the build clock. Built a minute before the article's time, it is absent from every
 page, listing, feed (read with feedparser), the sitemap and the search (searched in headless Chromium); built at
 its time, it is present in all of them; the build log names the next article due; and an incremental build across
-the moment leaves ``output/`` byte for byte as a clean build at that moment does.
+the moment leaves ``output/`` byte for byte as a clean build at that moment does. The publish workflow's scheduled
+run tells "something fell due" from "nothing changed" by a digest of ``output/`` (its own script is run here).
 """
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import feedparser
 import lxml.etree
 import pytest
+import yaml
 
-from conftest import make_site, run_cli
+from conftest import REPO, make_site, run_cli
 
 TITLE = "关于开展“最美家庭”评选的通知"
 URL = "/tongzhi-gonggao/2026/12/zuimei-jiating/"
@@ -150,3 +154,35 @@ def test_now_takes_the_site_time_zone_and_rejects_nonsense(tmp_path):
     assert code == 2 and "无法识别的时间“明天上午”" in err and "Traceback" not in err
     code, out, err = run_cli(["build", root, "--future", "--now", BEFORE], now=None)
     assert code == 0 and "下一篇定时发布" not in out  # --future publishes everything: nothing is waiting
+
+
+# --- the publish workflow ----------------------------------------------------------------------------------------------
+
+WORKFLOW = REPO / ".github" / "workflows" / "publish.yml"
+
+
+def _site_digest(root: Path, tmp_path: Path) -> str:
+    """The workflow's own "Digest of the site" step, run with bash in project ``root``."""
+    steps = yaml.safe_load(WORKFLOW.read_text("utf-8"))["jobs"]["publish"]["steps"]
+    script = next(s["run"] for s in steps if s.get("name") == "Digest of the site")
+    out = tmp_path / f"github-output-{root.parent.name}"
+    subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=root, check=True,
+                   env=dict(os.environ, GITHUB_OUTPUT=str(out)))
+    return dict(line.split("=", 1) for line in out.read_text().split())["digest"]
+
+
+def test_scheduled_runs_publish_only_when_an_article_fell_due(tmp_path):
+    """The workflow rebuilds every 10 minutes and publishes when the digest of ``output/`` differs from the last
+    published one: two clean builds (other folders, other caches) before the article's time name the same site,
+    a build at its time another."""
+    workflow = yaml.safe_load(WORKFLOW.read_text("utf-8"))
+    assert {"cron": "*/10 * * * *"} in workflow[True]["schedule"]  # YAML 1.1 reads the key "on" as True
+    deploy = next(s for s in workflow["jobs"]["publish"]["steps"] if s.get("name") == "Deploy to production")
+    assert deploy["if"] == "steps.plan.outputs.publish == 'true'"
+
+    digests = {}
+    for name, moment in (("early", "2026-12-08 08:30"), ("later", BEFORE), ("due", DUE)):
+        root = make_site(tmp_path / name, _files())
+        build_at(root, moment)
+        digests[name] = _site_digest(root, tmp_path)
+    assert digests["early"] == digests["later"] != digests["due"]
