@@ -406,6 +406,43 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
     return keys
 
 
+def on_processes(names: Sequence[str], work: Callable[[str, Pagefind], dict[str, bytes]], processes: int,
+                 service: Pagefind | None = None) -> list[dict[str, bytes]]:
+    """``[work(name, a Pagefind) for name in names]``, in that order, on ``processes`` Pagefind processes at once
+    (``service`` is one of them; the others are started and closed here). Ctrl-C or a failing ``work`` kills every
+    one of them at once (``service`` too: its owner only closes it), so the others' shards are not waited for."""
+    idle = [service] if service is not None else []
+    started: list[Pagefind] = []
+    lock = threading.Lock()
+
+    def run(name: str) -> dict[str, bytes]:
+        with lock:
+            worker = idle.pop()  # one process per thread: never empty
+        try:
+            return work(name, worker)
+        finally:
+            with lock:
+                idle.append(worker)
+
+    try:
+        # started by this thread, which outlives them (see sitegen.lifetime), not by the pool's threads
+        while len(idle) + len(started) < processes:
+            started.append(Pagefind(warm=True))
+        idle.extend(started)
+        threads = ThreadPoolExecutor(max_workers=processes)  # each thread waits on a process
+        try:
+            return list(threads.map(run, names))
+        except BaseException:
+            for worker in started + ([service] if service is not None else []):
+                worker.kill()
+            raise
+        finally:
+            threads.shutdown(wait=True)
+    finally:
+        for worker in started:
+            worker.close()
+
+
 def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | None = None, *,
           jobs: int = 1, read: Mapping[str, bytes] | None = None,
           service: Pagefind | None = None) -> dict[str, list[str]]:
@@ -431,37 +468,9 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
         return pages
 
     cache = site.config.cache_dir / "search"
-    threads = max(1, min(jobs, len(names)))
-    idle = [service] if service is not None else []
-    started: list[Pagefind] = []
-    lock = threading.Lock()
-
-    def run(name: str) -> dict[str, bytes]:
-        with lock:
-            worker = idle.pop()  # one process per thread: never empty
-        try:
-            return build_index(inputs(name), cache, worker, saved_as=name or "primary")
-        finally:
-            with lock:
-                idle.append(worker)
-
-    try:
-        # started by this thread, which outlives them (see sitegen.lifetime), not by the pool's threads
-        while len(idle) + len(started) < threads:
-            started.append(Pagefind(warm=True))
-        idle.extend(started)
-        workers = ThreadPoolExecutor(max_workers=threads)  # each thread waits on a process
-        try:
-            bundles = list(workers.map(run, names))
-        except BaseException:  # Ctrl-C or a failed shard: stop the others now, not after their shards
-            for worker in started + ([service] if service is not None else []):
-                worker.kill()
-            raise
-        finally:
-            workers.shutdown(wait=True)
-    finally:
-        for worker in started:
-            worker.close()
+    bundles = on_processes(names, lambda name, worker: build_index(inputs(name), cache, worker,
+                                                                    saved_as=name or "primary"),
+                           max(1, min(jobs, len(names))), service)
     made: dict[str, list[str]] = {}
     for name, bundle in zip(names, bundles):
         folder = shard_folder(name)
