@@ -155,6 +155,7 @@ class Writer:
             os.link(source, staged)
         except OSError:
             shutil.copyfile(source, staged)
+        modes.ensure(staged)  # a cache file restored or written with private modes
         self.written.append(rel)
 
     def keep(self, rel: str) -> None:
@@ -180,7 +181,7 @@ class Writer:
     def commit(self) -> list[str]:
         """Move staged files into ``out``, delete stale files of the previous build; returns the removed paths."""
         previous = set(self._read_manifest())
-        modes.publish_tree(self.staging)  # files, links to the photo cache and folders: readable by any user
+        modes.publish_made(self.staging)  # files and folders readable by any user, whatever the umask
         fresh = not previous and (not self.out.exists() or (self.out.is_dir() and not any(self.out.iterdir())))
         if fresh and self.written:
             # first build into an empty folder: one rename instead of one per file

@@ -11,6 +11,7 @@ becomes world-readable too (the cache holds nothing secret: the photos are publi
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -55,6 +56,29 @@ def publish_tree(root: Path | str) -> int:
     return changed
 
 
+def umask() -> int:
+    """This process's file mode creation mask: from ``/proc/self/status`` (Linux 4.7+, read without changing it),
+    else by setting it and putting it back at once."""
+    with contextlib.suppress(OSError, ValueError):  # not Linux, or a kernel before 4.7: the system call below
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def publish_made(root: Path | str) -> int:
+    """:func:`publish_tree` over ``root``, a folder this process filled with files it created (not links), only
+    when the :func:`umask` may have hidden some of the bits: under the usual ``umask 022`` every file and folder
+    made here already has them, and walking 13,000 outputs costs a fifth of a second. Returns the number of modes
+    changed. Raises ``OSError``."""
+    if umask() & DIR_BITS:
+        return publish_tree(root)
+    return 0
+
+
 def makedirs(path: Path | str) -> None:
     """Create folder ``path`` and any missing parents, each with at least :data:`DIR_BITS` whatever the umask, and
     give an existing ``path`` those bits (its existing parents are left as they are). Raises ``OSError``."""
@@ -74,4 +98,4 @@ def makedirs(path: Path | str) -> None:
         ensure(path)
 
 
-__all__ = ["DIR_BITS", "FILE_BITS", "ensure", "makedirs", "publish_tree"]
+__all__ = ["DIR_BITS", "FILE_BITS", "ensure", "makedirs", "publish_made", "publish_tree", "umask"]
