@@ -153,9 +153,10 @@ class Writer:
             self._made.add(staged.parent)
         try:
             os.link(source, staged)
-        except OSError:
+            modes.ensure(staged)  # a cache file restored or written with private modes
+        except OSError:  # across devices, or another user's cache file that cannot be made readable: a copy
+            staged.unlink(missing_ok=True)
             shutil.copyfile(source, staged)
-        modes.ensure(staged)  # a cache file restored or written with private modes
         self.written.append(rel)
 
     def keep(self, rel: str) -> None:
