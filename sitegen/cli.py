@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from sitegen import __version__, clock
+from sitegen import __version__
 from sitegen import config as configmod
 from sitegen.errors import Location, Problem, SitegenError, TemplateError, UsageError
 
@@ -50,6 +50,7 @@ def _check_output_dir(config, out: Path) -> None:
 
 def cmd_build(args) -> int:
     from sitegen import build as buildmod
+    from sitegen import clock
 
     config = configmod.load(args.dir)
     out = Path(args.output).resolve() if args.output else None
@@ -80,6 +81,7 @@ def cmd_build(args) -> int:
 
 def cmd_check(args) -> int:
     from sitegen import check as checkmod
+    from sitegen import clock
 
     try:
         config = configmod.load(args.dir)

@@ -22,7 +22,6 @@ Because the Linux signal follows the forking *thread*, a child must be started f
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import os
 import signal
@@ -43,8 +42,9 @@ def _load_prctl():
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        prctl = libc.prctl
+        # the symbols the interpreter is linked with, libc's among them (ctypes.util.find_library would run
+        # ldconfig: a quarter of a second at every start)
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         return None
     prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
