@@ -24,8 +24,9 @@ only builds sitegen's own data classes and the standard types they contain, so a
 Files are written atomically (temporary file + ``os.replace``). Body packs carry no header: each body's CRC-32 is
 kept with its location in ``pages.cache``, and a missing or damaged body only makes its page be parsed again.
 
-Rules followed: a source file is re-read when its (size, mtime in ns) changed and re-parsed only when its SHA-256
-changed too (the rule git's index uses); a parsed page is reused only with the same config fingerprint and code
+Rules followed: a source file is re-read when its (size, mtime in ns) changed, or when its mtime is too recent to
+vouch for it (:mod:`sitegen.racy`), and re-parsed only when its SHA-256 changed too (the rules git's index uses);
+a parsed page is reused only with the same config fingerprint and code
 version, and only while every file-exists answer it was parsed with still holds.
 """
 from __future__ import annotations
@@ -41,12 +42,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sitegen import __version__
-from sitegen.files import sha256_file
+from sitegen import __version__, racy
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 """Bump when the layout of a payload changes."""
 
 MAGIC = b"SITEGEN-CACHE "
@@ -279,7 +279,9 @@ class PageCache:
     ``entries`` maps a project-relative source path to its :class:`Entry`; ``files`` maps a project-relative
     path (images, other files pages depend on) to ``(size, mtime_ns, sha256 hex)``. ``previous`` keeps the
     entries as loaded, to explain what changed. ``tag_slugs`` (tag name → slug) seeds
-    :func:`sitegen.slugs.tag_slug`.
+    :func:`sitegen.slugs.tag_slug`. ``looked`` (wall clock, ns) is when the build that recorded these stats began
+    looking at files: a size and mtime that match are trusted only for files older than that (:meth:`trusts`,
+    :mod:`sitegen.racy`); call :meth:`look` when a build begins.
 
     On disk the entries are plain tuples (pages as the tuple of their fields, without bodies): unpickling 10,000 of
     them takes a fifth of the time dataclass instances take."""
@@ -290,6 +292,8 @@ class PageCache:
     previous: dict[str, Entry] = field(default_factory=dict)
     dirty: bool = False
     tag_slugs: dict[str, str] = field(default_factory=dict)
+    looked: int = 0
+    _looking: int = 0
     _rows: dict = field(default_factory=dict, repr=False)
     _base: Base | None = field(default=None, repr=False)
 
@@ -301,13 +305,14 @@ class PageCache:
         (a changed ``site.yaml`` can change every page: dates' time zone, categories, permalinks)."""
         data = read_journaled(cache_dir / cls.FILE, "pages")
         try:
-            (fingerprint, tag_slugs), (rows, files), base = data
+            (fingerprint, tag_slugs, looked), (rows, files), base = data
             assert isinstance(rows, dict) and isinstance(files, dict) and isinstance(tag_slugs, dict)
+            assert isinstance(looked, int)
         except (TypeError, ValueError, AssertionError):
             return cls(config_fingerprint)
         if fingerprint != config_fingerprint:
             log.info("site.yaml 有变化，重新解析全部内容")
-            return cls(config_fingerprint, files=files, tag_slugs=tag_slugs, _base=base)
+            return cls(config_fingerprint, files=files, tag_slugs=tag_slugs, looked=looked, _base=base)
         from sitegen.content import Page
 
         try:
@@ -317,7 +322,7 @@ class PageCache:
         except (TypeError, ValueError) as exc:
             log.warning("缓存 %s 不可用（%s），已忽略并重建", cache_dir / cls.FILE, exc)
             return cls(config_fingerprint)
-        cache = cls(config_fingerprint, entries, files, dict(entries), tag_slugs=tag_slugs, _base=base)
+        cache = cls(config_fingerprint, entries, files, dict(entries), tag_slugs=tag_slugs, looked=looked, _base=base)
         cache._rows = rows
         return cache
 
@@ -344,22 +349,37 @@ class PageCache:
                        tuple(getattr(e.page, n) for n in names) if e.page is not None else None, e.problems, e.body,
                        e.shape, e.card, e.fp)
             rows[rel] = row
-        self._base = write_journaled(cache_dir / self.FILE, "pages", (self.config, dict(self.tag_slugs)),
-                                     (rows, dict(self.files)), self._base)
+        head = (self.config, dict(self.tag_slugs), self._looking or self.looked)
+        self._base = write_journaled(cache_dir / self.FILE, "pages", head, (rows, dict(self.files)), self._base)
         self._rows, self.previous, self.dirty = rows, dict(self.entries), False
 
+    def look(self) -> None:
+        """Mark the start of a build's look at the files (call it before scanning them): the stats this build
+        records are dated from now, and the previous build of a long-running process becomes the reference of
+        :meth:`trusts`."""
+        if self._looking:
+            self.looked = self._looking
+        self._looking = racy.clock_ns()
+
+    def trusts(self, entry: Entry, size: int, mtime: int) -> bool:
+        """Whether ``entry`` may be reused on the word of its file's ``size`` (bytes) and ``mtime`` (ns) alone:
+        both unchanged and the file not racy (:func:`sitegen.racy.is_racy` against :attr:`looked`); else its
+        SHA-256 decides."""
+        return entry.size == size and entry.mtime == mtime and not racy.is_racy(mtime, self.looked)
+
     def file_sha(self, root: Path, rel: str) -> str | None:
-        """SHA-256 (hex) of project file ``rel``, re-hashed only when its size or mtime changed; ``None`` when the
-        file is missing."""
+        """SHA-256 (hex) of project file ``rel``, re-hashed only when its size or mtime changed or it is racy (see
+        :meth:`trusts`); ``None`` when the file is missing."""
         try:
             st = os.stat(root / rel)
         except OSError:
             self.files.pop(rel, None)
             return None
         known = self.files.get(rel)
-        if known and known[0] == st.st_size and known[1] == st.st_mtime_ns:
+        if (known and known[0] == st.st_size and known[1] == st.st_mtime_ns
+                and not racy.is_racy(st.st_mtime_ns, self.looked)):
             return known[2]
-        sha = sha256_file(root / rel)
+        sha = racy.digest(root / rel)
         self.files[rel] = (st.st_size, st.st_mtime_ns, sha)
         self.dirty = True
         return sha

@@ -29,10 +29,10 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote
 
+from sitegen import clock
 from sitegen import content as contentmod
 from sitegen import render as rendermod
 from sitegen.build import plan as planmod
-from sitegen.clock import now_in
 from sitegen.config import Config
 from sitegen.errors import Location, Problem, Problems, catalogued
 from sitegen.markup import IMG_LINK
@@ -256,9 +256,9 @@ def _check_templates(config: Config, problems: Problems) -> None:
 
 def check(config: Config, *, now: datetime | None = None, templates: bool = True) -> CheckReport:
     """Check the project of ``config`` without writing anything; ``now`` (aware) decides which articles are
-    future-dated (default :func:`sitegen.clock.now_in`). Raises nothing for content problems; I/O errors on the
+    future-dated (default :func:`sitegen.clock.now`). Raises nothing for content problems; I/O errors on the
     project folder itself propagate as ``OSError``."""
-    now = now or now_in(config)
+    now = now or clock.now(config)
     problems = Problems()
     sources = contentmod.scan(config)
     parsed = [contentmod.read_source(config, s) for s in sources]

@@ -1,7 +1,8 @@
 """Command line: ``sitegen build|serve|check|new|deploy|clean …``; turns :class:`SitegenError` into printed lines and exit codes.
 
-Exit codes: 0 success, 1 content errors (or a failed build/deploy), 2 usage or configuration errors. Content
-problems print as ``path:line: code: message（hint）``, all of a build at once, never a traceback.
+Exit codes: 0 success, 1 content errors (or a failed build/deploy), 2 usage or configuration errors, 130 stopped
+by Ctrl-C (one Chinese line). Content problems print as ``path:line: code: message（hint）``, all of a build at once,
+never a traceback.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import argparse
 import json
 import logging
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -48,11 +50,14 @@ def _check_output_dir(config, out: Path) -> None:
 
 def cmd_build(args) -> int:
     from sitegen import build as buildmod
+    from sitegen import clock
 
     config = configmod.load(args.dir)
     out = Path(args.output).resolve() if args.output else None
     if out is not None:
         _check_output_dir(config, out)
+    if args.now:  # for this process and its workers: pages, feeds, sitemap and search see the same moment
+        clock.pin(clock.parse(args.now, config.tz))
     try:
         options = buildmod.BuildOptions(out=out, strict=args.strict, drafts=args.drafts, future=args.future,
                                         jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty(),
@@ -68,6 +73,8 @@ def cmd_build(args) -> int:
         print(f"  {rel}: {why}")
     _print_problems(report.problems)
     print(_summary(report, args.strict))
+    if report.upcoming is not None:
+        print(report.upcoming.describe())
     if getattr(args, "verbose", False):
         print("各阶段用时（秒）：" + "，".join(f"{name} {seconds:.2f}" for name, seconds in report.stages))
     if report.ok and not args.quiet:
@@ -78,6 +85,7 @@ def cmd_build(args) -> int:
 
 def cmd_check(args) -> int:
     from sitegen import check as checkmod
+    from sitegen import clock
 
     try:
         config = configmod.load(args.dir)
@@ -87,7 +95,7 @@ def cmd_check(args) -> int:
         problems = exc.problems or (Problem(Location("site.yaml"), "E900", str(exc)),)
         print(json.dumps([p.as_dict() for p in problems], ensure_ascii=False, indent=1))
         return exc.exit_code
-    report = checkmod.check(config)
+    report = checkmod.check(config, now=clock.parse(args.now, config.tz) if args.now else None)
     errors = len(report.errors)
     if args.format == "json":
         print(json.dumps([p.as_dict() for p in report.problems], ensure_ascii=False, indent=1))
@@ -126,7 +134,8 @@ def cmd_serve(args) -> int:
     try:
         server.wait()
     except KeyboardInterrupt:
-        print("预览已停止", flush=True)
+        print("预览已停止（Ctrl-C）", flush=True)
+        return INTERRUPTED
     finally:
         server.stop()
     return 0
@@ -223,6 +232,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="有任何内容错误即失败，不写 output/（CI 使用）")
     p.add_argument("--drafts", action="store_true", help="包含草稿")
     p.add_argument("--future", action="store_true", help="包含定时发布（未来日期）的文章")
+    p.add_argument("--now", metavar="时间", help="按这个时刻构建（网站时区，如 \"2026-12-08 09:00\"），用于预览定时发布")
     p.add_argument("--jobs", type=_positive_int, default=None, help="并行进程数，默认 CPU 核数")
     p.add_argument("--explain", action="store_true", help="列出每个重新生成的文件及原因（新文件、页面有变化、模板或 site.yaml 有变化）")
     p.add_argument("-q", "--quiet", action="store_true", help="只输出问题和摘要")
@@ -232,6 +242,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", nargs="?", default=".")
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="输出格式：text（每行 path:line: code: message）或 json（供 CI 注释使用）")
+    p.add_argument("--now", metavar="时间", help="按这个时刻判断哪些文章已到发布时间（网站时区，如 \"2026-12-08 09:00\"）")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("serve", help="构建并在浏览器中预览，保存后自动刷新")
@@ -263,6 +274,15 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT, what shells report for a command stopped by it)."""
+
+_INTERRUPTED_ZH = {
+    "build": "已中断（Ctrl-C）：构建没有完成，请重新运行 sitegen build",
+    "serve": "预览已停止（Ctrl-C）",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sitegen`` command; returns the exit code."""
     parser = make_parser()
@@ -277,8 +297,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"错误：{exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("已中断", file=sys.stderr)
-        return 130
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C while leaving must not print a traceback
+        print(_INTERRUPTED_ZH.get(args.command, "已中断（Ctrl-C）"), file=sys.stderr)
+        return INTERRUPTED
     except OSError as exc:
         print(f"错误：{_os_error_zh(exc)}", file=sys.stderr)
         return 1

@@ -36,7 +36,8 @@ What a worker does with one photo (Pillow; the rules follow the Pillow handbook 
 
 Cache layout (``cache_dir`` is the project's ``.sitegen-cache``)::
 
-    images/sources.json                       absolute source path -> [size, mtime_ns, sha256] (skips re-hashing)
+    images/sources.json                       absolute source path -> [size, mtime_ns, sha256, looked_ns] (skips
+                                              re-hashing unless the mtime is racy, see sitegen.racy)
     images/<key[:2]>/<key>/<width>.<ext>      the variant files
     images/<key[:2]>/<key>.json               sidecar: upright size, variants (width, height, format, bytes)
 
@@ -64,7 +65,6 @@ import posixpath
 import re
 import signal
 import stat
-import tempfile
 import threading
 import time
 from collections import deque
@@ -74,8 +74,10 @@ from pathlib import Path
 
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
+from sitegen import lifetime, modes, racy
 from sitegen.config import ImageSettings
 from sitegen.errors import Location, Problem, catalogued
+from sitegen.files import sha256_file, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -224,16 +226,9 @@ def cache_file(cache_dir: Path, variant: Variant) -> Path:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):  # the temporary file may not exist yet
-            os.unlink(tmp)
-        raise
+    """:func:`sitegen.files.write_atomic` with :data:`sitegen.modes.FILE_BITS` (not the umask's 0600:
+    ``output/media/`` hard-links these files)."""
+    write_atomic(path, data, mode=modes.FILE_BITS)
 
 
 def _read_sidecar(cache_dir: Path, key: str) -> dict | None:
@@ -252,9 +247,11 @@ def _read_sidecar(cache_dir: Path, key: str) -> dict | None:
 
 
 class _SourceHashes:
-    """``images/sources.json``: the SHA-256 of each source, trusted while its size and mtime_ns are unchanged."""
+    """``images/sources.json``: the SHA-256 of each source, trusted while its size and mtime_ns are unchanged and
+    the mtime is older than the look that recorded them (:func:`sitegen.racy.is_racy`)."""
 
     def __init__(self, cache_dir: Path):
+        self.looking = racy.clock_ns()  # before the sources are stat'ed
         self.path = cache_dir / "images" / "sources.json"
         try:
             self.known = json.loads(self.path.read_text("utf-8"))
@@ -264,13 +261,14 @@ class _SourceHashes:
 
     def lookup(self, source: str, st: os.stat_result) -> str | None:
         entry = self.known.get(source)
-        if entry and entry[0] == st.st_size and entry[1] == st.st_mtime_ns:
+        if (entry and len(entry) == 4 and entry[0] == st.st_size and entry[1] == st.st_mtime_ns
+                and not racy.is_racy(st.st_mtime_ns, entry[3])):
             self.fresh[source] = entry
             return entry[2]
         return None
 
     def remember(self, source: str, st: os.stat_result, sha: str) -> None:
-        self.fresh[source] = [st.st_size, st.st_mtime_ns, sha]
+        self.fresh[source] = [st.st_size, st.st_mtime_ns, sha, self.looking]
 
     def save(self) -> None:
         merged = {**self.known, **self.fresh}
@@ -282,8 +280,7 @@ class _SourceHashes:
 
 
 def _hash_file(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    return sha256_file(path)
 
 
 # --------------------------------------------------------------------------------------------------- worker
@@ -651,7 +648,8 @@ def run(jobs: Sequence[ImageJob], settings: ImageSettings, cache_dir: Path, *, w
     ``ProcessPoolExecutor`` of ``workers`` processes (default ``os.cpu_count()``) when more than one needs it and
     ``workers != 1``, else in this process. Each photo has ``settings.timeout`` seconds: a worker over the limit
     is killed, the pool recycled and the photo reported as ``E308`` (in-process, the limit is a best-effort
-    ``SIGALRM`` that only works on the main thread). Never raises for a bad photo: problems are in the results.
+    ``SIGALRM`` that only works on the main thread). Workers ignore Ctrl-C and die with this process, even when it
+    is killed (:mod:`sitegen.lifetime`). Never raises for a bad photo: problems are in the results.
     ``progress`` shows a tqdm bar on stderr when at least 8 photos need decoding. Not safe to call from several
     threads at once.
     """
@@ -868,7 +866,7 @@ def _pooled(tasks: list[_Task], timeout: float, workers: int, bar) -> dict[str, 
     try:
         while pending or inflight:
             if pool is None:
-                pool = cf.ProcessPoolExecutor(max_workers=workers)
+                pool = cf.ProcessPoolExecutor(max_workers=workers, **lifetime.pool_options())
             broken = False
             while pending and len(inflight) < workers:
                 task = pending.popleft()

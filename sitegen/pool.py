@@ -3,8 +3,9 @@
 The parent puts the stage's read-only state (config, site, templates) in a module global *before* the pool
 starts; workers are forked (``multiprocessing`` "fork" start method, Linux and macOS) so they inherit it without
 pickling, take a chunk of plain items (paths, indices) and return plain, picklable results. Workers ignore
-Ctrl-C; the parent, on ``KeyboardInterrupt`` or any error, cancels pending chunks, terminates the workers and
-re-raises — no orphan processes, no half-written output (the build's writer only commits at the end).
+Ctrl-C and die with the parent however it dies, ``kill -9`` included (:mod:`sitegen.lifetime`); the parent, on
+``KeyboardInterrupt`` or any error, cancels pending chunks, terminates the workers and re-raises — no orphan
+processes, no half-written output (the build's writer only commits at the end).
 
 Below :data:`THRESHOLD` items, or with one job, the work runs in-process: starting workers costs more than it saves.
 """
@@ -14,8 +15,9 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
-import signal
 from typing import Any, Callable, Sequence
+
+from sitegen import lifetime
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +40,6 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _init_worker() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def run(fn: Callable[[Sequence], list], items: Sequence, *, jobs: int | None, shared: Any,
         threshold: int | None = None) -> list:
     """``fn(chunk)`` over chunks of ``items`` and the concatenated results, in the order of ``items``.
@@ -62,18 +60,19 @@ def run(fn: Callable[[Sequence], list], items: Sequence, *, jobs: int | None, sh
         size = -(-len(items) // n)
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
         pool = cf.ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
-                                      initializer=_init_worker)
+                                      **lifetime.pool_options())
         try:
             futures = [pool.submit(fn, c) for c in chunks]
             out: list = []
             for f in futures:
                 out.extend(f.result())
         except BaseException:
+            procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
             pool.shutdown(wait=False, cancel_futures=True)
-            for p in list(getattr(pool, "_processes", {}).values()):
+            for p in procs:
                 if p.is_alive():
                     p.terminate()
-            for p in list(getattr(pool, "_processes", {}).values()):
+            for p in procs:
                 p.join(5)
             raise
         pool.shutdown(wait=True)

@@ -17,7 +17,7 @@ from typing import Mapping
 import jinja2
 from markupsafe import Markup, escape
 
-from sitegen.clock import now_in
+from sitegen import clock
 from sitegen.config import Config
 from sitegen.errors import Location, Problem, TemplateError
 
@@ -130,8 +130,8 @@ def make_env(config: Config, assets: dict[str, str] | None = None, *,
     """The Jinja2 environment for ``config``: loader over :func:`theme_dirs`, autoescape, ``StrictUndefined``,
     filters ``cn_date``, ``iso``, ``short_date`` (``11-28``), ``ymd`` (``2026-11-28``), ``url`` (prefixes the base
     path), ``abs_url`` (absolute with ``base_url``) and the global ``asset(name)`` that gives the fingerprinted
-    URL of a theme static file (from ``assets``, a map name → site-relative path), ``now`` (the build clock) and
-    ``qr_svg(url, label)`` (see :func:`qr_svg`; memoised per environment, :func:`qr_drawings`). With ``bytecode_dir`` (created if missing) compiled templates are
+    URL of a theme static file (from ``assets``, a map name → site-relative path), ``now`` (the build clock,
+    :func:`sitegen.clock.now`) and ``qr_svg(url, label)`` (see :func:`qr_svg`; memoised per environment, :func:`qr_drawings`). With ``bytecode_dir`` (created if missing) compiled templates are
     kept there by Jinja's ``FileSystemBytecodeCache`` (keyed by template and checked against its source), so a
     small rebuild does not compile the theme again (a quarter of a second)."""
     cache = None
@@ -163,10 +163,9 @@ def make_env(config: Config, assets: dict[str, str] | None = None, *,
     env.filters.update(cn_date=cn_date, iso=iso, url=url, abs_url=abs_url,
                        short_date=lambda d: f"{d:%m-%d}", ymd=lambda d: f"{d:%Y-%m-%d}")
     assets = dict(assets or {})
-    env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config, now=now_in(config),
+    env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config, now=clock.now(config),
                        qr_svg=QrDrawings().svg)
     return env
-
 
 
 def render(env: jinja2.Environment, name: str, **context) -> str:

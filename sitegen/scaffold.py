@@ -2,7 +2,7 @@
 
 An article goes to ``content/YYYY/MM/<slug>.md`` and a gallery to ``content/galleries/<slug>/index.md``, where
 ``YYYY/MM`` is today's date in the site's time zone (``SITEGEN_NOW`` overrides the clock, see
-:func:`sitegen.clock.now_in`) and the slug is the pinyin of the title (:func:`sitegen.slugs.slugify`). The front
+:func:`sitegen.clock.now`) and the slug is the pinyin of the title (:func:`sitegen.slugs.slugify`). The front
 matter uses the names of README "Front matter". An existing file is never overwritten.
 """
 from __future__ import annotations
@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sitegen import yamlsafe
-from sitegen.clock import now_in
+from sitegen import clock, yamlsafe
 from sitegen.config import Config, Section
 from sitegen.errors import UsageError
 from sitegen.slugs import slugify
@@ -92,7 +91,7 @@ def new_article(config: Config, title: str, category: str, column: str | None = 
     title = _title(title)
     section = _choose(config.categories, category, "栏目", config)
     col = _choose(config.columns, column, "专栏", config) if column else None
-    now = now or now_in(config)
+    now = now or clock.now(config)
     slug = _slug(title, now)
     rel = f"content/{now:%Y}/{now:%m}/{slug}.md"
     lines = ["---", f"title: {_yaml_text(title)}", f"date: {now:%Y-%m-%d %H:%M}",
@@ -108,7 +107,7 @@ def new_gallery(config: Config, title: str, *, now: datetime | None = None) -> S
     """Write ``content/galleries/<slug>/index.md`` with front matter (title, date, an example ``photos`` list in
     comments). Raises :class:`UsageError` for an empty title or an existing gallery."""
     title = _title(title)
-    now = now or now_in(config)
+    now = now or clock.now(config)
     slug = _slug(title, now)
     rel = f"content/galleries/{slug}/index.md"
     lines = ["---", f"title: {_yaml_text(title)}", f"date: {now:%Y-%m-%d %H:%M}",

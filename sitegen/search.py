@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
+from sitegen import lifetime
 from sitegen.cache import dist_version
 from sitegen.content import Page, Site
 from sitegen.errors import SitegenError
@@ -128,15 +129,17 @@ class Pagefind:
     sentence in a throw-away index, so the dictionary loads on another core while the build renders; a shard of
     a few dozen articles then indexes in about 0.15 s instead of 0.5 s. Folders are indexed with ``AddDir``, the
     CLI's own code path: the bundle is the CLI's, byte for byte (checked). Use as a context manager or call
-    :meth:`close`. Not thread-safe: one caller at a time (the warm-up is waited for first). Raises
-    :class:`SitegenError` (Chinese message) when the binary cannot start or fails."""
+    :meth:`close`. The process dies with this one, even when this one is killed (:mod:`sitegen.lifetime`; on Linux
+    it is killed when the thread that started it ends: start it from a thread that outlives its use). Not
+    thread-safe: one caller at a time (the warm-up is waited for first). Raises :class:`SitegenError` (Chinese
+    message) when the binary cannot start or fails."""
 
     def __init__(self, command: Sequence[str] | None = None, *, warm: bool = False):
         argv = list(command or pagefind_command()) + ["--service"]
         log.debug("running %s", argv)
         try:
             self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=subprocess.DEVNULL)
+                                          stderr=subprocess.DEVNULL, preexec_fn=lifetime.preexec())
         except OSError as exc:
             raise SitegenError(f"无法运行 Pagefind，站内搜索索引没有生成：{exc}"
                                "（请安装 pagefind[extended]：pip install -e .）") from exc
@@ -219,6 +222,12 @@ class Pagefind:
             self._proc.kill()
             self._proc.wait()
         self._proc.stdout.close()
+
+    def kill(self) -> None:
+        """End the process at once (``SIGKILL``); :meth:`close` is still called afterwards."""
+        with contextlib.suppress(OSError):  # already gone
+            self._proc.kill()
+        self._proc.wait()
 
     def __enter__(self) -> "Pagefind":
         return self
@@ -397,6 +406,43 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
     return keys
 
 
+def on_processes(names: Sequence[str], work: Callable[[str, Pagefind], dict[str, bytes]], processes: int,
+                 service: Pagefind | None = None) -> list[dict[str, bytes]]:
+    """``[work(name, a Pagefind) for name in names]``, in that order, on ``processes`` Pagefind processes at once
+    (``service`` is one of them; the others are started and closed here). Ctrl-C or a failing ``work`` kills every
+    one of them at once (``service`` too: its owner only closes it), so the others' shards are not waited for."""
+    idle = [service] if service is not None else []
+    started: list[Pagefind] = []
+    lock = threading.Lock()
+
+    def run(name: str) -> dict[str, bytes]:
+        with lock:
+            worker = idle.pop()  # one process per thread: never empty
+        try:
+            return work(name, worker)
+        finally:
+            with lock:
+                idle.append(worker)
+
+    try:
+        # started by this thread, which outlives them (see sitegen.lifetime), not by the pool's threads
+        while len(idle) + len(started) < processes:
+            started.append(Pagefind(warm=True))
+        idle.extend(started)
+        threads = ThreadPoolExecutor(max_workers=processes)  # each thread waits on a process
+        try:
+            return list(threads.map(run, names))
+        except BaseException:
+            for worker in started + ([service] if service is not None else []):
+                worker.kill()
+            raise
+        finally:
+            threads.shutdown(wait=True)
+    finally:
+        for worker in started:
+            worker.close()
+
+
 def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | None = None, *,
           jobs: int = 1, read: Mapping[str, bytes] | None = None,
           service: Pagefind | None = None) -> dict[str, list[str]]:
@@ -422,29 +468,9 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
         return pages
 
     cache = site.config.cache_dir / "search"
-    idle = [service] if service is not None else []
-    started: list[Pagefind] = []
-    lock = threading.Lock()
-
-    def run(name: str) -> dict[str, bytes]:
-        with lock:
-            if idle:
-                worker = idle.pop()
-            else:
-                worker = Pagefind(warm=True)
-                started.append(worker)
-        try:
-            return build_index(inputs(name), cache, worker, saved_as=name or "primary")
-        finally:
-            with lock:
-                idle.append(worker)
-
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(names)))) as workers:  # each waits on a process
-            bundles = list(workers.map(run, names))
-    finally:
-        for worker in started:
-            worker.close()
+    bundles = on_processes(names, lambda name, worker: build_index(inputs(name), cache, worker,
+                                                                    saved_as=name or "primary"),
+                           max(1, min(jobs, len(names))), service)
     made: dict[str, list[str]] = {}
     for name, bundle in zip(names, bundles):
         folder = shard_folder(name)

@@ -1,8 +1,8 @@
 """Watch a project for edits and call back once per settled burst of changes.
 
-The watchdog observer (inotify, FSEvents, …; or :class:`~watchdog.observers.polling.PollingObserver` with
-``poll=True`` for network and container filesystems where events never arrive) watches ``content/``, ``themes/``,
-``static/`` and ``site.yaml``. ``output/`` and ``.sitegen-cache/`` are never watched, so a build never triggers
+The watchdog observer (inotify, FSEvents, …; or, with ``poll=True`` for network and container filesystems where
+events never arrive, :class:`sitegen.poller.Poller`, which confirms recently saved files by their content) watches
+``content/``, ``themes/``, ``static/`` and ``site.yaml``. ``output/`` and ``.sitegen-cache/`` are never watched, so a build never triggers
 another. Editor leftovers (vim swap and backup files, emacs locks, vim's ``4913`` probe, ``*.tmp`` files of atomic
 saves; :data:`sitegen.content.IGNORED_NAME`) and read-only events (``opened``, ``closed_no_write``) are dropped.
 
@@ -23,10 +23,10 @@ from typing import Callable
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
-from watchdog.observers.polling import PollingObserver
 
 from sitegen.config import Config
 from sitegen.content import IGNORED_NAME
+from sitegen.poller import Poller
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,8 @@ class Watcher:
     """Watches ``config.root`` and calls ``on_change(change: Change)`` once per settled burst, in a worker thread,
     never two at a time. Exceptions from ``on_change`` are logged and the watcher goes on.
 
-    ``debounce`` and ``max_wait`` are seconds; ``poll`` selects the polling observer, which stats every watched
-    file each ``poll_interval`` seconds. Use :meth:`start` / :meth:`stop`, or the object as a context manager."""
+    ``debounce`` and ``max_wait`` are seconds; ``poll`` selects :class:`sitegen.poller.Poller`, which stats every
+    watched file each ``poll_interval`` seconds and digests the recently saved ones. Use :meth:`start` / :meth:`stop`, or the object as a context manager."""
 
     def __init__(self, config: Config, on_change: Callable[[Change], None], *, debounce: float = DEBOUNCE,
                  max_wait: float = 2.0, poll: bool = False, poll_interval: float = 0.5):
@@ -106,7 +106,8 @@ class Watcher:
         self.debounce = debounce
         self.max_wait = max_wait
         self.poll = poll
-        self.observer = PollingObserver(timeout=poll_interval) if poll else Observer()
+        self.observer = None if poll else Observer()
+        self.poller = Poller(self._polled, self._event, interval=poll_interval) if poll else None
         self._handler = _Handler(self)
         self._scheduled: set[str] = set()
         self._lock = threading.Condition()
@@ -122,11 +123,14 @@ class Watcher:
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> "Watcher":
-        """Schedule the watches and start the observer and the worker thread; returns ``self``."""
-        self.observer.schedule(self._handler, str(self.root), recursive=False)
-        for name in WATCHED_DIRS:
-            self._schedule_dir(name)
-        self.observer.start()
+        """Schedule the watches and start the observer (or poller) and the worker thread; returns ``self``."""
+        if self.poller is not None:
+            self.poller.start()
+        else:
+            self.observer.schedule(self._handler, str(self.root), recursive=False)
+            for name in WATCHED_DIRS:
+                self._schedule_dir(name)
+            self.observer.start()
         self._worker.start()
         return self
 
@@ -135,8 +139,11 @@ class Watcher:
         with self._lock:
             self._stopping = True
             self._lock.notify_all()
-        self.observer.stop()
-        self.observer.join(timeout=5)
+        if self.poller is not None:
+            self.poller.stop()
+        else:
+            self.observer.stop()
+            self.observer.join(timeout=5)
         if self._worker.is_alive():
             self._worker.join(timeout=60)
 
@@ -151,9 +158,13 @@ class Watcher:
         with self._lock:
             return not self._pending and not self._busy
 
+    def _polled(self) -> list[Path]:
+        """What the poller looks at: ``site.yaml`` and the watched folders (also when created later)."""
+        return [self.root / "site.yaml"] + [self.root / name for name in WATCHED_DIRS]
+
     def _schedule_dir(self, name: str) -> None:
         path = self.root / name
-        if name not in self._scheduled and path.is_dir():
+        if self.observer is not None and name not in self._scheduled and path.is_dir():
             self.observer.schedule(self._handler, str(path), recursive=True)
             self._scheduled.add(name)
 

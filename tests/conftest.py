@@ -43,11 +43,17 @@ settings.register_profile("fuzz", max_examples=int(os.environ.get("FUZZ_EXAMPLES
 settings.load_profile("ci")
 
 
-def need_shared(*parts: str) -> Path:
-    """The path ``shared/<parts…>`` beside the repository; skips the calling test when it is absent."""
+REAL_PHOTOS = "real camera photos (rotated, CMYK, 16-bit, GPS-tagged, animated, MPO, a decompression bomb)"
+BENCH_KIT = "the benchmark kit's generator of the 1,000-article corpus"
+
+
+def need_shared(*parts: str, why: str = "") -> Path:
+    """The path ``../shared/<parts…>`` beside the repository; skips the calling test when it is absent, saying
+    what it holds (``why``, e.g. :data:`REAL_PHOTOS` or :data:`BENCH_KIT`) and that it is not in the repository."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is absent: this test reads the shared case/bench files kept beside the repository")
+        pytest.skip(f"needs ../shared/{'/'.join(parts)} beside the repository: {why or 'shared files'}, "
+                    "kept outside the repository")
     return path
 
 

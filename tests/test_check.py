@@ -111,9 +111,9 @@ def test_oversized_file(site, monkeypatch):
 
 
 def test_decompression_bomb_header_only():
-    real = Path(__file__).resolve().parents[1].parent / "shared" / "images" / "real" / "decompression_bomb.gif"
-    if not real.is_file():
-        pytest.skip("shared/images/real is not present beside the repository")
+    from conftest import REAL_PHOTOS, need_shared
+
+    real = need_shared("images", "real", "decompression_bomb.gif", why=REAL_PHOTOS)
     import shutil
     import tempfile
 

@@ -8,14 +8,14 @@ from collections import deque
 
 import pytest
 
-from conftest import html_links, need_shared, resolve_link, run_cli
+from conftest import BENCH_KIT, html_links, need_shared, resolve_link, run_cli
 
 ARTICLES = 1000
 
 
 @pytest.mark.slow
 def test_corpus_builds_and_every_article_is_reachable_from_home(tmp_path):
-    generator = need_shared("bench", "make_corpus.py")
+    generator = need_shared("bench", "make_corpus.py", why=BENCH_KIT)
     root = tmp_path / "corpus"
     subprocess.run([sys.executable, str(generator), str(root), "--flavour", "sitegen", "--articles", str(ARTICLES)],
                    check=True, capture_output=True, timeout=300)

@@ -18,16 +18,14 @@ from sitegen.errors import Location
 from sitegen.build.write import Writer
 from sitegen.images import ImageJob, ImageResult, Variant, picture_html, run
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REAL = SHARED / "images" / "real"
 
 SMALL = ImageSettings(widths=(100, 150, 480))
 
 
 def real_dir() -> Path:
-    if not REAL.is_dir():
-        pytest.skip(f"the shared real-image folder is absent ({REAL}); it sits beside the repository")
-    return REAL
+    from conftest import REAL_PHOTOS, need_shared
+
+    return need_shared("images", "real", why=REAL_PHOTOS)
 
 
 def job(project: Path, rel: str, *lines: int, md: str = "content/a.md") -> ImageJob:

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import lxml.html
 import pytest
 
-from sitegen_sites import REPO, SHARED, build, copy_sample_site
+from sitegen_sites import REPO, build, copy_sample_site
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
@@ -213,9 +213,9 @@ def test_unchanged_site_writes_no_search_files(sample):
 
 @pytest.mark.slow
 def test_bench_corpus_titles_rank_in_top_3_and_download_is_small(chromium, tmp_path_factory):
-    generator = SHARED / "bench" / "make_corpus.py"
-    if not generator.is_file():
-        pytest.skip(f"the benchmark kit is not at {generator}")
+    from conftest import BENCH_KIT, need_shared
+
+    generator = need_shared("bench", "make_corpus.py", why=BENCH_KIT)
     root = tmp_path_factory.mktemp("bench")
     subprocess.run([sys.executable, str(generator), str(root), "--articles", "1000", "--flavour", "sitegen",
                     "--force"], check=True, capture_output=True)

@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 
 def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: cachemod.PageCache,
                jobs: int | None = None) -> tuple[list[cachemod.Entry], int]:
-    """One :class:`~sitegen.cache.Entry` per source, in order, and how many files were parsed: from ``pages_cache`` when the file's size and mtime
-    (or else its SHA-256) are unchanged and every file-exists answer still holds, else parsed (in worker processes
+    """One :class:`~sitegen.cache.Entry` per source, in order, and how many files were parsed: from ``pages_cache``
+    when the file's size and mtime (unless too recent to vouch for it, :meth:`~sitegen.cache.PageCache.trusts`),
+    or else its SHA-256, are unchanged and every file-exists answer still holds, else parsed (in worker processes
     when more than :data:`sitegen.pool.THRESHOLD` files need it). Updates ``pages_cache`` to exactly ``sources``.
     The entries' pages carry no body (see :class:`sitegen.bodies.Bodies`): whoever parses a file stores its body in
     the cache folder, so bodies never travel between processes."""
@@ -31,7 +32,7 @@ def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: ca
     isfile = os.path.isfile
     for s in sources:
         e = pages_cache.entries.get(s.rel)
-        if e is not None and e.size == s.size and e.mtime == s.mtime and all(
+        if e is not None and pages_cache.trusts(e, s.size, s.mtime) and all(
                 isfile(root / rel) == existed for rel, existed in e.exists):
             entries[s.rel] = e
             continue

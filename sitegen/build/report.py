@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sitegen.clock import Scheduled
 from sitegen.config import Config
 from sitegen.errors import Problem
 from sitegen.files import write_atomic
@@ -43,7 +44,8 @@ class BuildReport:
     (name, seconds) and, with ``explain``, ``explained`` = ``((output path, reason), …)`` for every output
     rendered; ``config_changed`` the ``site.yaml`` settings changed since the last build; ``images`` as (processed,
     from cache, failed) photo counts; ``parsed`` how many content files were parsed (not from the cache),
-    ``rendered`` how many outputs were rendered or made (not kept as the last build left them)."""
+    ``rendered`` how many outputs were rendered or made (not kept as the last build left them); ``upcoming`` the
+    next article held back for its date (:func:`sitegen.clock.next_due`), if any."""
 
     ok: bool
     output: Path
@@ -60,6 +62,7 @@ class BuildReport:
     parsed: int = 0
     rendered: int = 0
     config_changed: tuple[str, ...] = ()
+    upcoming: Scheduled | None = None
 
     @property
     def errors(self) -> list[Problem]:

@@ -23,7 +23,7 @@ from sitegen.build.render import render_outputs
 from sitegen.build.report import BuildOptions, BuildReport, write_status
 from sitegen.build.state import RenderState, Session
 from sitegen.build.write import Writer, recover
-from sitegen.clock import now_in
+from sitegen import clock
 from sitegen.config import Config
 from sitegen.errors import Problems
 
@@ -45,6 +45,7 @@ class Run:
         self.results: dict = {}
         self.parsed = 0
         self.resumed = False
+        self.upcoming = None
 
     def stage(self, name: str, fn, *args) -> None:
         """Run one stage and record its wall time (seconds)."""
@@ -67,6 +68,7 @@ class Run:
         else:
             self.pages_cache = cachemod.PageCache.load(config.cache_dir, key)
             slugs.remember_tag_slugs(self.pages_cache.tag_slugs)
+        self.pages_cache.look()  # before the scan: stats taken from now on are dated from here (sitegen.racy)
         sources = None
         if session is not None and changed is not None and session.sources is not None and session.root == config.root:
             sources = contentmod.rescan(config, session.sources, changed)
@@ -81,8 +83,9 @@ class Run:
         for entry in self.entries:
             self.problems.extend(entry.problems)
         pages = [e.page for e in self.entries if e.page]
-        self.pages, notes = contentmod.select(pages, now=now_in(self.config), drafts=self.options.drafts,
-                                              future=self.options.future)
+        now, drafts, future = clock.now(self.config), self.options.drafts, self.options.future
+        self.upcoming = clock.next_due(pages, now, drafts=drafts, future=future)
+        self.pages, notes = contentmod.select(pages, now=now, drafts=drafts, future=future)
         self.problems.extend(notes)
         if self.session is not None:
             self.session.pages_cache = self.pages_cache
@@ -101,7 +104,7 @@ class Run:
             envs.clear()
             env = envs[env_key] = rendermod.make_env(config, asset_urls, bytecode_dir=config.cache_dir / "templates")
         else:  # the same theme and settings: templates stay compiled; only the clock moves on
-            env.globals["now"] = now_in(config)
+            env.globals["now"] = clock.now(config)
         memo = session.theme_facts if session is not None else {}
         reads_site, self.reads_bodies = thememod.theme_facts(env, theme_fp, config.cache_dir, memo)
         self.env_theme = (env, theme_fp, reads_site)
@@ -218,7 +221,8 @@ class Run:
                              (sum(r.ok and not r.cached for r in results), sum(r.ok and r.cached for r in results),
                               sum(not r.ok for r in results)),
                              skipped=state.skipped, explained=tuple(state.reasons), parsed=self.parsed,
-                             rendered=state.rendered, config_changed=self.config_changed())
+                             rendered=state.rendered, config_changed=self.config_changed(),
+                             upcoming=self.upcoming)
         write_status(self.config, report, self.options)
         return report
 

@@ -12,9 +12,9 @@ import contextlib
 import json
 import os
 import shutil
-import stat
 from pathlib import Path
 
+from sitegen import modes
 from sitegen.errors import SitegenError
 from sitegen.files import write_atomic
 
@@ -33,22 +33,16 @@ def output_path(url: str) -> str:
     return url
 
 
-def _public(path: Path) -> None:
-    """Make ``path`` (a staged file) world-readable; a hard link shares the inode, so the cache file becomes
-    readable too (its content is public anyway)."""
-    st = os.stat(path)
-    if st.st_mode & 0o444 != 0o444:
-        os.chmod(path, stat.S_IMODE(st.st_mode) | 0o444)
-
-
 def stage_file(out: Path, staging: Path, rel: str, data: bytes, made: set) -> bool:
     """Stage ``data`` for ``out/rel`` unless that file already holds these bytes; True when staged. ``made``
     remembers folders already created in ``staging`` (one ``mkdir`` each)."""
     target = out / rel
     with contextlib.suppress(OSError):  # a missing or unreadable output is simply staged
-        if target.stat().st_size == len(data):
+        st = target.stat()
+        if st.st_size == len(data):
             with open(target, "rb") as f:
                 if f.read() == data:
+                    modes.ensure(target, st)  # kept as it is: readable by any user all the same
                     return False
     staged = staging / rel
     parent = staged.parent
@@ -93,7 +87,7 @@ def _move(staged: Path, dest: Path) -> None:
     except FileNotFoundError:  # a new folder (or, when resuming, a file already moved)
         if not staged.exists():
             return
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        modes.makedirs(dest.parent)
         os.replace(staged, dest)
     except (IsADirectoryError, OSError) as exc:
         if not dest.is_dir():
@@ -195,7 +189,8 @@ class Writer:
         self.produced.add(rel)
         with contextlib.suppress(OSError):  # no output yet: linked below
             st = (self.out / rel).stat()
-            if st.st_size == source.stat().st_size and st.st_mode & 0o444 == 0o444:
+            if st.st_size == source.stat().st_size:
+                modes.ensure(self.out / rel, st)  # may share a private cache file's inode
                 self.unchanged += 1
                 return
         staged = self.staging / rel
@@ -204,9 +199,10 @@ class Writer:
             self._made.add(staged.parent)
         try:
             os.link(source, staged)
-        except OSError:
+            modes.ensure(staged)  # a cache file restored or written with private modes
+        except OSError:  # across devices, or another user's cache file that cannot be made readable: a copy
+            staged.unlink(missing_ok=True)
             shutil.copyfile(source, staged)
-        _public(staged)
         self.written.append(rel)
 
     def keep(self, rel: str) -> None:
@@ -237,6 +233,7 @@ class Writer:
     def commit(self) -> list[str]:
         """Move staged files into ``out``, delete stale files of the previous build; returns the removed paths."""
         previous = set(self._read_manifest())
+        modes.publish_made(self.staging)  # files and folders readable by any user, whatever the umask
         removed = sorted(previous - self.produced)
         produced = sorted(self.produced)
         fresh = not previous and (not self.out.exists() or (self.out.is_dir() and not any(self.out.iterdir())))
@@ -247,7 +244,7 @@ class Writer:
             os.replace(self.staging, self.out)
             write_atomic(self.manifest, json.dumps(produced, ensure_ascii=False))
             return removed
-        self.out.mkdir(parents=True, exist_ok=True)
+        modes.makedirs(self.out)
         journal = journal_path(self.out)
         write_atomic(journal, json.dumps({"staging": str(self.staging), "written": self.written, "removed": removed,
                                           "manifest": str(self.manifest), "produced": produced},
