@@ -192,9 +192,16 @@ def test_size_and_contrast_work_without_javascript(chromium, server, kinds):
 def test_date_line_is_today_in_the_site_time_zone_and_moves_nothing(chromium, server):
     """今天是… comes from the reader's clock in Asia/Shanghai (not the build's, not the browser's zone); without
     JavaScript a greeting stands in its place; filling it in, and the carousel's later photos, shift no layout."""
-    ctx = chromium.new_context(viewport=DESKTOP, locale="zh-CN", timezone_id="America/New_York")
+    for zone in ("Asia/Shanghai", "America/New_York"):  # the reader's clock at the site's offset, and not
+        ctx = chromium.new_context(viewport=DESKTOP, locale="zh-CN", timezone_id=zone)
+        page = ctx.new_page()
+        page.clock.install(time=datetime(2026, 11, 30, 17, 30, tzinfo=timezone.utc))  # 12-01 01:30 in Beijing
+        page.goto(server.url("/"))
+        assert page.locator(".today").inner_text() == "今天是 2026年12月1日 星期二", zone
+        ctx.close()
+    ctx = chromium.new_context(viewport=DESKTOP, locale="zh-CN")
     page = ctx.new_page()
-    page.clock.install(time=datetime(2026, 11, 30, 17, 30, tzinfo=timezone.utc))  # 12-01 01:30 in Beijing
+    page.clock.install(time=datetime(2026, 11, 30, 17, 30, tzinfo=timezone.utc))
     page.add_init_script("""window.__shift = 0; new PerformanceObserver(l => l.getEntries().forEach(
         e => { window.__shift += e.value; })).observe({type: 'layout-shift', buffered: true});""")
     # site.js arrives late, as on a slow network, so the page is painted before the date is written
