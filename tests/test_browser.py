@@ -75,20 +75,16 @@ def test_screenshots_without_console_errors(chromium, server, pages, artifacts, 
         assert (artifacts / f"{name}-{size['width']}x{size['height']}.png").stat().st_size > 10_000
 
 
-def test_phone_text_is_large_enough(chromium, server, pages):
+def test_phone_text_lines_are_spaced(chromium, server, pages):
+    """Line height at least 1.5 × the text (WCAG 1.4.12); sizes and tap targets are checked on every page kind in
+    test_reading.py."""
     context = chromium.new_context(viewport=PHONE, locale="zh-CN")
     page = context.new_page()
     page.goto(server.url(pages["article"]))
-    for selector in ("body", ".body p", ".list a" if page.locator(".list a").count() else "body"):
+    for selector in ("body", ".body p", ".list a"):
         size, line = page.eval_on_selector(
             selector, "e => [parseFloat(getComputedStyle(e).fontSize), parseFloat(getComputedStyle(e).lineHeight)]")
-        assert size >= 18, (selector, size)
         assert line >= 1.5 * size, (selector, line, size)
-    # every button and menu link is at least 44 × 44 px (WCAG 2.5.5, 适老化 tap targets)
-    small = page.evaluate("""[...document.querySelectorAll('button, .main-nav a, .pager a, .slide-nav a')]
-        .filter(e => e.offsetParent).map(e => [e.textContent.trim(), e.getBoundingClientRect()])
-        .filter(([t, r]) => r.width < 44 || r.height < 44).map(([t]) => t)""")
-    assert small == []
     context.close()
 
 
