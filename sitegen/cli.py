@@ -78,9 +78,18 @@ def cmd_build(args) -> int:
     if getattr(args, "verbose", False):
         print("各阶段用时（秒）：" + "，".join(f"{name} {seconds:.2f}" for name, seconds in report.stages))
     if report.ok and not args.quiet:
-        index = report.output / "index.html"
-        print(f"打开 {index} 查看，或运行 sitegen serve 在浏览器中预览")
+        print(_preview_hint(args.dir))
     return 1 if report.errors else 0
+
+
+def _preview_hint(site_dir: str) -> str:
+    """How to look at a built site: through ``serve`` (or any web server), never from disk: the pages link their
+    styles, scripts, photos and each other from the site's root (``/assets/…``), which ``file://`` cannot
+    resolve."""
+    where = "" if Path(site_dir).resolve() == Path.cwd().resolve() else f" {site_dir}"
+    return (f"预览：运行 make serve（或 sitegen serve{where}），再在浏览器中打开它显示的地址\n"
+            "提示：不要直接双击打开 output/index.html——从磁盘（file://）打开时没有样式，链接和图片也会失效；"
+            "output/ 需要放在网站服务器上访问")
 
 
 def cmd_check(args) -> int:

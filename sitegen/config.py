@@ -25,11 +25,14 @@ from sitegen.slugs import slugify
 
 @dataclass(frozen=True, slots=True)
 class Section:
-    """A category or column: ``name`` shown to readers, ``slug`` used in URLs, optional ``description``."""
+    """A category or column: ``name`` shown to readers, ``slug`` used in URLs, optional ``description``; ``home``
+    is how the home page shows a category's latest articles: ``list`` (titles and dates) or ``photos`` (thumbnails,
+    for a category of photo news such as 图片新闻)."""
 
     name: str
     slug: str
     description: str = ""
+    home: str = "list"
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +362,10 @@ def _limits(c: Checker, data: dict) -> Limits:
                   c.integer(data, "render_seconds", ("limits",), d.render_seconds, (1, 3600)))
 
 
+HOME_LAYOUTS = ("list", "photos")
+"""How the home page may show a category (``categories[].home``)."""
+
+
 def _sections(c: Checker, data: dict, key: str, required: bool) -> tuple[Section, ...]:
     items = c.listing(data, key)
     if required and not items:
@@ -370,7 +377,7 @@ def _sections(c: Checker, data: dict, key: str, required: bool) -> tuple[Section
         if not isinstance(item, dict):
             c.fail((key, i), "应为 {name: 名称, slug: 英文标识}", code="E904")
             continue
-        c.known(item, (key, i), ("name", "slug", "description"))
+        c.known(item, (key, i), ("name", "slug", "description") + (("home",) if key == "categories" else ()))
         name = c.text(item, "name", (key, i), required=True)
         slug = c.text(item, "slug", (key, i))
         if not slug and name:
@@ -379,8 +386,11 @@ def _sections(c: Checker, data: dict, key: str, required: bool) -> tuple[Section
             c.fail((key, i, "slug"), f"slug“{slug[:80]}”只能含小写字母、数字和连字符", "例如 gongzuo-dongtai", "E908")
         elif name and not slug:
             c.fail((key, i), f"无法从“{name[:40]}”生成 slug", "请写出 slug: 英文或拼音", "E908")
+        home = c.text(item, "home", (key, i), "list")
+        if home not in HOME_LAYOUTS:
+            c.fail((key, i, "home"), f"应为 {' 或 '.join(HOME_LAYOUTS)}", "photos：首页以缩略图显示该栏目的最新文章", "E904")
         if name:
-            out.append(Section(name, slug, c.text(item, "description", (key, i))))
+            out.append(Section(name, slug, c.text(item, "description", (key, i)), home))
     return tuple(out)
 
 

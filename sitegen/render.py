@@ -49,6 +49,12 @@ def iso(value: datetime) -> str:
     return value.isoformat(timespec="seconds")
 
 
+def pictured(pages) -> list:
+    """The pages (articles, galleries) of ``pages`` that have a cover or front-matter photos, in order: the ones a
+    thumbnail can show."""
+    return [p for p in pages if p.cover or p.photos]
+
+
 QR_MASK = 0
 """A fixed data mask (ISO/IEC 18004 §7.8: any of the eight is a valid code; the penalty search that picks the
 "best" one cost 7 ms an article, most of the render time of a 10,000-article build, for no gain in scanning)."""
@@ -128,10 +134,11 @@ def qr_path(url: str) -> tuple[int, str]:
 def make_env(config: Config, assets: dict[str, str] | None = None, *,
              bytecode_dir: Path | None = None) -> jinja2.Environment:
     """The Jinja2 environment for ``config``: loader over :func:`theme_dirs`, autoescape, ``StrictUndefined``,
-    filters ``cn_date``, ``iso``, ``short_date`` (``11-28``), ``ymd`` (``2026-11-28``), ``url`` (prefixes the base
-    path), ``abs_url`` (absolute with ``base_url``) and the global ``asset(name)`` that gives the fingerprinted
-    URL of a theme static file (from ``assets``, a map name → site-relative path), ``now`` (the build clock,
-    :func:`sitegen.clock.now`) and ``qr_svg(url, label)`` (see :func:`qr_svg`; memoised per environment, :func:`qr_drawings`). With ``bytecode_dir`` (created if missing) compiled templates are
+    filters ``cn_date``, ``iso``, ``short_date`` (``11-28``), ``ymd`` (``2026-11-28``), ``pictured`` (see
+    :func:`pictured`), ``url`` (prefixes the base path), ``abs_url`` (absolute with ``base_url``) and the global
+    ``asset(name)`` that gives the fingerprinted URL of a theme static file (from ``assets``, a map name → site-relative path), ``now`` (the build clock,
+    :func:`sitegen.clock.now`) and ``qr_svg(url, label)`` (see :func:`qr_svg`; memoised per environment,
+    :func:`qr_drawings`). With ``bytecode_dir`` (created if missing) compiled templates are
     kept there by Jinja's ``FileSystemBytecodeCache`` (keyed by template and checked against its source), so a
     small rebuild does not compile the theme again (a quarter of a second)."""
     cache = None
@@ -160,7 +167,7 @@ def make_env(config: Config, assets: dict[str, str] | None = None, *,
             return path
         return config.base_url + path.lstrip("/")
 
-    env.filters.update(cn_date=cn_date, iso=iso, url=url, abs_url=abs_url,
+    env.filters.update(cn_date=cn_date, iso=iso, url=url, abs_url=abs_url, pictured=pictured,
                        short_date=lambda d: f"{d:%m-%d}", ymd=lambda d: f"{d:%Y-%m-%d}")
     assets = dict(assets or {})
     env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config, now=clock.now(config),

@@ -127,12 +127,33 @@ def sample_pages(site_dir: Path) -> dict[str, str]:
         "category": "/gongzuo-dongtai/",
         "article": first("gongzuo-dongtai/2026/*/*/index.html", lambda f: "figure class=\"photo\"" in f.read_text("utf-8")),
         "article_plain": first("*/20*/*/*/index.html", lambda f: "figure class=\"photo\"" not in f.read_text("utf-8")
-                               and "<img" not in f.read_text("utf-8")),
+                               and "<picture" not in f.read_text("utf-8")),
         "gallery": first("galleries/*/index.html"),
     }
     if (site_dir / "search" / "index.html").exists():
         pages["search"] = "/search/"
     return pages
+
+
+def page_kinds(site_dir: Path) -> dict[str, str]:
+    """Site-relative URLs of one page of every kind the theme renders (17 in the sample site): the
+    :func:`sample_pages` plus a column listing, a tag, the tag index, a month and a year archive, the archive
+    index, the newest article of the column 改革进行时, a 图片新闻 article, a static page, the gallery index and the 404
+    page."""
+    def first(pattern: str, marker: str = "", newest: bool = False) -> str:
+        # permalinks are /category/year/month/slug/: the newest is the last by everything after the category
+        for f in sorted(site_dir.glob(pattern), key=lambda f: f.relative_to(site_dir).parts[1:], reverse=newest):
+            if marker in f.read_text("utf-8"):
+                rel = f.relative_to(site_dir).as_posix()
+                return "/" + rel.removesuffix("index.html")
+        raise AssertionError(f"no page matches {pattern} {marker}")
+
+    return {**sample_pages(site_dir), "column": "/gaige-jinxingshi/", "tag": first("tags/*/index.html"),
+            "tags": "/tags/", "archive-month": first("archives/*/*/index.html"),
+            "archive-year": first("archives/*/index.html"), "archives": "/archives/",
+            "column-article": first("*/20*/*/*/index.html", 'data-column="专栏：改革进行时"', newest=True),
+            "photo-article": first("tupian-xinwen/20*/*/*/index.html"), "page": "/about/",
+            "galleries": "/galleries/", "404": "/404.html"}
 
 
 def clean_artifacts() -> Path:

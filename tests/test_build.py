@@ -247,6 +247,18 @@ def test_drafts_excluded_unless_asked(tmp_path):
     assert "草稿标题" in page and "草稿：不会发布" in page
 
 
+def test_build_says_to_preview_through_serve_not_from_disk(tmp_path):
+    """Pages link their styles and each other from the site root, which file:// cannot resolve (issue 19): the
+    build's last words point to serve first and warn against opening output/index.html from disk."""
+    root = make_site(tmp_path, {"content/a.md": article("正式稿", "2024-03-05 09:00")})
+    code, out, err = run_cli(["build", root])
+    assert code == 0
+    hint = out.strip().splitlines()[-2:]
+    assert hint[0].startswith("预览：运行 make serve（或 sitegen serve ") and str(root) in hint[0]
+    assert "不要直接双击打开 output/index.html" in hint[1] and "file://" in hint[1]
+    assert 'href="/assets/' in (root / "output/index.html").read_text("utf-8")  # why: root-relative links
+
+
 def test_future_excluded_unless_asked(tmp_path):
     root = make_site(tmp_path, {
         "content/a.md": article("正式稿", "2024-03-05 09:00"),

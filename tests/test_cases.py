@@ -21,10 +21,15 @@ def case_site(tmp_path: Path, name: str) -> Path:
     return root
 
 
+BINARY = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".ico")
+
+
 def all_output(out: Path) -> dict[str, bytes]:
-    """Every output file except the search index (gzipped binary Pagefind chunks under pagefind/)."""
+    """Every text output file: all but the search index (gzipped binary Pagefind chunks under pagefind/) and
+    images (the theme's beian.png, photos)."""
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and not p.relative_to(out).as_posix().startswith("pagefind/")}
+            if p.is_file() and not p.relative_to(out).as_posix().startswith("pagefind/")
+            and p.suffix.lower() not in BINARY}
 
 
 def doc(path: Path):

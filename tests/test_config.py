@@ -97,6 +97,17 @@ def test_bad_section_slug_and_duplicates(tmp_path):
     assert any(p.startswith("site.yaml:5: E907: categories.1：名称或 slug“工作动态”") for p in found)
 
 
+def test_category_shown_as_photos_on_the_home_page(tmp_path):
+    cfg = load_yaml(tmp_path, "title: t\nbase_url: https://a.cn/\ncategories:\n"
+                              "  - {name: 图片新闻, slug: tupian-xinwen, home: photos}\n  - 工作动态\n")
+    assert [c.home for c in cfg.categories] == ["photos", "list"]
+    found = problems_of(tmp_path, "title: t\nbase_url: https://a.cn/\ncategories:\n"
+                                  "  - {name: 图片新闻, home: pictures}\ncolumns:\n  - {name: 改革进行时, home: photos}\n")
+    assert found == [
+        "site.yaml:4: E904: categories.0.home：应为 list 或 photos（photos：首页以缩略图显示该栏目的最新文章）",
+        "site.yaml:6: E902: columns.0.home：未知的配置项（可用的键：name、slug、description）"]
+
+
 def test_bad_permalink_pattern(tmp_path):
     text = "title: t\nbase_url: https://a.cn/\ncategories: [工作动态]\npermalinks:\n  article: /{year}/{title}/\n"
     found = problems_of(tmp_path, text)

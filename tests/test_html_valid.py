@@ -107,6 +107,9 @@ def test_footer_carries_the_filing_numbers(site_dir):
     for label in ("主办单位：河北省妇女联合会", "承办单位：", "联系方式：", "网站标识码：", "冀公网安备"):
         assert label in text, label
     assert footer.xpath(".//a[@href='https://beian.miit.gov.cn/']")[0].text_content().startswith("冀ICP备")
+    police = footer.xpath(".//a[starts-with(@href, 'https://beian.mps.gov.cn/')]")[0]  # the linked badge
+    assert police.text_content().startswith("冀公网安备") and police.xpath("./img[@class='beian-icon'][@alt='']")
+    assert (site_dir / police.xpath("./img/@src")[0].lstrip("/")).is_file()
     menu = footer.xpath(".//nav[@id='footer-menu']//a/@href")
     assert "/gongzuo-dongtai/" in menu and "/" in menu
 
@@ -159,5 +162,39 @@ def test_print_url_and_listing_dates(site_dir):
     assert rows and all(r.xpath("./time[@datetime]") and r.xpath("./p[@class='summary']") for r in rows)
     doc = lxml_html.document_fromstring((site_dir / "index.html").read_text("utf-8"))
     assert "本页网址：https://www.example.org.cn/" in doc.xpath("//p[contains(@class, 'print-url')]")[0].text_content()
-    for block in ("头条", "焦点图", "改革进行时", "工作动态", "图集"):
+    for block in ("头条", "焦点图", "改革进行时", "工作动态", "图片新闻", "图片库"):
         assert block in doc.text_content(), block
+
+
+def _current(doc) -> tuple[list[str], list[str]]:
+    """(names of the menu entries marked current, the breadcrumb trail) of a parsed page."""
+    return ([a.text_content() for a in doc.xpath("//nav[@id='site-menu']//a[@aria-current='page']")],
+            [e.text_content() for e in doc.xpath("//nav[@class='breadcrumbs']/*[not(@class='crumbs-label')]")])
+
+
+def test_menu_and_breadcrumbs_agree_and_galleries_have_one_name(site_dir):
+    """A 改革进行时 article marks 改革进行时 in the menu, as its breadcrumbs say (not its category); an article
+    of a category marks the category; a gallery marks 图片库, the one name galleries have everywhere."""
+    pages = {}
+    for f in site_dir.rglob("*.html"):
+        pages[f.relative_to(site_dir).as_posix()] = f.read_text("utf-8")
+    column = next(rel for rel, html in pages.items() if 'data-column="专栏：改革进行时"' in html)
+    assert not column.startswith("gaige-jinxingshi/")  # its URL is under its category
+    assert _current(lxml_html.document_fromstring(pages[column])) == (["改革进行时"], ["首页", "改革进行时", "正文"])
+    plain = next(rel for rel, html in pages.items() if rel.startswith("gongzuo-dongtai/20") and "data-column" not in html)
+    assert _current(lxml_html.document_fromstring(pages[plain])) == (["工作动态"], ["首页", "工作动态", "正文"])
+    gallery = next(rel for rel in pages if rel.startswith("galleries/") and rel != "galleries/index.html")
+    menu, trail = _current(lxml_html.document_fromstring(pages[gallery]))
+    assert menu == ["图片库"] and trail[:2] == ["首页", "图片库"]
+    assert _current(lxml_html.document_fromstring(pages["galleries/index.html"]))[0] == ["图片库"]
+    assert [rel for rel, html in pages.items() if "图集" in html] == []
+
+
+def test_home_shows_photo_news_as_thumbnails(site_dir):
+    """site.yaml gives 图片新闻 `home: photos`: its home block is thumbnails with photos, the others stay lists."""
+    doc = lxml_html.document_fromstring((site_dir / "index.html").read_text("utf-8"))
+    photos = doc.xpath("//section[@aria-labelledby='cat-tupian-xinwen']")[0]
+    thumbs = photos.xpath(".//ul[@class='thumbs']/li")
+    assert 1 <= len(thumbs) <= 4 and all(li.xpath(".//img[@srcset]") and li.xpath(".//time") for li in thumbs)
+    news = doc.xpath("//section[@aria-labelledby='cat-gongzuo-dongtai']")[0]
+    assert news.xpath(".//ul[@class='list']/li") and not news.xpath(".//img")

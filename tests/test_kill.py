@@ -67,7 +67,8 @@ def test_builds_killed_at_random_moments_never_leave_output_mixed(tmp_path, monk
         journal = [x for x in leftovers(root) if x.endswith("sitegen-commit.json")]
         killed = None if journal else digest_tree(out)
         in_commit += bool(journal)
-        subprocess.run(build_cmd(root), env=env(), check=True, capture_output=True)
+        done = subprocess.run(build_cmd(root), env=env(), capture_output=True, text=True)
+        assert done.returncode == 0, f"kill {n}: the next build failed:\n{done.stdout}\n{done.stderr}"
         assert leftovers(root) == [], n
         after = digest_tree(out)
         assert killed in (None, before, after), f"kill {n} after {time.monotonic() - started:.2f} s left a mixed output/"

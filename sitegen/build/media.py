@@ -26,6 +26,12 @@ def image_refs(site: Site) -> list[tuple[str, Location]]:
     return refs
 
 
+BODY_SIZES = ("(max-width: 760px) and (min-resolution: 2.5dppx) 300px, (max-width: 760px) calc(100vw - 24px), "
+              "(max-width: 892px) calc(100vw - 32px), 860px")
+"""The HTML ``sizes`` of a photo in an article's text (CSS px by screen width): the default theme's ``sizes.full``
+(``partials/sizes.html``), so a 3x phone fetches the 960 px variant, not the 1600 px one."""
+
+
 class Media:
     """The photos of the site for templates: responsive ``<picture>`` markup and variant URLs from the image
     pipeline's results (``images.run``), keyed by project-relative source path. A photo whose processing failed
@@ -35,7 +41,7 @@ class Media:
         self.config = config
         self.results = results
 
-    def img(self, rel: str, alt: str, lazy: bool = True, sizes: str = "(max-width: 760px) 100vw, 760px") -> str:
+    def img(self, rel: str, alt: str, lazy: bool = True, sizes: str = BODY_SIZES) -> str:
         """``<picture>`` (WebP + JPEG ``srcset``, ``width``/``height`` set) for photo ``rel`` with text ``alt``;
         ``sizes`` is the HTML ``sizes`` attribute (CSS px)."""
         result = self.results.get(rel)
