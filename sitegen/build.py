@@ -344,80 +344,73 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     pages, notes = contentmod.select(pages, now=now_in(config), drafts=drafts, future=future)
     problems.extend(notes)
     stage("load", t)
-    # Pagefind's Chinese dictionary loads while the site renders, in a process the search stage then uses
-    pagefind = _start_pagefind() if pages and not defer_search and pages_cache.changed() else None
-    try:
-        t = time.perf_counter()
-        shape = site_shape(pages, {e.page.source: e for e in parsed if e.page}, config)
-        site, site_problems = assemble_cached(pages, config, shape, session)
-        problems.extend(site_problems)
-        stage("assemble", t)
+    t = time.perf_counter()
+    shape = site_shape(pages, {e.page.source: e for e in parsed if e.page}, config)
+    site, site_problems = assemble_cached(pages, config, shape, session)
+    problems.extend(site_problems)
+    stage("assemble", t)
 
-        manifest = config.cache_dir / "manifests" / (hashlib.sha1(str(out).encode()).hexdigest()[:12] + ".json")
-        t = time.perf_counter()
-        refs = image_refs(site)
-        if refs:  # the image pipeline (and Pillow) only when the site shows photos
-            from sitegen import images
+    manifest = config.cache_dir / "manifests" / (hashlib.sha1(str(out).encode()).hexdigest()[:12] + ".json")
+    t = time.perf_counter()
+    refs = image_refs(site)
+    if refs:  # the image pipeline (and Pillow) only when the site shows photos
+        from sitegen import images
 
-            results = images.run(images.plan(refs, config.root), config.images, config.cache_dir,
-                                 workers=jobs, progress=progress)
-        else:
-            results = {}
-        for result in results.values():
-            problems.extend(result.problems)
-        stage("images", t)
-        if session is not None:
-            session.pages_cache = pages_cache
-        if strict and problems.errors:
-            _save_cache(config, pages_cache)
-            report = BuildReport(False, out, problems=tuple(problems.sorted()), seconds=time.perf_counter() - t0,
-                                 stages=tuple(stages))
-            _status(config, out, report, strict, drafts or future)
-            return report
-
-        t = time.perf_counter()
-        writer = Writer(out, manifest)
-        old = session.manifests.get(out) if session is not None else None
-        state = RenderState(config, pages_cache, old or cachemod.OutputManifest.load(config.cache_dir, out), jobs=jobs,
-                            explain=explain)
-        state.shape = shape
-        state.session = session
-        state.pagefind = pagefind
-        try:
-            for result in results.values():
-                for variant in (result.variants if result.ok else ()):
-                    writer.link(variant.url, images.cache_file(config.cache_dir, variant))  # imported above
-            count = render_site(site, writer, Media(config, results), drafts=drafts, state=state)
-            stage("render", t)
-            t = time.perf_counter()
-            index_search(site, writer, state, defer=defer_search)  # staged with the pages: never half-written
-            stage("search", t)
-            t = time.perf_counter()
-            removed = writer.commit()
-            stage("commit", t)
-        except BaseException:
-            writer.abort()
-            _status(config, out, BuildReport(False, out), strict, drafts or future)
-            if session is not None:
-                session.manifests.pop(out, None)
-            raise
-        t = time.perf_counter()
-        if session is not None:  # saved by session.flush(), after the preview has shown the result
-            session.manifests[out] = state.manifest
-            session.pending = lambda: _save_cache(config, pages_cache, state.manifest, out, old)
-        else:
-            _save_cache(config, pages_cache, state.manifest, out)
-        stage("cache", t)
-        report = BuildReport(True, out, count, tuple(writer.written), writer.unchanged,
-                             tuple(removed), tuple(problems.sorted()), time.perf_counter() - t0, tuple(stages),
-                             (sum(r.ok and not r.cached for r in results.values()),
-                              sum(r.ok and r.cached for r in results.values()), sum(not r.ok for r in results.values())),
-                             skipped=state.skipped, explained=tuple(state.reasons))
+        results = images.run(images.plan(refs, config.root), config.images, config.cache_dir,
+                             workers=jobs, progress=progress)
+    else:
+        results = {}
+    for result in results.values():
+        problems.extend(result.problems)
+    stage("images", t)
+    if session is not None:
+        session.pages_cache = pages_cache
+    if strict and problems.errors:
+        _save_cache(config, pages_cache)
+        report = BuildReport(False, out, problems=tuple(problems.sorted()), seconds=time.perf_counter() - t0,
+                             stages=tuple(stages))
         _status(config, out, report, strict, drafts or future)
         return report
-    finally:
-        if pagefind is not None:
-            pagefind.close()
+
+    t = time.perf_counter()
+    writer = Writer(out, manifest)
+    old = session.manifests.get(out) if session is not None else None
+    state = RenderState(config, pages_cache, old or cachemod.OutputManifest.load(config.cache_dir, out), jobs=jobs,
+                        explain=explain)
+    state.shape = shape
+    state.session = session
+    try:
+        for result in results.values():
+            for variant in (result.variants if result.ok else ()):
+                writer.link(variant.url, images.cache_file(config.cache_dir, variant))  # imported above
+        count = render_site(site, writer, Media(config, results), drafts=drafts, state=state)
+        stage("render", t)
+        t = time.perf_counter()
+        index_search(site, writer, state, defer=defer_search)  # staged with the pages: never half-written
+        stage("search", t)
+        t = time.perf_counter()
+        removed = writer.commit()
+        stage("commit", t)
+    except BaseException:
+        writer.abort()
+        _status(config, out, BuildReport(False, out), strict, drafts or future)
+        if session is not None:
+            session.manifests.pop(out, None)
+        raise
+    t = time.perf_counter()
+    if session is not None:  # saved by session.flush(), after the preview has shown the result
+        session.manifests[out] = state.manifest
+        session.pending = lambda: _save_cache(config, pages_cache, state.manifest, out, old)
+    else:
+        _save_cache(config, pages_cache, state.manifest, out)
+    stage("cache", t)
+    report = BuildReport(True, out, count, tuple(writer.written), writer.unchanged,
+                         tuple(removed), tuple(problems.sorted()), time.perf_counter() - t0, tuple(stages),
+                         (sum(r.ok and not r.cached for r in results.values()),
+                          sum(r.ok and r.cached for r in results.values()), sum(not r.ok for r in results.values())),
+                         skipped=state.skipped, explained=tuple(state.reasons))
+    _status(config, out, report, strict, drafts or future)
+    return report
 
 
 _SHAPE_FIELDS = ("source", "kind", "url", "slug", "date", "updated", "category", "column", "tags", "links", "aliases", "draft",
@@ -503,19 +496,8 @@ def assemble_cached(pages: list[Page], config: Config, shape: str,
     return site, problems
 
 
-SEARCH_DIR = "pagefind/"
+SEARCH_DIR = "search-index/"
 """The folder of the search bundle and its shards (``sitegen.search.BUNDLE`` + ``/``)."""
-
-
-def _start_pagefind():
-    """A :class:`sitegen.search.Pagefind` process warming up for this build's search stage, or ``None`` when it
-    cannot start (the search stage then starts its own and reports the failure)."""
-    from sitegen import search
-
-    try:
-        return search.Pagefind(warm=True)
-    except SitegenError:
-        return None
 
 
 def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool = False) -> None:
@@ -530,7 +512,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     from sitegen import search
 
     outputs, old = state.manifest.outputs, state.old
-    salt = f"{cachemod.dist_version(search.PAGEFIND_DIST)}\0{cachemod.code_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
+    salt = f"{search.INDEX_VERSION}\0{cachemod.code_version()}\0{site.config.base_path}\0{state.config.fingerprint()}"
     base, isfile = str(writer.out) + os.sep, os.path.isfile
     groups = state.search_groups if state.search_groups is not None else search.shards(site)
     pending: dict[str, tuple[str, str | None, cachemod.Output | None]] = {}
@@ -585,7 +567,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     if not stale:
         return
     made = search.index(site, writer, {name: groups[name] for name in stale}, jobs=state.jobs or pool.default_jobs(),
-                        read=read, service=state.pagefind)
+                        read=read)
     for name, (rel, digest) in stale.items():
         outputs[rel] = cachemod.Output(digest, (keys[name],), tuple(x for x in made[name] if x != rel))
 
@@ -799,7 +781,6 @@ class RenderState:
         self._fps: dict[str, str] = {}
         self.whole_cards = True
         self.search_groups: dict[str, list[Page]] | None = None
-        self.pagefind = None
         self.search_inputs: dict[str, str] = {}
         self.bodies = cachemod.Bodies(config.cache_dir)
         self.shape = ""
