@@ -40,7 +40,7 @@ system-packages:
 test: $(TEST_STAMP) system-packages
 	$(PY) -m pytest
 
-# Lighthouse 12.2.3 (npm, run through npx) on the home page and an article, mobile; about a minute. Not part of
+# Lighthouse 12.2.3 (npm, run through npx) on the home page, an article and /search/?q=妇联, mobile; a few minutes. Not part of
 # `make test`: it needs Node and is slow. Targets: accessibility, best practices, SEO 100; performance >= 95.
 audit: $(STAMP)
 	$(PY) -m sitegen build $(SITE)

@@ -221,7 +221,7 @@ class Preview:
                 kwargs = {}
                 if change is not None and not change.full:
                     kwargs["changed"] = change.paths
-                if change is not None:  # Pagefind needs a minute per 10,000 articles: search is refreshed later
+                if change is not None:  # the index takes seconds at 10,000 articles: refreshed by the next build
                     kwargs["defer_search"] = True
                 try:
                     report = buildmod.build(self.config, out=self.out, drafts=True, future=True,

@@ -22,9 +22,9 @@ def case_site(tmp_path: Path, name: str) -> Path:
 
 
 def all_output(out: Path) -> dict[str, bytes]:
-    """Every output file except the search index (gzipped binary Pagefind chunks under pagefind/)."""
+    """Every output file except the search index (zlib-compressed binary files under search-index/)."""
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and not p.relative_to(out).as_posix().startswith("pagefind/")}
+            if p.is_file() and not p.relative_to(out).as_posix().startswith("search-index/")}
 
 
 def doc(path: Path):
