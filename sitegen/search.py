@@ -102,23 +102,30 @@ def input_digest(essential: bytes) -> str:
     return hashlib.blake2b(essential, digest_size=16).hexdigest()
 
 
+BLOCK = 2048
+"""Articles per block of the index. Each block is a separate index under ``search-index/b<k>/`` that the search
+page queries beside the others: correcting an article re-indexes its block only (2,048 articles, a fifth of the
+10,000-article bench corpus), while a query fetches one shard per n-gram from each block (five at 10,000
+articles)."""
+
+
 def shards(site: Site) -> dict[str, list[Page]]:
-    """The articles of ``site`` to index, as ``{"": articles}``, oldest first (by date, then URL): one index, whose
-    article numbers follow this order (the newest article has the highest number, so an article added today
-    changes no other article's number). Empty without articles."""
-    if not site.articles:
-        return {}
-    return {"": sorted(site.articles, key=lambda p: (p.date, p.url))}
+    """The articles of ``site`` in the index's blocks, ``{"b0": articles, "b1": …}``: all articles oldest first (by
+    date, then URL), cut every :data:`BLOCK` articles. An article's number in the index is its position in that
+    order, so the newest article has the highest number and an article added today changes no other article's
+    number or block. Empty without articles."""
+    ordered = sorted(site.articles, key=lambda p: (p.date, p.url))
+    return {f"b{k}": ordered[k * BLOCK:(k + 1) * BLOCK] for k in range(-(-len(ordered) // BLOCK))}
 
 
 def shard_folder(name: str) -> str:
-    """The output folder of the index: ``search/``."""
+    """The output folder of block ``name``: ``search-index/b0/``."""
     return f"{BUNDLE}/{name}/" if name else f"{BUNDLE}/"
 
 
 def shard_key(name: str) -> str:
-    """The output under which the build's manifest records the index (its other files are the record's extras):
-    ``search/index.json``."""
+    """The output under which the build's manifest records block ``name`` (its other files are the record's
+    extras): ``search-index/b0/index.json``."""
     return shard_folder(name) + "index.json"
 
 
@@ -195,11 +202,12 @@ def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, bytes]):
 
 def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | None = None, *,
           jobs: int = 1, read: Mapping[str, bytes] | None = None, service: object = None) -> dict[str, list[str]]:
-    """Build the index of the articles in ``groups`` (``{"": articles, oldest first}``, default :func:`shards`) as
-    rendered by this build and stage its files through ``writer`` under ``search/``. ``read`` holds the
+    """Build the blocks ``groups`` of the index (``{"b<k>": articles, oldest first}``, default: all of
+    :func:`shards`) from the articles as rendered by this build and stage their files through ``writer`` under
+    :func:`shard_folder`. ``read`` holds the
     :func:`essentials` :func:`input_keys` already extracted (``{URL: bytes}``); the other pages are read from the
     staging or output folder. ``jobs`` and ``service`` are unused (the index is built in this process, with
-    NumPy). Call after the pages are rendered and before ``writer.commit()``. Returns ``{"": output paths}``."""
+    NumPy). Call after the pages are rendered and before ``writer.commit()``. Returns ``{name: output paths}``."""
     from sitegen import searchindex
 
     groups = shards(site) if groups is None else groups
@@ -209,11 +217,11 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
         for page in pages:
             if page.url not in texts:
                 texts[page.url] = essentials(_final_bytes(writer, _output_rel(page.url)))
-        files = searchindex.build(documents(site, pages, texts))
+        files = searchindex.build(documents(site, pages, texts), first=int(name[1:]) * BLOCK)
         folder = shard_folder(name)
         made[name] = []
         for rel in sorted(files, key=lambda r: (r == "index.json", r)):
             writer.write(folder + rel, files[rel])
             made[name].append(folder + rel)
-        log.info("search index: %d articles, %d files", len(pages), len(files))
+        log.info("search index %s: %d articles, %d files", name, len(pages), len(files))
     return made

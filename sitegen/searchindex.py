@@ -141,9 +141,10 @@ def _unit_rows(keys: np.ndarray) -> np.ndarray:
     return np.stack([(keys >> np.uint64(s)) & np.uint64(0xFFFF) for s in (32, 16, 0)], axis=1)
 
 
-def build(docs: Sequence[Doc], *, level: int = 6, fast: int = 1) -> dict[str, bytes]:
-    """The index files of ``docs`` (article number = position in ``docs``; give them oldest first, so that the
-    highest number is the newest article), as ``{path relative to the search folder: bytes}``: ``index.json``,
+def build(docs: Sequence[Doc], *, first: int = 0, level: int = 6, fast: int = 1) -> dict[str, bytes]:
+    """The index files of one block of articles, ``docs``, as ``{path relative to the block's folder: bytes}``.
+    An article's number in the site is ``first`` + its position in ``docs`` (give them oldest first, so that the
+    highest number is the newest article); inside the block's files it is its position. Files: ``index.json``,
     ``docs.bin``, ``s/<shard>.bin``, ``p/<shard>.bin`` and ``d/<article>.bin`` (``docs/search-index.md``).
     ``level`` is zlib's compression level of what every query fetches (``s/``, ``docs.bin``), ``fast`` that of
     the rest (positions and articles: level 6 saves 3-5 % of them for twice the time). The same docs always give
@@ -187,7 +188,8 @@ def build(docs: Sequence[Doc], *, level: int = 6, fast: int = 1) -> dict[str, by
     files["docs.bin"] = zlib.compress(_doc_table(docs, texts, title_len), level)
     for i, d in enumerate(docs):
         files[f"d/{i}.bin"] = doc_file(d, fast)
-    files["index.json"] = json.dumps(manifest(docs, shards, texts), ensure_ascii=False, sort_keys=True).encode("utf-8")
+    files["index.json"] = json.dumps(manifest(docs, shards, texts, first), ensure_ascii=False,
+                                     sort_keys=True).encode("utf-8")
     return files
 
 
@@ -229,11 +231,11 @@ def doc_file(doc: Doc, level: int = 6) -> bytes:
     return zlib.compress(json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8"), level)
 
 
-def manifest(docs: Sequence[Doc], shards: int, texts: Sequence[str]) -> dict:
-    """The ``index.json`` of the index: format, article and shard counts, category and column names (1-based in
-    ``docs.bin``), mean text length in code units."""
+def manifest(docs: Sequence[Doc], shards: int, texts: Sequence[str], first: int = 0) -> dict:
+    """The ``index.json`` of a block: format, number of its first article, article and shard counts, category and
+    column names (1-based in ``docs.bin``), mean text length in code units."""
     total = sum(len(t.encode("utf-16-le")) // 2 for t in texts)
-    return {"format": FORMAT, "docs": len(docs), "shards": shards,
+    return {"format": FORMAT, "first": first, "docs": len(docs), "shards": shards,
             "categories": sorted({d.category for d in docs if d.category}),
             "columns": sorted({d.column for d in docs if d.column}),
             "avglen": round(total / len(docs), 1) if docs else 0}
@@ -299,6 +301,16 @@ class Reader:
         return docs, tf & 0x7FFFFFFF, (tf >> 31).astype(bool), pos
 
 
+def open_blocks(files: Mapping[str, bytes]) -> list[Reader]:
+    """A :class:`Reader` for each block of an index folder's files (``{"b0/index.json": bytes, …}``, paths relative
+    to ``search-index/``), in block order."""
+    blocks: dict[str, dict[str, bytes]] = {}
+    for rel, data in files.items():
+        block, _, rest = rel.partition("/")
+        blocks.setdefault(block, {})[rest] = data
+    return [Reader(blocks[b]) for b in sorted(blocks, key=lambda b: int(b[1:]))]
+
+
 def _term(reader: Reader, term: str) -> dict[int, tuple[int, bool]]:
     """``{article: (occurrences, occurs in the title)}`` of the articles containing ``term`` (normalised)."""
     units = list(np.frombuffer(term.encode("utf-16-le"), "<u2"))
@@ -319,37 +331,41 @@ def _term(reader: Reader, term: str) -> dict[int, tuple[int, bool]]:
     return out
 
 
-def query(reader: Reader, q: str, *, newest: bool = False, section: str = "") -> list[int]:
-    """The articles (numbers, see :func:`build`) that answer ``q`` as the search page ranks them: every
-    whitespace-separated term must occur in the article (:func:`normalize` applied to both); ranked by the number
-    of terms found in the title, then BM25 (:data:`K1`, :data:`B`; a term's frequency is how often the whole term
-    occurs), then newest first; with ``newest``, newest first only. ``section`` (``category:名称`` or
-    ``column:名称``) keeps the articles of that category or column."""
+def query(readers: Reader | Sequence[Reader], q: str, *, newest: bool = False, section: str = "") -> list[int]:
+    """The articles (numbers in the site, see :func:`build`) that answer ``q`` as the search page ranks them, over
+    the index's blocks ``readers``: every whitespace-separated term must occur in the article (:func:`normalize`
+    applied to both); ranked by the number of terms found in the title, then BM25 (:data:`K1`, :data:`B`; a
+    term's frequency is how often the whole term occurs, its document frequency is counted over all blocks, the
+    mean length is the article's block's), then newest first; with ``newest``, newest first only. ``section``
+    (``category:名称`` or ``column:名称``) keeps the articles of that category or column."""
+    readers = [readers] if isinstance(readers, Reader) else list(readers)
     terms = [t for t in (normalize(x) for x in q.split()) if t]
     if not terms:
         return []
-    found = [_term(reader, t) for t in terms]
-    docs = set(found[0])
-    for f in found[1:]:
-        docs &= set(f)
+    found = [[_term(r, t) for t in terms] for r in readers]
+    dfs = [sum(len(f[k]) for f in found) for k in range(len(terms))]
+    ranked = []
+    for reader, per_term in zip(readers, found):
+        docs = set(per_term[0])
+        for f in per_term[1:]:
+            docs &= set(f)
+        first, n_all, avg = reader.meta["first"], sum(r.meta["docs"] for r in readers), reader.meta["avglen"] or 1.0
+        for d in _filtered(reader, docs, section):
+            title, score = 0, 0.0
+            for f, df in zip(per_term, dfs):
+                tf, in_title = f[d]
+                idf = np.log(1 + (n_all - df + 0.5) / (df + 0.5))
+                score += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * int(reader.length[d]) / avg))
+                title += in_title
+            ranked.append((0, 0, -(first + d)) if newest else (-title, -round(float(score), 6), -(first + d)))
+    return [-key[2] for key in sorted(ranked)]
+
+
+def _filtered(reader: Reader, docs: set[int], section: str) -> set[int]:
     kind, _, name = section.partition(":")
     names = reader.meta["categories"] if kind == "category" else reader.meta["columns"] if kind == "column" else None
-    if names is not None:
-        want = names.index(name) + 1 if name in names else -1
-        table = reader.category if kind == "category" else reader.column
-        docs = {d for d in docs if int(table[d]) == want}
-    if newest:
-        return sorted(docs, reverse=True)
-    n, avg = reader.meta["docs"], reader.meta["avglen"] or 1.0
-
-    def rank(d: int):
-        title, score = 0, 0.0
-        for f in found:
-            tf, in_title = f[d]
-            df = len(f)
-            idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
-            score += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * int(reader.length[d]) / avg))
-            title += in_title
-        return (-title, -round(float(score), 6), -d)
-
-    return sorted(docs, key=rank)
+    if names is None:
+        return docs
+    want = names.index(name) + 1 if name in names else -1
+    table = reader.category if kind == "category" else reader.column
+    return {d for d in docs if int(table[d]) == want}

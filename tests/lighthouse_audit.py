@@ -1,8 +1,8 @@
 """Lighthouse (npm ``lighthouse@12.2.3``, mobile emulation) on the home page, an article and the search page with a
 query (``/search/?q=妇联``: the index is fetched and the results drawn after load) of the built site, served on
 127.0.0.1 by a threaded ``http.server``. Prints the four category scores of each page and exits 1 when
-accessibility, best practices or SEO is below 100, performance below 95 (90 for the search page, issue 18), or
-the search page's cumulative layout shift is 0.1 or more.
+accessibility, best practices or SEO is below 100, performance below 95 (for the search page, which is noindex
+by design: performance below 90, SEO not counted, issue 18), or the cumulative layout shift is 0.1 or more.
 
 Usage: ``python tests/lighthouse_audit.py [OUTPUT_DIR]`` (default ``output/``; build it first). Needs Node's
 ``npx`` and Chromium (``CHROME_PATH``, default ``/usr/bin/chromium``). Reports are written to
@@ -25,7 +25,7 @@ from urllib.parse import quote
 LIGHTHOUSE = "lighthouse@12.2.3"
 ROOT = Path(__file__).resolve().parents[1]
 MINIMUM = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
-SEARCH_MINIMUM = {**MINIMUM, "performance": 90}
+SEARCH_MINIMUM = {**MINIMUM, "performance": 90, "seo": 0}  # noindex by design: Lighthouse's is-crawlable fails
 MAX_CLS = 0.1
 
 

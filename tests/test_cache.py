@@ -553,18 +553,19 @@ def test_an_edit_re_indexes_and_answers_as_a_clean_build(tmp_path):
     root = make_site(tmp_path / "site")
     out = root / "output"
     run(root, out)
-    oldest = search.shards(site_pages(root))[""][0]
+    blocks = search.shards(site_pages(root))
+    oldest = blocks["b0"][0]
     path = root / oldest.source
     path.write_text(path.read_text("utf-8") + "\n补充：巾帼志愿服务队走进社区开展家风宣讲。\n", "utf-8")
     report = run(root, out, explain=True)
-    assert [rel for rel, _ in report.explained if rel.startswith("search-index/")] == [search.shard_key("")]
+    assert [rel for rel, _ in report.explained if rel.startswith("search-index/")] == [search.shard_key("b0")]
     assert_same_as_clean(root, out, tmp_path)
-    incremental = searchindex.Reader({rel[len("search-index/"):]: data for rel, data in tree(out).items()
-                                      if rel.startswith("search-index/")})
-    clean = searchindex.Reader({rel[len("search-index/"):]: data for rel, data in clean_build(root, tmp_path).items()
-                                if rel.startswith("search-index/")})
+    incremental = searchindex.open_blocks({rel[len("search-index/"):]: data for rel, data in tree(out).items()
+                                           if rel.startswith("search-index/")})
+    clean = searchindex.open_blocks({rel[len("search-index/"):]: data for rel, data in clean_build(root, tmp_path).items()
+                                     if rel.startswith("search-index/")})
     texts = [searchindex.normalize(search.text_of(search.essentials(page_of(out, p.url).encode())))
-             for p in search.shards(site_pages(root))[""]]
+             for p in blocks["b0"]]
     rng = random.Random(18)
     for _ in range(300):
         text = rng.choice(texts)
@@ -573,12 +574,12 @@ def test_an_edit_re_indexes_and_answers_as_a_clean_build(tmp_path):
         assert searchindex.query(incremental, q) == searchindex.query(clean, q), q
         assert searchindex.query(incremental, q, newest=True) == searchindex.query(clean, q, newest=True), q
     assert searchindex.query(clean, "补充：巾帼志愿服务队走进社区开展家风宣讲") == [0]  # the oldest article
-    neighbour = search.shards(site_pages(root))[""][1]
+    neighbour = blocks["b0"][1]
     path = root / neighbour.source
     path.write_text(path.read_text("utf-8").replace(f"title: {neighbour.title}", "title: 换了标题的邻居"), "utf-8")
     report = run(root, out, explain=True)
     assert "换了标题的邻居" in page_of(out, oldest.url)  # in the oldest article's footer, which is not indexed:
-    assert "search-index/d/0.bin" not in report.written and "search-index/d/1.bin" in report.written
+    assert "search-index/b0/d/0.bin" not in report.written and "search-index/b0/d/1.bin" in report.written
     assert_same_as_clean(root, out, tmp_path)
 
 
@@ -636,7 +637,7 @@ def test_search_folder_is_the_search_bundle():
     from sitegen import search
 
     assert buildmod.SEARCH_DIR == search.BUNDLE + "/" == search.shard_folder("")
-    assert search.shard_key("").startswith(buildmod.SEARCH_DIR)
+    assert search.shard_key("b0").startswith(buildmod.SEARCH_DIR)
 
 
 def test_feeds_given_their_newest_articles_are_the_same(site):

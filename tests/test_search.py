@@ -125,10 +125,10 @@ def test_the_page_ranks_as_the_python_rules_do(chromium, sample):
 
     root, base = sample
     folder = root / "output" / "search-index"
-    reader = searchindex.Reader({f.relative_to(folder).as_posix(): f.read_bytes()
-                                 for f in folder.rglob("*") if f.is_file()})
-    urls = [json.loads(zlib.decompress((folder / "d" / f"{i}.bin").read_bytes()))["u"]
-            for i in range(reader.meta["docs"])]
+    reader = searchindex.open_blocks({f.relative_to(folder).as_posix(): f.read_bytes()
+                                      for f in folder.rglob("*") if f.is_file()})
+    urls = [json.loads(zlib.decompress((folder / f"b{b}" / "d" / f"{i}.bin").read_bytes()))["u"]
+            for b, r in enumerate(reader) for i in range(r.meta["docs"])]
     texts = [norm(t) for _, t in indexed_text(root / "output").values()]
     rng = random.Random(18)
     page = chromium.new_page()

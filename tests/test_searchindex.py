@@ -116,3 +116,15 @@ def test_the_same_articles_give_the_same_bytes():
 def test_shard_count_grows_with_the_site():
     assert si.shard_count(20) == 8 and si.shard_count(1000) == 512 and si.shard_count(10_000) == 4096
     assert si.cover(4) == [0, 1] and si.cover(8) == [0, 3, 5] and si.cover(9) == [0, 3, 6]
+
+
+def test_blocks_answer_as_one_index_would_find():
+    """An index cut into blocks (sitegen.search.BLOCK articles each) finds the same articles, numbered in the site,
+    and lists them newest first for 按时间."""
+    docs = corpus(250, 5)
+    blocks = [si.Reader(si.build(docs[k:k + 100], first=k)) for k in range(0, 250, 100)]
+    rng = random.Random(5)
+    for _ in range(150):
+        q = draw(docs, rng)
+        assert sorted(si.query(blocks, q)) == sorted(truth(docs, q)), q
+        assert si.query(blocks, q, newest=True) == sorted(truth(docs, q), reverse=True)

@@ -1,6 +1,6 @@
 // 站内搜索: reads ?q= (several terms separated by spaces: articles containing all of them), ?section= (category:名称
-// or column:名称) and ?order=newest, and answers from sitegen's own index in /search-index/ (format:
-// docs/search-index.md; the same rules in Python: sitegen/searchindex.py query()). A term is found wherever it
+// or column:名称) and ?order=newest, and answers from sitegen's own index, the blocks listed in data-blocks under
+// /search-index/ (format: docs/search-index.md; the same rules in Python: sitegen/searchindex.py query()). A term is found wherever it
 // occurs in an article, ignoring whitespace and ASCII case: terms of 1-3 characters are one n-gram of the index,
 // longer ones are checked through the positions of the 3-grams that cover them, so only exact matches count.
 // Order: terms found in the title, then BM25, then newest; 按时间: newest first.
@@ -12,11 +12,10 @@ const status = document.getElementById("search-status");
 const list = document.getElementById("search-results");
 const more = root.querySelector(".search-more");
 const sorts = [...root.querySelectorAll(".search-sort")];
-const base = new URL(root.dataset.index, location.href);
 const PAGE = 10, K1 = 1.2, B = 0.75;
-
-let meta = null;
-const files = new Map();
+const indexBase = new URL(root.dataset.index, location.href);
+const blocks = (root.dataset.blocks || "").split(" ").filter(Boolean)
+  .map((name) => ({ base: new URL(name, indexBase), meta: null, files: new Map(), shards: new Map() }));
 
 async function inflate(response) {
   if (!response.ok) throw new Error(`${response.status} ${response.url}`);
@@ -24,26 +23,27 @@ async function inflate(response) {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-function load(path) {  // a compressed index file, once per page
-  if (!files.has(path)) {
-    files.set(path, fetch(new URL(`${path}?v=${meta.version}`, base)).then(inflate));
+function load(blk, path) {  // a compressed file of a block, once per page
+  if (!blk.files.has(path)) {
+    blk.files.set(path, fetch(new URL(`${path}?v=${blk.meta.version}`, blk.base)).then(inflate));
   }
-  return files.get(path);
+  return blk.files.get(path);
 }
 
-async function index() {
-  if (!meta) {
-    const response = await fetch(new URL("index.json", base), { cache: "no-cache" });
+async function open(blk) {  // the block's index.json (revalidated: the other files' URLs carry its version) and table
+  if (!blk.meta) {
+    const response = await fetch(new URL("index.json", blk.base), { cache: "no-cache" });
     if (!response.ok) throw new Error(`${response.status} index.json`);
-    meta = await response.json();
-    const table = await load("docs.bin"), n = meta.docs;
+    const meta = await response.json();
+    blk.meta = meta;
+    const table = await load(blk, "docs.bin"), n = meta.docs;
     const view = new DataView(table.buffer);
     meta.length = (d) => view.getUint16(2 * d, true);
     meta.titleLen = (d) => view.getUint16(2 * n + 2 * d, true);
     meta.category = (d) => table[4 * n + d];
     meta.column = (d) => table[5 * n + d];
   }
-  return meta;
+  return blk;
 }
 
 // 32-bit FNV-1a over the n-gram's three UTF-16 code units (0 = none) as 6 little-endian bytes: the shard number.
@@ -55,10 +55,9 @@ function hash(key) {
   return h;
 }
 
-const shards = new Map();
-async function shard(s) {
-  if (!shards.has(s)) {
-    shards.set(s, load(`s/${s}.bin`).then((raw) => {
+async function shard(blk, s) {
+  if (!blk.shards.has(s)) {
+    blk.shards.set(s, load(blk, `s/${s}.bin`).then((raw) => {
       const words = new Uint32Array(raw.buffer), count = words[0];
       const head = new Uint16Array(raw.buffer, 4, count * 6);
       const recs = new Map();
@@ -79,14 +78,14 @@ async function shard(s) {
       return { words, recs, total, base: 1 + count * 3 };
     }));
   }
-  return shards.get(s);
+  return blk.shards.get(s);
 }
 
 // One n-gram (1-3 code units): {docs, tf, title, pos}; pos (with positions) lists each article's positions.
-async function record(units, positions) {
+async function record(blk, units, positions) {
   const key = [units[0], units[1] || 0, units[2] || 0];
-  const s = hash(key) % meta.shards;
-  const sh = await shard(s);
+  const s = hash(key) % blk.meta.shards;
+  const sh = await shard(blk, s);
   const rec = sh.recs.get(key.join(","));
   if (!rec) return { docs: [], tf: [], title: [], pos: [] };
   const docs = [], tf = [], title = [];
@@ -100,7 +99,7 @@ async function record(units, positions) {
   }
   const pos = [];
   if (positions) {
-    const all = new Uint32Array((await load(`p/${s}.bin`)).buffer);
+    const all = new Uint32Array((await load(blk, `p/${s}.bin`)).buffer);
     let off = rec.positions;
     for (const count of tf) {
       const p = new Set();
@@ -129,16 +128,16 @@ export function cover(length) {
   return [...out].sort((a, b) => a - b);
 }
 
-// {article: [occurrences, in title]} of one normalised term.
-async function term(text) {
+// {article of the block: [occurrences, in title]} of one normalised term.
+async function term(blk, text) {
   const u = units(text), found = new Map();
   if (u.length <= 3) {
-    const r = await record(u, false);
+    const r = await record(blk, u, false);
     r.docs.forEach((d, i) => found.set(d, [r.tf[i], r.title[i]]));
     return found;
   }
   const offsets = cover(u.length);
-  const recs = await Promise.all(offsets.map((o) => record(u.slice(o, o + 3), true)));
+  const recs = await Promise.all(offsets.map((o) => record(blk, u.slice(o, o + 3), true)));
   const at = recs.map((r) => new Map(r.docs.map((d, i) => [d, i])));
   for (const [d, i0] of at[0]) {
     if (!at.every((m) => m.has(d))) continue;
@@ -146,36 +145,41 @@ async function term(text) {
     for (const p of recs[0].pos[i0]) {
       if (offsets.every((o, k) => recs[k].pos[at[k].get(d)].has(p + o))) { count++; firstHit = Math.min(firstHit, p); }
     }
-    if (count) found.set(d, [count, firstHit + u.length <= meta.titleLen(d)]);
+    if (count) found.set(d, [count, firstHit + u.length <= blk.meta.titleLen(d)]);
   }
   return found;
 }
 
+// The articles (numbers in the site) that answer q, ranked; the same rules as sitegen/searchindex.py query().
 export async function search(q, { newest = false, section = "" } = {}) {
-  await index();
+  await Promise.all(blocks.map(open));
   const terms = q.split(/\s+/u).map(normalize).filter(Boolean);
   if (!terms.length) return [];
-  const found = await Promise.all(terms.map(term));
-  let docs = [...found[0].keys()].filter((d) => found.every((f) => f.has(d)));
+  const found = await Promise.all(blocks.map((blk) => Promise.all(terms.map((t) => term(blk, t)))));
+  const dfs = terms.map((_, k) => found.reduce((sum, f) => sum + f[k].size, 0));
+  const n = blocks.reduce((sum, blk) => sum + blk.meta.docs, 0);
   const [kind, ...rest] = section.split(":"), name = rest.join(":");
-  if (kind === "category" || kind === "column") {
-    const names = kind === "category" ? meta.categories : meta.columns;
-    const want = names.indexOf(name) + 1 || -1;
-    docs = docs.filter((d) => (kind === "category" ? meta.category(d) : meta.column(d)) === want);
-  }
-  if (newest) return docs.sort((a, b) => b - a);
-  const n = meta.docs, avg = meta.avglen || 1;
-  const key = new Map(docs.map((d) => {
-    let title = 0, score = 0;
-    for (const f of found) {
-      const [tf, inTitle] = f.get(d), df = f.size;
-      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
-      score += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * meta.length(d) / avg));
-      title += inTitle ? 1 : 0;
+  const ranked = [];
+  blocks.forEach((blk, b) => {
+    const meta = blk.meta, perTerm = found[b], avg = meta.avglen || 1;
+    let docs = [...perTerm[0].keys()].filter((d) => perTerm.every((f) => f.has(d)));
+    if (kind === "category" || kind === "column") {
+      const want = (kind === "category" ? meta.categories : meta.columns).indexOf(name) + 1 || -1;
+      docs = docs.filter((d) => (kind === "category" ? meta.category(d) : meta.column(d)) === want);
     }
-    return [d, [title, Math.round(score * 1e6)]];
-  }));
-  return docs.sort((a, b) => key.get(b)[0] - key.get(a)[0] || key.get(b)[1] - key.get(a)[1] || b - a);
+    for (const d of docs) {
+      let title = 0, score = 0;
+      perTerm.forEach((f, k) => {
+        const [tf, inTitle] = f.get(d), df = dfs[k];
+        const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+        score += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * meta.length(d) / avg));
+        title += inTitle ? 1 : 0;
+      });
+      ranked.push(newest ? [0, 0, meta.first + d] : [title, Math.round(score * 1e6), meta.first + d]);
+    }
+  });
+  ranked.sort((a, b) => b[0] - a[0] || b[1] - a[1] || b[2] - a[2]);
+  return ranked.map((r) => r[2]);
 }
 
 // The excerpt: about 90 characters of the article around the first match, every match in it marked.
@@ -212,7 +216,8 @@ function excerpt(text, terms) {
 }
 
 async function item(d, terms) {
-  const doc = JSON.parse(new TextDecoder().decode(await load(`d/${d}.bin`)));
+  const blk = blocks.find((b) => d >= b.meta.first && d < b.meta.first + b.meta.docs);
+  const doc = JSON.parse(new TextDecoder().decode(await load(blk, `d/${d - blk.meta.first}.bin`)));
   const li = document.createElement("li");
   li.className = "item";
   const a = document.createElement("a");
