@@ -14,6 +14,7 @@ CPU-seconds, where a loop over the characters in Python costs ten times as much.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import zlib
@@ -188,8 +189,12 @@ def build(docs: Sequence[Doc], *, first: int = 0, level: int = 6, fast: int = 1)
     files["docs.bin"] = zlib.compress(_doc_table(docs, texts, title_len), level)
     for i, d in enumerate(docs):
         files[f"d/{i}.bin"] = doc_file(d, fast)
-    files["index.json"] = json.dumps(manifest(docs, shards, texts, first), ensure_ascii=False,
-                                     sort_keys=True).encode("utf-8")
+    digest = hashlib.blake2b(digest_size=8)
+    for name in sorted(files):
+        digest.update(f"{name}\0{len(files[name])}\0".encode())
+        digest.update(files[name])
+    files["index.json"] = json.dumps({**manifest(docs, shards, texts, first), "version": digest.hexdigest()},
+                                     ensure_ascii=False, sort_keys=True).encode("utf-8")
     return files
 
 
