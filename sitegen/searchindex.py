@@ -171,8 +171,9 @@ def build(docs: Sequence[Doc], *, first: int = 0, level: int = 6, fast: int = 1)
     new_first = np.cumsum(rec_len) - rec_len
     docs_d = _deltas(e_doc[gather], new_first).astype("<u4")
     tf = (e_count[gather].astype(np.uint64) | (e_title[gather].astype(np.uint64) << np.uint64(31))).astype("<u4")
-    tri = families[2]
-    tri_pos_first = np.concatenate(([0], np.cumsum(tri.counts)))  # per trigram entry, into tri.positions
+    records = (fam_of, rec_first, rec_len)
+    trigrams = (families[2], np.concatenate(([0], np.cumsum(families[2].counts))),  # entry → its first position
+                len(families[0].docs) + len(families[1].docs))  # trigram entries' offset in the entry arrays
     bounds = np.searchsorted(shard, np.arange(shards + 1))
     rows = _unit_rows(keys).astype("<u2")
     for s in range(shards):
@@ -184,8 +185,7 @@ def build(docs: Sequence[Doc], *, first: int = 0, level: int = 6, fast: int = 1)
         ea, eb = (int(new_first[a]), int(new_first[b - 1] + rec_len[b - 1])) if b > a else (0, 0)
         raw = b"".join((np.uint32(b - a).tobytes(), head.tobytes(), docs_d[ea:eb].tobytes(), tf[ea:eb].tobytes()))
         files[f"s/{s}.bin"] = zlib.compress(raw, level)
-        files[f"p/{s}.bin"] = zlib.compress(_positions(s, a, b, fam_of, rec_first, rec_len, tri, tri_pos_first,
-                                                       families), fast)
+        files[f"p/{s}.bin"] = zlib.compress(_positions(a, b, records, trigrams), fast)
     files["docs.bin"] = zlib.compress(_doc_table(docs, texts, title_len), level)
     for i, d in enumerate(docs):
         files[f"d/{i}.bin"] = doc_file(d, fast)
@@ -206,11 +206,14 @@ def _offsets(lengths: Sequence[int]) -> list[int]:
     return out
 
 
-def _positions(s: int, a: int, b: int, fam_of, rec_first, rec_len, tri: _Family, tri_pos_first, families) -> bytes:
-    """The ``p/<s>.bin`` bytes: the 3-gram records of shard ``s`` in shard order, each entry's positions as
-    differences (the first from 0)."""
+def _positions(a: int, b: int, records: tuple, trigrams: tuple) -> bytes:
+    """The ``p/<shard>.bin`` bytes of the shard whose records are ``a``…``b-1`` of ``records`` (family, first
+    entry, entries, in shard order): its 3-gram records in that order, each entry's positions as differences (the
+    first from 0). ``trigrams`` is the 3-gram family, each entry's first position in it, and the offset of its
+    entries in the concatenated entry arrays."""
+    fam_of, rec_first, rec_len = records
+    tri, tri_pos_first, base = trigrams
     sel = np.flatnonzero(fam_of[a:b] == 3) + a
-    base = len(families[0].docs) + len(families[1].docs)
     entries = _segments(rec_first[sel] - base, rec_len[sel])
     counts = tri.counts[entries]
     pos_idx = _segments(tri_pos_first[entries], counts)
