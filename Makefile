@@ -46,8 +46,8 @@ fuzz: $(TEST_STAMP)
 	$(PY) -m pytest tests/test_fuzz.py -p no:cacheprovider -s -q --hypothesis-profile=fuzz --hypothesis-show-statistics
 
 # Image bytes a 390 px phone at DPR 3 loads on first view (home, a 图片新闻 article, a column article, a gallery;
-# budget 150 KB on the first two), then Lighthouse 12.2.3 (npm, run through npx) on the home page and an article,
-# mobile; about a minute. Not part of `make test`: Lighthouse needs Node and is slow. Targets: accessibility,
+# budget 150 KB on the first two), then Lighthouse 12.2.3 (npm, run through npx) on the home page, an article and
+# /search/?q=妇联, mobile; about a minute. Not part of `make test`: Lighthouse needs Node and is slow. Targets: accessibility,
 # best practices, SEO 100; performance >= 95.
 audit: audit-images
 	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(PY) tests/lighthouse_audit.py $(SITE)/output

@@ -11,7 +11,7 @@ Layout (``config.cache_dir``, kept between CI runs, never published)::
     site.cache                  the assembled indexes of the last site shape (see :class:`SiteIndex`)
     *.journal                   beside pages.cache and a manifest: the changes since that file was last
                                 written whole (see :func:`write_journaled`)
-    search/                     the last Pagefind bundle of each search shard (sitegen.search)
+    search/                     the digest of what the search index read of each article (sitegen.search)
     qr.cache                    the QR code drawing of each page's URL (sitegen.build.render.QR_CACHE)
     theme-facts.json            what the theme's templates read, per theme fingerprint (sitegen.build)
 

@@ -156,7 +156,7 @@ class Preview:
                     problems = exc.problems or (Problem(Location(self.config.source_path), "E900", str(exc)),)
             if not self._config_broken:
                 changed = change.paths if change is not None and not change.full else None
-                # the search index takes a minute per 10,000 articles: after the first build it is refreshed later
+                # the index takes seconds at 10,000 articles: after the first build it is refreshed by the next one
                 options = buildmod.BuildOptions(out=self.out, drafts=True, future=True,
                                                 defer_search=change is not None)
                 try:

@@ -25,10 +25,10 @@ BINARY = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".ico")
 
 
 def all_output(out: Path) -> dict[str, bytes]:
-    """Every text output file: all but the search index (gzipped binary Pagefind chunks under pagefind/) and
+    """Every text output file: all but the search index (zlib-compressed binary files under search-index/) and
     images (the theme's beian.png, photos)."""
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and not p.relative_to(out).as_posix().startswith("pagefind/")
+            if p.is_file() and not p.relative_to(out).as_posix().startswith("search-index/")
             and p.suffix.lower() not in BINARY}
 
 

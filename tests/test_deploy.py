@@ -130,11 +130,11 @@ def test_content_type_and_cache_control():
     assert content_type("logo.svg") == "image/svg+xml; charset=utf-8"
     assert content_type("media/abc123-480.webp") == "image/webp"
     assert content_type("media/abc123-480.jpg") == "image/jpeg"
-    assert content_type("pagefind/wasm.zh.pagefind") == "application/octet-stream"
+    assert content_type("search-index/s/12.bin") == "application/octet-stream"
     assert content_type("README") == "application/octet-stream"
     assert cache_control("style.3f2a9c1b.css") == CACHE_IMMUTABLE == "public, max-age=31536000, immutable"
     assert cache_control("media/abc123-480.jpg") == CACHE_IMMUTABLE
-    assert cache_control("pagefind/fragment/zh_1a2b3c4d5e.pf_fragment") == CACHE_IMMUTABLE
+    assert cache_control("search-index/s/12.bin") == CACHE_SHORT  # same name, new bytes after an edit
     assert cache_control("index.html") == CACHE_SHORT == "public, max-age=300"
     assert cache_control("feed.xml") == CACHE_SHORT
     assert cache_control("style.css") == CACHE_SHORT

@@ -38,7 +38,7 @@ def public_pages(out: Path) -> set[Path]:
     """HTML pages a search engine may index: not noindex (404, alias redirects, the search page)."""
     found = set()
     for f in out.rglob("*.html"):
-        if "pagefind" in f.relative_to(out).parts or f.name == "404.html":
+        if "search-index" in f.relative_to(out).parts or f.name == "404.html":
             continue
         robots = lxml.html.fromstring(f.read_bytes()).xpath("//meta[@name='robots']/@content")
         if not any("noindex" in r for r in robots):

@@ -48,6 +48,4 @@ def build(config: Config, options: BuildOptions = BuildOptions(), changed: Itera
     except BaseException:
         run.abort()
         raise
-    finally:
-        run.close()
     return run.report()

@@ -11,20 +11,8 @@ from sitegen import pool
 from sitegen.build.state import RenderState
 from sitegen.build.write import Writer, output_path
 from sitegen.content import Site
-from sitegen.errors import SitegenError
 
 log = logging.getLogger(__name__)
-
-
-def start_indexer():
-    """A :class:`sitegen.search.Pagefind` process warming up for this build's index stage, or ``None`` when it
-    cannot start (the index stage then starts its own and reports the failure)."""
-    from sitegen import search
-
-    try:
-        return search.Pagefind(warm=True)
-    except SitegenError:
-        return None
 
 
 def _shard_digest(salt: str, name: str, pages, outputs) -> str | None:
@@ -57,7 +45,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     from sitegen import search
 
     outputs, old = state.manifest.outputs, state.old
-    salt = (f"{cachemod.dist_version(search.PAGEFIND_DIST)}\0{cachemod.code_version()}\0{site.config.base_path}"
+    salt = (f"{search.INDEX_VERSION}\0{cachemod.code_version()}\0{site.config.base_path}"
             f"\0{state.config.slice_fingerprint('render')}")
     groups = search.shards(site)
 
@@ -101,6 +89,6 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     if not stale:
         return
     made = search.index(site, writer, {name: groups[name] for name in stale}, jobs=state.jobs or pool.default_jobs(),
-                        read=read, service=state.pagefind)
+                        read=read)
     for name, (rel, found) in stale.items():
         outputs[rel] = manifestmod.Output(found, (keys[name],), tuple(x for x in made[name] if x != rel))

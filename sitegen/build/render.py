@@ -26,7 +26,7 @@ from sitegen.content import Page, Site
 from sitegen.errors import SitegenError, TemplateError
 from sitegen.markup import IMG_LINK, MD_LINK, escape
 
-SEARCH_DIR = "pagefind/"
+SEARCH_DIR = "search-index/"
 """The folder of the search bundle and its shards, whose outputs the index stage decides."""
 
 QR_CACHE = "qr.cache"

@@ -16,7 +16,7 @@ from sitegen import slugs
 from sitegen.build import assemble as assemblemod
 from sitegen.build import plan as planmod
 from sitegen.build import theme as thememod
-from sitegen.build.index import index_search, start_indexer
+from sitegen.build.index import index_search
 from sitegen.build.media import Media, image_refs
 from sitegen.build.parse import load_pages
 from sitegen.build.render import render_outputs
@@ -40,7 +40,6 @@ class Run:
         self.problems = Problems()
         self.stages: list[tuple[str, float]] = []
         self.writer: Writer | None = None
-        self.indexer = None
         self.removed: list[str] = []
         self.results: dict = {}
         self.parsed = 0
@@ -135,8 +134,6 @@ class Run:
             self.session.site_index = remembered
         self.problems.extend(problems)
         self.state.shape = shape
-        if admitted and not self.options.defer_search and self.pages_cache.changed():
-            self.indexer = start_indexer()  # its dictionary loads while the site renders
 
     def plan(self) -> None:
         """plan: every output of the site, once, gated and checked for clashes."""
@@ -168,7 +165,6 @@ class Run:
             for result in self.results.values():
                 for variant in (result.variants if result.ok else ()):
                     writer.link(variant.url, images.cache_file(config.cache_dir, variant))
-        self.state.pagefind = self.indexer
         self.state.manifest.config_keys = config.key_digests()
         self.count = render_outputs(self.planned, self.site, writer, Media(config, self.results), self.state,
                                     self.env_theme)
@@ -206,11 +202,6 @@ class Run:
             self.writer.abort()
         if self.session is not None:
             self.session.manifests.pop(self.out, None)
-
-    def close(self) -> None:
-        """Stop the search indexer started for this build, if any."""
-        if self.indexer is not None:
-            self.indexer.close()
 
     def report(self) -> BuildReport:
         """The report of a finished build (also written as the status file)."""

@@ -1,0 +1,379 @@
+"""The search index's files, made from the articles' texts: character n-grams (1, 2 and 3 UTF-16 code units) with
+the articles that contain them, and where in each article the 3-grams are, sharded by a hash of the n-gram so
+that a reader's query fetches only the shards of its own n-grams. The format is described in
+``docs/search-index.md``; ``themes/default/static/search.js`` reads it in the browser and :func:`query` here (the
+same rules, in Python, for tests).
+
+Texts are normalised as the search page normalises a query (:func:`normalize`: whitespace removed, ASCII letters
+lower-cased), so a query is found wherever it occurs in an article's indexed text, across spaces and line breaks.
+A query of 1 to 3 code units is looked up as one n-gram (exact by construction); a longer one through the
+positions of the 3-grams that cover it, so an article counts only when the whole string occurs in it.
+
+Built with NumPy, whole arrays at a time: at 10,000 bench articles (11.7 million characters) the index costs a few
+CPU-seconds, where a loop over the characters in Python costs ten times as much.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+FORMAT = 1
+"""Version of the file format (``docs/search-index.md``); part of ``index.json``."""
+
+_WHITESPACE = re.compile(r"\s+")
+_ASCII_UPPER = re.compile(r"[A-Z]+")
+_FNV_OFFSET, _FNV_PRIME = 2166136261, 16777619
+
+
+def normalize(text: str) -> str:
+    """``text`` as the index and the search page compare it: Unicode whitespace removed, ``A``–``Z`` lower-cased
+    (other letters untouched), NUL removed (it separates articles in the index)."""
+    text = _WHITESPACE.sub("", text).replace("\0", "")
+    return _ASCII_UPPER.sub(lambda m: m.group().lower(), text)  # str.translate looks up every character: slower
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """One indexed article: ``url`` (site-relative, e.g. ``/gongzuo-dongtai/2024/01/a/``), ``title``, ``date``
+    (``YYYY-MM-DD``, site time zone), ``category`` and ``column`` names (``""`` when none) and ``text``, the
+    indexed element's text with whitespace runs collapsed to one space (what the page shows as an excerpt)."""
+
+    url: str
+    title: str
+    date: str
+    category: str
+    column: str
+    text: str
+
+
+def shard_count(docs: int) -> int:
+    """Shards of an index of ``docs`` articles: a power of two near ``docs / 3``, from 8 to 4096 (about 4-10 KB a
+    shard whatever the size of the site)."""
+    n = 8
+    while n < 4096 and n * 3 < docs:
+        n *= 2
+    return n
+
+
+def fnv1a(units: np.ndarray) -> np.ndarray:
+    """32-bit FNV-1a of each row of ``units`` (shape ``(n, 3)``, UTF-16 code units, 0 = none), over the code units'
+    6 little-endian bytes; the same function as ``hash()`` in search.js. Returns uint64 values < 2**32."""
+    h = np.full(len(units), _FNV_OFFSET, dtype=np.uint64)
+    for col in range(3):
+        for shift in (0, 8):
+            h ^= (units[:, col] >> np.uint64(shift)) & np.uint64(0xFF)
+            h = (h * np.uint64(_FNV_PRIME)) & np.uint64(0xFFFFFFFF)
+    return h
+
+
+def _units(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Code units of all texts joined by NUL (plus 3 NUL), per-unit article number and offset in its article."""
+    joined = "\0".join(texts) + "\0\0\0"
+    units = np.frombuffer(joined.encode("utf-16-le"), "<u2")
+    lens = np.array([len(t.encode("utf-16-le")) // 2 for t in texts], dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lens + 1)[:-1])).astype(np.int64)
+    where = np.flatnonzero(units[:-3] != 0)
+    doc = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
+    return units, where, np.stack([doc, where - starts[doc]])
+
+
+@dataclass(frozen=True)
+class _Family:
+    """The n-grams of length ``n``: unique ``keys`` (48 bits: c1<<32 | c2<<16 | c3), per record its entries'
+    range, per entry (key, article) its article, count and title flag, and for n == 3 each entry's positions."""
+
+    keys: np.ndarray
+    first: np.ndarray  # index of each record's first entry; plus one final bound
+    docs: np.ndarray
+    counts: np.ndarray
+    titled: np.ndarray
+    positions: np.ndarray | None  # in entry order, ascending within an entry (n == 3 only)
+
+
+def _family(n: int, units: np.ndarray, where: np.ndarray, place: np.ndarray, title_len: np.ndarray) -> _Family:
+    ok = np.ones(len(where), dtype=bool)
+    for k in range(1, n):
+        ok &= units[where + k] != 0
+    at = where[ok]
+    key = units[at].astype(np.uint64) << np.uint64(32)
+    for k in range(1, n):
+        key |= units[at + k].astype(np.uint64) << np.uint64(32 - 16 * k)
+    doc, rel = place[0][ok], place[1][ok]
+    order = np.argsort(key, kind="stable")  # keeps article and position order within a key
+    key, doc, rel = key[order], doc[order], rel[order]
+    new_entry = np.ones(len(key), dtype=bool)
+    new_entry[1:] = (key[1:] != key[:-1]) | (doc[1:] != doc[:-1])
+    entry_start = np.flatnonzero(new_entry)
+    counts = np.diff(np.append(entry_start, len(key)))
+    titled = np.maximum.reduceat((rel + n <= title_len[doc]).astype(np.uint8), entry_start) if len(key) else \
+        np.zeros(0, np.uint8)
+    ekey = key[entry_start]
+    new_rec = np.ones(len(ekey), dtype=bool)
+    new_rec[1:] = ekey[1:] != ekey[:-1]
+    first = np.append(np.flatnonzero(new_rec), len(ekey))
+    return _Family(ekey[first[:-1]], first, doc[entry_start], counts, titled, rel if n == 3 else None)
+
+
+def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Indices ``starts[0] .. starts[0]+lengths[0]-1, starts[1] ..`` as one array (gathers records in a new order)."""
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offsets, lengths) + np.arange(total, dtype=np.int64)
+
+
+def _deltas(values: np.ndarray, group_first: np.ndarray) -> np.ndarray:
+    """``values`` as differences from the previous value, restarting at each index in ``group_first``."""
+    out = values.copy()
+    if len(values) > 1:
+        out[1:] = values[1:] - values[:-1]
+    out[group_first] = values[group_first]
+    return out
+
+
+def _unit_rows(keys: np.ndarray) -> np.ndarray:
+    return np.stack([(keys >> np.uint64(s)) & np.uint64(0xFFFF) for s in (32, 16, 0)], axis=1)
+
+
+def build(docs: Sequence[Doc], *, first: int = 0, level: int = 6, fast: int = 1) -> dict[str, bytes]:
+    """The index files of one block of articles, ``docs``, as ``{path relative to the block's folder: bytes}``.
+    An article's number in the site is ``first`` + its position in ``docs`` (give them oldest first, so that the
+    highest number is the newest article); inside the block's files it is its position. Files: ``index.json``,
+    ``docs.bin``, ``s/<shard>.bin``, ``p/<shard>.bin`` and ``d/<article>.bin`` (``docs/search-index.md``).
+    ``level`` is zlib's compression level of what every query fetches (``s/``, ``docs.bin``), ``fast`` that of
+    the rest (positions and articles: level 6 saves 3-5 % of them for twice the time). The same docs always give
+    the same bytes."""
+    texts = [normalize(d.text) for d in docs]
+    title_len = np.array([len(normalize(d.title).encode("utf-16-le")) // 2 if t.startswith(normalize(d.title)) else 0
+                          for d, t in zip(docs, texts)] + [0], dtype=np.int64)
+    units, where, place = _units(texts)
+    families = [_family(n, units, where, place, title_len) for n in (1, 2, 3)]
+    shards = shard_count(len(docs))
+    files: dict[str, bytes] = {}
+    keys = np.concatenate([f.keys for f in families])
+    fam_of = np.concatenate([np.full(len(f.keys), n, dtype=np.int64) for n, f in enumerate(families, 1)])
+    rec_first = np.concatenate([f.first[:-1] + off for f, off in zip(families, _offsets([len(f.docs) for f in families]))])
+    rec_len = np.concatenate([np.diff(f.first) for f in families])
+    e_doc = np.concatenate([f.docs for f in families])
+    e_count = np.concatenate([f.counts for f in families])
+    e_title = np.concatenate([f.titled for f in families])
+    shard = (fnv1a(_unit_rows(keys)) % np.uint64(shards)).astype(np.int64)
+    order = np.argsort(shard, kind="stable")
+    keys, fam_of, rec_first, rec_len, shard = keys[order], fam_of[order], rec_first[order], rec_len[order], shard[order]
+    gather = _segments(rec_first, rec_len)
+    new_first = np.cumsum(rec_len) - rec_len
+    docs_d = _deltas(e_doc[gather], new_first).astype("<u4")
+    tf = (e_count[gather].astype(np.uint64) | (e_title[gather].astype(np.uint64) << np.uint64(31))).astype("<u4")
+    records = (fam_of, rec_first, rec_len)
+    trigrams = (families[2], np.concatenate(([0], np.cumsum(families[2].counts))),  # entry → its first position
+                len(families[0].docs) + len(families[1].docs))  # trigram entries' offset in the entry arrays
+    bounds = np.searchsorted(shard, np.arange(shards + 1))
+    rows = _unit_rows(keys).astype("<u2")
+    for s in range(shards):
+        a, b = bounds[s], bounds[s + 1]
+        head = np.zeros((b - a, 6), dtype="<u2")
+        head[:, :3] = rows[a:b]
+        head[:, 4] = (rec_len[a:b] & 0xFFFF).astype("<u2")
+        head[:, 5] = (rec_len[a:b] >> 16).astype("<u2")
+        ea, eb = (int(new_first[a]), int(new_first[b - 1] + rec_len[b - 1])) if b > a else (0, 0)
+        raw = b"".join((np.uint32(b - a).tobytes(), head.tobytes(), docs_d[ea:eb].tobytes(), tf[ea:eb].tobytes()))
+        files[f"s/{s}.bin"] = zlib.compress(raw, level)
+        files[f"p/{s}.bin"] = zlib.compress(_positions(a, b, records, trigrams), fast)
+    files["docs.bin"] = zlib.compress(_doc_table(docs, texts, title_len), level)
+    for i, d in enumerate(docs):
+        files[f"d/{i}.bin"] = doc_file(d, fast)
+    digest = hashlib.blake2b(digest_size=8)
+    for name in sorted(files):
+        digest.update(f"{name}\0{len(files[name])}\0".encode())
+        digest.update(files[name])
+    files["index.json"] = json.dumps({**manifest(docs, shards, texts, first), "version": digest.hexdigest()},
+                                     ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return files
+
+
+def _offsets(lengths: Sequence[int]) -> list[int]:
+    out, total = [], 0
+    for n in lengths:
+        out.append(total)
+        total += n
+    return out
+
+
+def _positions(a: int, b: int, records: tuple, trigrams: tuple) -> bytes:
+    """The ``p/<shard>.bin`` bytes of the shard whose records are ``a``…``b-1`` of ``records`` (family, first
+    entry, entries, in shard order): its 3-gram records in that order, each entry's positions as differences (the
+    first from 0). ``trigrams`` is the 3-gram family, each entry's first position in it, and the offset of its
+    entries in the concatenated entry arrays."""
+    fam_of, rec_first, rec_len = records
+    tri, tri_pos_first, base = trigrams
+    sel = np.flatnonzero(fam_of[a:b] == 3) + a
+    entries = _segments(rec_first[sel] - base, rec_len[sel])
+    counts = tri.counts[entries]
+    pos_idx = _segments(tri_pos_first[entries], counts)
+    starts = np.cumsum(counts) - counts
+    deltas = _deltas(tri.positions[pos_idx], starts).astype("<u4")
+    return np.uint32(len(deltas)).tobytes() + deltas.tobytes()
+
+
+def _doc_table(docs: Sequence[Doc], texts: Sequence[str], title_len: np.ndarray) -> bytes:
+    cats = sorted({d.category for d in docs if d.category})
+    cols = sorted({d.column for d in docs if d.column})
+    length = np.array([min(len(t.encode("utf-16-le")) // 2, 0xFFFF) for t in texts], dtype="<u2")
+    tlen = np.minimum(title_len[:-1], 0xFFFF).astype("<u2")
+    cat = np.array([cats.index(d.category) + 1 if d.category else 0 for d in docs], dtype="u1")
+    col = np.array([cols.index(d.column) + 1 if d.column else 0 for d in docs], dtype="u1")
+    return length.tobytes() + tlen.tobytes() + cat.tobytes() + col.tobytes()
+
+
+def doc_file(doc: Doc, level: int = 6) -> bytes:
+    """The ``d/<article>.bin`` bytes of ``doc``: zlib-compressed JSON ``{"u", "t", "d", "c", "k", "x"}`` (URL,
+    title, date, category, column, text)."""
+    data = {"u": doc.url, "t": doc.title, "d": doc.date, "c": doc.category, "k": doc.column, "x": doc.text}
+    return zlib.compress(json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8"), level)
+
+
+def manifest(docs: Sequence[Doc], shards: int, texts: Sequence[str], first: int = 0) -> dict:
+    """The ``index.json`` of a block: format, number of its first article, article and shard counts, category and
+    column names (1-based in ``docs.bin``), mean text length in code units."""
+    total = sum(len(t.encode("utf-16-le")) // 2 for t in texts)
+    return {"format": FORMAT, "first": first, "docs": len(docs), "shards": shards,
+            "categories": sorted({d.category for d in docs if d.category}),
+            "columns": sorted({d.column for d in docs if d.column}),
+            "avglen": round(total / len(docs), 1) if docs else 0}
+
+
+K1, B = 1.2, 0.75
+"""BM25's parameters (Robertson & Zaragoza 2009, the usual values), in :func:`query` and search.js alike."""
+
+
+def cover(length: int) -> list[int]:
+    """Offsets of the 3-grams whose positions prove that a string of ``length`` (≥ 4) code units occurs: every third
+    code unit, plus the last 3-gram (``cover(8) == [0, 3, 5]``)."""
+    return sorted(set(range(0, length - 2, 3)) | {length - 3})
+
+
+class Reader:
+    """The index files (``{relative path: bytes}``, as :func:`build` returns them or as read from ``output/search/``)
+    opened for :func:`query`, as the search page reads them."""
+
+    def __init__(self, files: Mapping[str, bytes]):
+        self.files = files
+        self.meta = json.loads(files["index.json"])
+        n = self.meta["docs"]
+        table = zlib.decompress(files["docs.bin"])
+        self.length = np.frombuffer(table, "<u2", n, 0)
+        self.title_len = np.frombuffer(table, "<u2", n, 2 * n)
+        self.category = np.frombuffer(table, "u1", n, 4 * n)
+        self.column = np.frombuffer(table, "u1", n, 5 * n)
+
+    def record(self, units: Sequence[int], positions: bool = False):
+        """``(articles, counts, title flags, positions per entry or None)`` of the n-gram ``units`` (1–3 code units);
+        empty arrays when no article has it."""
+        key = tuple(units) + (0,) * (3 - len(units))
+        s = int(fnv1a(np.array([key], dtype=np.uint64))[0] % self.meta["shards"])
+        raw = zlib.decompress(self.files[f"s/{s}.bin"])
+        count = int(np.frombuffer(raw, "<u4", 1)[0])
+        head = np.frombuffer(raw, "<u2", count * 6, 4).reshape(count, 6)
+        ndocs = head[:, 4].astype(np.int64) | (head[:, 5].astype(np.int64) << 16)
+        first = np.cumsum(ndocs) - ndocs
+        total = int(ndocs.sum())
+        base = 4 + 12 * count
+        hit = np.flatnonzero((head[:, 0] == key[0]) & (head[:, 1] == key[1]) & (head[:, 2] == key[2]))
+        if not len(hit):
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty.astype(bool), ([] if positions else None)
+        i = int(hit[0])
+        a, n = int(first[i]), int(ndocs[i])
+        docs = np.cumsum(np.frombuffer(raw, "<u4", n, base + 4 * a).astype(np.int64))
+        tf = np.frombuffer(raw, "<u4", n, base + 4 * total + 4 * a).astype(np.int64)
+        pos = None
+        if positions:
+            tri = (head[:, 1] != 0) & (head[:, 2] != 0)
+            praw = zlib.decompress(self.files[f"p/{s}.bin"])
+            counts_all = np.frombuffer(raw, "<u4", total, base + 4 * total).astype(np.int64) & 0x7FFFFFFF
+            trig_counts = np.concatenate([counts_all[first[j]:first[j] + ndocs[j]] for j in range(i) if tri[j]] or
+                                         [np.zeros(0, np.int64)])
+            off = int(trig_counts.sum())
+            flat = np.frombuffer(praw, "<u4", -1, 4).astype(np.int64)
+            pos, own = [], tf & 0x7FFFFFFF
+            for c in own:
+                pos.append(np.cumsum(flat[off:off + c]))
+                off += int(c)
+        return docs, tf & 0x7FFFFFFF, (tf >> 31).astype(bool), pos
+
+
+def open_blocks(files: Mapping[str, bytes]) -> list[Reader]:
+    """A :class:`Reader` for each block of an index folder's files (``{"b0/index.json": bytes, …}``, paths relative
+    to ``search-index/``), in block order."""
+    blocks: dict[str, dict[str, bytes]] = {}
+    for rel, data in files.items():
+        block, _, rest = rel.partition("/")
+        blocks.setdefault(block, {})[rest] = data
+    return [Reader(blocks[b]) for b in sorted(blocks, key=lambda b: int(b[1:]))]
+
+
+def _term(reader: Reader, term: str) -> dict[int, tuple[int, bool]]:
+    """``{article: (occurrences, occurs in the title)}`` of the articles containing ``term`` (normalised)."""
+    units = list(np.frombuffer(term.encode("utf-16-le"), "<u2"))
+    if len(units) <= 3:
+        docs, tf, titled, _ = reader.record(units)
+        return {int(d): (int(c), bool(t)) for d, c, t in zip(docs, tf, titled)}
+    offsets = cover(len(units))
+    recs = [reader.record(units[o:o + 3], positions=True) for o in offsets]
+    common = set(recs[0][0].tolist())
+    for r in recs[1:]:
+        common &= set(r[0].tolist())
+    out = {}
+    for d in common:
+        sets = [set(r[3][int(np.searchsorted(r[0], d))].tolist()) for r in recs]
+        starts = [p for p in sets[0] if all(p + o in s for o, s in zip(offsets[1:], sets[1:]))]
+        if starts:
+            out[d] = (len(starts), min(starts) + len(units) <= int(reader.title_len[d]))
+    return out
+
+
+def query(readers: Reader | Sequence[Reader], q: str, *, newest: bool = False, section: str = "") -> list[int]:
+    """The articles (numbers in the site, see :func:`build`) that answer ``q`` as the search page ranks them, over
+    the index's blocks ``readers``: every whitespace-separated term must occur in the article (:func:`normalize`
+    applied to both); ranked by the number of terms found in the title, then BM25 (:data:`K1`, :data:`B`; a
+    term's frequency is how often the whole term occurs, its document frequency is counted over all blocks, the
+    mean length is the article's block's), then newest first; with ``newest``, newest first only. ``section``
+    (``category:名称`` or ``column:名称``) keeps the articles of that category or column."""
+    readers = [readers] if isinstance(readers, Reader) else list(readers)
+    terms = [t for t in (normalize(x) for x in q.split()) if t]
+    if not terms:
+        return []
+    found = [[_term(r, t) for t in terms] for r in readers]
+    dfs = [sum(len(f[k]) for f in found) for k in range(len(terms))]
+    ranked = []
+    for reader, per_term in zip(readers, found):
+        docs = set(per_term[0])
+        for f in per_term[1:]:
+            docs &= set(f)
+        first, n_all, avg = reader.meta["first"], sum(r.meta["docs"] for r in readers), reader.meta["avglen"] or 1.0
+        for d in _filtered(reader, docs, section):
+            title, score = 0, 0.0
+            for f, df in zip(per_term, dfs):
+                tf, in_title = f[d]
+                idf = np.log(1 + (n_all - df + 0.5) / (df + 0.5))
+                score += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * int(reader.length[d]) / avg))
+                title += in_title
+            ranked.append((0, 0, -(first + d)) if newest else (-title, -round(float(score), 6), -(first + d)))
+    return [-key[2] for key in sorted(ranked)]
+
+
+def _filtered(reader: Reader, docs: set[int], section: str) -> set[int]:
+    kind, _, name = section.partition(":")
+    names = reader.meta["categories"] if kind == "category" else reader.meta["columns"] if kind == "column" else None
+    if names is None:
+        return docs
+    want = names.index(name) + 1 if name in names else -1
+    table = reader.category if kind == "category" else reader.column
+    return {d for d in docs if int(table[d]) == want}

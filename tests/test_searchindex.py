@@ -1,0 +1,130 @@
+"""The search index's query rules, in Python (sitegen/searchindex.py ``query``; search.js applies the same rules in
+the browser, tests/test_search.py): every article containing every term is found and no other, whitespace and
+ASCII case ignored; title matches first, then relevance, then newest; 按时间 newest first; the same input gives
+the same bytes."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from sitegen import searchindex as si
+
+WORDS = ["妇联", "改革", "家风", "巾帼", "志愿", "服务", "社区", "建设", "美丽庭院", "执委", "培训", "维权", "12338",
+         "热线", "App", "2026年", "儿童", "之家", "家庭", "教育", "的", "了", "和", "推进", "会议"]
+
+
+def corpus(n: int, seed: int) -> list[si.Doc]:
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        title = "".join(rng.choice(WORDS) for _ in range(rng.randint(2, 5)))
+        body = "".join(rng.choice(WORDS) + rng.choice(["", "，", "。", " ", "\n"]) for _ in range(rng.randint(5, 80)))
+        docs.append(si.Doc(f"/a/{i}/", title, f"2024-01-{i % 28 + 1:02d}", rng.choice(["工作动态", "基层动态"]),
+                           rng.choice(["", "", "改革进行时"]), f"{title} 发布时间：2024年 {body}"))
+    return docs
+
+
+def truth(docs: list[si.Doc], q: str) -> set[int]:
+    terms = [si.normalize(t) for t in q.split()]
+    return {i for i, d in enumerate(docs) if terms and all(t in si.normalize(d.text) for t in terms)}
+
+
+def draw(docs: list[si.Doc], rng: random.Random) -> str:
+    text = si.normalize(rng.choice(docs).text)
+    at, n = rng.randrange(len(text)), rng.choice([1, 2, 3, 4, 5, 7, 9, 12])
+    q = text[at:at + n]
+    kind = rng.random()
+    if kind < 0.15:
+        return q.upper()
+    if kind < 0.3:
+        return " ".join(q)[:3] + " " + si.normalize(rng.choice(docs).text)[:2]
+    if kind < 0.4:
+        return rng.choice("的了和") + rng.choice("执委维权")
+    return q
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_article_containing_the_query_is_found_and_only_those(seed):
+    docs = corpus(300, seed)
+    reader = si.Reader(si.build(docs))
+    rng = random.Random(seed)
+    for _ in range(300):
+        q = draw(docs, rng)
+        got = si.query(reader, q)
+        assert len(got) == len(set(got))
+        assert set(got) == truth(docs, q), q
+        assert si.query(reader, q, newest=True) == sorted(truth(docs, q), reverse=True)
+
+
+def test_whitespace_and_ascii_case_are_ignored_and_terms_are_anded():
+    docs = [si.Doc("/a/", "标题", "2024-01-01", "", "", "拨打 12338 热线，下载 APP 参加培训"),
+            si.Doc("/b/", "另一篇", "2024-01-02", "", "", "12338热线 开通"),
+            si.Doc("/c/", "第三篇", "2024-01-03", "", "", "热线 电话 app")]
+    reader = si.Reader(si.build(docs))
+    assert sorted(si.query(reader, "12338热线")) == [0, 1]
+    assert sorted(si.query(reader, "App")) == [0, 2]
+    assert si.query(reader, "app 培训") == [0]
+    assert si.query(reader, "  ") == [] and si.query(reader, "不存在的词") == []
+    assert sorted(si.query(reader, "热")) == [0, 1, 2]
+
+
+def test_sharing_single_characters_is_not_a_match():
+    docs = [si.Doc("/a/", "甲", "2024-01-01", "", "", "妇女联合会推进改革"),
+            si.Doc("/b/", "乙", "2024-01-02", "", "", "妇联改革")]
+    reader = si.Reader(si.build(docs))
+    assert si.query(reader, "妇联") == [1]
+    assert si.query(reader, "联合会推进改") == [0]
+    assert si.query(reader, "妇联合") == []
+
+
+def test_title_matches_come_first_then_relevance_then_newest():
+    docs = [si.Doc("/old-title/", "家风建设", "2024-01-01", "", "", "家风建设 正文一次家风"),
+            si.Doc("/many/", "会议", "2024-01-02", "", "", "会议 家风家风家风家风 家风"),
+            si.Doc("/once/", "通知", "2024-01-03", "", "", "通知 家风"),
+            si.Doc("/once-newer/", "通知", "2024-01-04", "", "", "通知 家风"),
+            si.Doc("/new-title/", "谈家风", "2024-01-05", "", "", "谈家风 其他内容很长很长很长很长很长很长")]
+    reader = si.Reader(si.build(docs))
+    ranked = si.query(reader, "家风")
+    assert set(ranked[:2]) == {0, 4}  # found in the title
+    assert ranked[2:] == [1, 3, 2]  # more occurrences first; equal scores: newest first
+    assert si.query(reader, "家风", newest=True) == [4, 3, 2, 1, 0]
+
+
+def test_long_terms_in_the_title_are_found_by_position():
+    docs = [si.Doc("/a/", "美丽庭院创建推进会", "2024-01-01", "", "", "美丽庭院创建推进会 今天"),
+            si.Doc("/b/", "会议", "2024-01-02", "", "", "会议 美丽庭院创建推进会 美丽庭院创建推进会")]
+    reader = si.Reader(si.build(docs))
+    assert si.query(reader, "美丽庭院创建推进") == [0, 1]
+
+
+def test_category_and_column_filters():
+    docs = corpus(120, 9)
+    reader = si.Reader(si.build(docs))
+    for section, field in (("category:基层动态", "category"), ("column:改革进行时", "column")):
+        want = {i for i in truth(docs, "妇联") if getattr(docs[i], field) == section.split(":")[1]}
+        assert set(si.query(reader, "妇联", section=section)) == want and want
+
+
+def test_the_same_articles_give_the_same_bytes():
+    docs = corpus(200, 4)
+    assert si.build(docs) == si.build(list(docs))
+    files = si.build(docs)
+    assert set(files) >= {"index.json", "docs.bin"} and len([f for f in files if f.startswith("d/")]) == 200
+
+
+def test_shard_count_grows_with_the_site():
+    assert si.shard_count(20) == 8 and si.shard_count(1000) == 512 and si.shard_count(10_000) == 4096
+    assert si.cover(4) == [0, 1] and si.cover(8) == [0, 3, 5] and si.cover(9) == [0, 3, 6]
+
+
+def test_blocks_answer_as_one_index_would_find():
+    """An index cut into blocks (sitegen.search.BLOCK articles each) finds the same articles, numbered in the site,
+    and lists them newest first for 按时间."""
+    docs = corpus(250, 5)
+    blocks = [si.Reader(si.build(docs[k:k + 100], first=k)) for k in range(0, 250, 100)]
+    rng = random.Random(5)
+    for _ in range(150):
+        q = draw(docs, rng)
+        assert sorted(si.query(blocks, q)) == sorted(truth(docs, q)), q
+        assert si.query(blocks, q, newest=True) == sorted(truth(docs, q), reverse=True)
