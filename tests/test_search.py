@@ -22,7 +22,7 @@ from urllib.parse import quote
 import lxml.html
 import pytest
 
-from sitegen_sites import REPO, SHARED, build, copy_sample_site
+from sitegen_sites import SHARED, build, copy_sample_site
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
