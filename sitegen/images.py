@@ -81,7 +81,7 @@ from sitegen.errors import ImageError, Location, Problem
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the pixels or bytes produced for the same input and settings change (part of every cache key).
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 
 #: Output file extension per variant format.
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "gif": "gif"}
@@ -494,10 +494,12 @@ def _make_variants(task: _Task) -> _Outcome:
 
 
 def _widths(s: ImageSettings, upright_w: int) -> list[int]:
-    """Configured widths not above the source (ascending); the source width alone when all are above it; plus
-    the full width when ``publish_originals``."""
-    widths = sorted(w for w in set(s.widths) if w <= upright_w) or [upright_w]
-    if s.publish_originals and widths[-1] != upright_w:
+    """The widths in px to make (ascending, never above the source): the configured widths up to the source's,
+    plus the source's own width when it is narrower than the largest configured width (an 800 px photo with
+    widths 480/960/1600 gets 480 and 800, not only 480: the browser would show a 480 px file blurred in a 760 px
+    column, case B38) or when ``publish_originals``."""
+    widths = sorted(w for w in set(s.widths) if w <= upright_w)
+    if (upright_w < max(s.widths) or s.publish_originals) and (not widths or widths[-1] != upright_w):
         widths.append(upright_w)
     return widths
 

@@ -1,14 +1,18 @@
-"""The cases of shared/cases/ that concern the core (B01 B02 B04 B06 B07 B09 B18 B19 B25), each asserting the right
-value from its CASE.md. Inputs are copied byte-exact into tests/cases/<case>/ with site.yaml mapped to sitegen's
-schema (title and the categories used added; ``permalink:`` → ``permalinks: {article: …}``)."""
+"""The cases of shared/cases/ that concern the core (B01 B02 B04 B06 B07 B09 B18 B19 B25 B33 B38 B41 B43 B44), each
+asserting the right value from its CASE.md. Inputs are copied byte-exact into tests/cases/<case>/ with site.yaml mapped
+to sitegen's schema (title and the categories used added; ``permalink:`` → ``permalinks: {article: …}``); a case's
+``make_images.py`` writes its photos or attachments into the copy before the build."""
 from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import lxml.html
 import pytest
+from PIL import Image
 
 from conftest import build_site, html_links, resolve_link, run_cli
 
@@ -18,6 +22,9 @@ CASES = Path(__file__).resolve().parent / "cases"
 def case_site(tmp_path: Path, name: str) -> Path:
     root = tmp_path / name
     shutil.copytree(CASES / name, root)
+    if (root / "make_images.py").is_file():  # run from the case folder, as its CASE.md says
+        subprocess.run([sys.executable, "make_images.py"], cwd=root, check=True)
+        (root / "make_images.py").unlink()
     return root
 
 
@@ -237,3 +244,34 @@ def test_B25_stale_pages_removed_after_delete_and_slug_change(tmp_path):
         rel = page.relative_to(out).as_posix()
         for link in html_links(page.read_bytes()):
             assert resolve_link(out, rel, link) is not None, f"{rel}: {link}"
+
+
+def srcset_widths(srcset: str) -> list[tuple[str, int]]:
+    return [(url, int(w[:-1])) for url, w in (c.strip().split() for c in srcset.split(","))]
+
+
+def test_B38_photos_narrower_than_the_widths_offer_their_own_width(tmp_path):
+    root = case_site(tmp_path, "B38")
+    report = build_site(root)
+    assert report.ok and not report.problems
+    out = root / "output"
+    page = doc(out / "tupian-xinwen/2026/03/chicun/index.html")
+    expected = {"small": (300, 200), "w800": (800, 600), "mid": (1000, 750), "exact": (960, 540),
+                "big": (1600, 1200)}
+    seen = set()
+    for picture in page.xpath("//picture"):
+        img = picture.find(".//img")
+        name = re.search(r"/(small|w800|mid|exact|big)-", img.get("src")).group(1)
+        seen.add(name)
+        largest, source_h = expected[name]
+        for srcset in [img.get("srcset")] + [s.get("srcset") for s in picture.findall(".//source")]:
+            candidates = srcset_widths(srcset)
+            widths = [w for _, w in candidates]
+            assert len(set(widths)) == len(widths) and max(widths) == largest, (name, srcset)
+            for url, w in candidates:  # each descriptor is the width of the file it names
+                with Image.open(out / url.lstrip("/")) as im:
+                    assert im.width == w and im.width <= {"big": 2000}.get(name, largest)
+        # width/height keep the source's aspect ratio
+        w, h = int(img.get("width")), int(img.get("height"))
+        assert abs(w / h - largest / source_h) < 0.01, name
+    assert seen == set(expected)

@@ -420,7 +420,9 @@ def test_widths_never_upscaled(project, cache):
     Image.new("RGB", (60, 40), "blue").save(project / "content/tiny.png")
     results = run([job(project, "content/mid.jpg"), job(project, "content/tiny.png")],
                   ImageSettings(formats=("webp",)), cache)
-    assert [(v.width, v.height) for v in results["content/mid.jpg"].variants] == [(480, 240), (960, 480)]
+    # the source's own width is the largest candidate: 960 alone would be offered for a 1000 px photo
+    assert [(v.width, v.height) for v in results["content/mid.jpg"].variants] == [(480, 240), (960, 480),
+                                                                               (1000, 500)]
     assert [(v.format, v.width, v.height) for v in results["content/tiny.png"].variants] == [("webp", 60, 40)]
 
 
