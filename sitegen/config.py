@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sitegen import yamlsafe
+from sitegen.attachments import DEFAULT_EXTENSIONS, DEFAULT_MAX_MB
 from sitegen.slugs import slugify
 from sitegen.errors import ConfigError, Location, Problem
 
@@ -55,6 +56,16 @@ class ImageSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentSettings:
+    """``attachments:`` — which linked files are published with their page (``extensions``, lower case without
+    the dot; see :mod:`sitegen.attachments`) and above how many MB (1024 × 1024 bytes) one is reported
+    (``max_mb``)."""
+
+    extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+    max_mb: int = DEFAULT_MAX_MB
+
+
+@dataclass(frozen=True, slots=True)
 class Footer:
     """The compliance footer of Chinese government-affiliated sites: 主办单位 ``sponsor``, 承办单位 ``organizer``,
     联系方式 ``contact``, 地址 ``address``, ICP备案号 ``icp`` (linked to the MIIT filing site), 公安备案号
@@ -90,6 +101,7 @@ class Config:
     permalinks: tuple[tuple[str, str], ...] = ()
     images: ImageSettings = field(default_factory=ImageSettings)
     footer: Footer = field(default_factory=Footer)
+    attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
     feeds_limit: int = 20
     feeds_full_content: bool = True
     trust_html: bool = False
@@ -232,7 +244,7 @@ class _Checker:
 
 TOP_KEYS = ("title", "base_url", "description", "language", "timezone", "theme", "categories", "columns", "menu",
             "pagination", "paginate", "summary_length", "permalinks", "images", "feeds", "footer", "deploy",
-            "markdown")
+            "markdown", "attachments")
 
 
 def load(path: str | Path) -> Config:
@@ -262,7 +274,7 @@ def load(path: str | Path) -> Config:
     try:
         loaded = yamlsafe.load(text, shown)
     except yamlsafe.YamlProblem as exc:
-        raise ConfigError(str(exc.problem), (exc.problem,)) from None
+        raise ConfigError(str(exc.problem), exc.problems) from None
     data = loaded.value
     if not isinstance(data, dict):
         problem = Problem(Location(shown, 1), "E901", "site.yaml 应为键值映射", "参照 README 中的示例")
@@ -319,6 +331,7 @@ def load(path: str | Path) -> Config:
             permalinks[kind] = pattern
 
     images = _images(c, c.mapping(data, "images"))
+    attachments = _attachments(c, c.mapping(data, "attachments"))
     feeds = c.mapping(data, "feeds")
     c.known(feeds, ("feeds",), ("limit", "full_content"))
     footer_data = c.mapping(data, "footer")
@@ -355,7 +368,7 @@ def load(path: str | Path) -> Config:
         description=description, language=language,
         timezone=timezone, theme=theme, menu=menu, per_page=per_page,
         summary_length=summary_length,
-        permalinks=tuple(permalinks.items()), images=images, footer=footer,
+        permalinks=tuple(permalinks.items()), images=images, footer=footer, attachments=attachments,
         feeds_limit=feeds_limit, feeds_full_content=feeds_full_content, trust_html=trust_html,
         deploy_targets=tuple(targets), source_path=shown,
     )
@@ -415,6 +428,18 @@ def _images(c: _Checker, data: dict) -> ImageSettings:
         publish_originals=c.boolean(data, "publish_originals", ("images",), d.publish_originals),
         timeout=float(c.integer(data, "timeout", ("images",), int(d.timeout), 1, 3600)),
     )
+
+
+def _attachments(c: _Checker, data: dict) -> AttachmentSettings:
+    c.known(data, ("attachments",), AttachmentSettings.__slots__)
+    d = AttachmentSettings()
+    extensions = data.get("extensions", list(d.extensions))
+    if not isinstance(extensions, list) or not all(isinstance(e, str) and re.fullmatch(r"\.?[A-Za-z0-9]{1,10}", e)
+                                                   for e in extensions):
+        c.fail(("attachments", "extensions"), "应为文件扩展名列表", "例如 extensions: [pdf, docx, xlsx, wps, ofd]", "E904")
+        extensions = d.extensions
+    return AttachmentSettings(tuple(dict.fromkeys(e.lower().lstrip(".") for e in extensions)),
+                              c.integer(data, "max_mb", ("attachments",), d.max_mb, 1, 10000))
 
 
 def _menu(c: _Checker, data: dict, categories, columns, base_path: str) -> tuple[MenuItem, ...]:

@@ -9,7 +9,7 @@ Problems are collected across files (:class:`Problems`) and reported together; t
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,18 +109,27 @@ class BuildFailed(SitegenError):
     it was."""
 
 
+STRICT_ERRORS = frozenset({"W204"})
+"""Warnings that ``build --strict`` counts as errors: an unedited ``sitegen new`` skeleton must never reach the
+published site from CI, while a local build only warns about it."""
+
+
 @dataclass
 class Problems:
     """Thread-safe collector of :class:`Problem` objects for one build or check.
 
-    ``strict`` turns every warning into a failure when counting (:meth:`failed`), as MkDocs' strict mode does.
+    With ``strict`` (``build --strict``) the warnings of :data:`STRICT_ERRORS` are recorded as errors (same code,
+    the hint saying why), so a strict build fails on them.
     """
 
     items: list[Problem] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    strict: bool = False
 
     def add(self, problem: Problem) -> None:
         """Record one problem (duplicates of the same printed line are kept once)."""
+        if self.strict and problem.severity == "warning" and problem.code in STRICT_ERRORS:
+            problem = replace(problem, severity="error", hint=f"{problem.hint}；使用 --strict 时这是错误")
         with self._lock:
             if not any(str(p) == str(problem) and p.severity == problem.severity for p in self.items):
                 self.items.append(problem)

@@ -76,6 +76,7 @@ from pathlib import Path
 from PIL import ExifTags, Image, ImageCms, UnidentifiedImageError
 
 from sitegen.config import ImageSettings
+from sitegen.frontmatter import MISSING_IMAGE
 from sitegen.errors import ImageError, Location, Problem
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ class ImageResult:
 # --------------------------------------------------------------------------------------------------- messages
 
 _MESSAGES = {
-    "E301": ("找不到图片文件：{shown}", "请检查文件名和路径（区分大小写），并确认图片已放进站点目录"),
+    "E301": MISSING_IMAGE,
     "E302": ("图片文件不完整（上传中断？）：{shown}", "请重新导出并上传完整的 {fmt} 文件"),
     "E303": ("不是可识别的图片文件：{shown}{detail}", "请使用 JPEG、PNG、GIF 或 WebP 格式的图片"),
     "E304": ("图片文件是空的（0 字节）：{shown}", "请重新上传这张图片"),
@@ -296,7 +297,7 @@ class _SourceHashes:
             try:
                 _write_atomic(self.path, json.dumps(merged, ensure_ascii=False, sort_keys=True).encode())
             except OSError as exc:  # the cache is an optimisation
-                log.warning("cannot write %s: %s", self.path, exc)
+                log.warning("无法写入缓存 %s：%s", self.path, exc)
 
 
 def _hash_file(path: str) -> str:
@@ -367,7 +368,7 @@ def _process(task: _Task) -> _Outcome:
     except MemoryError:
         return _Outcome(task.key, False, code="E309", detail="内存不足")
     except Exception as exc:  # never raise across the pool
-        log.debug("image %s failed", task.rel, exc_info=True)
+        log.debug("图片 %s 处理失败", task.rel, exc_info=True)
         return _Outcome(task.key, False, code="E309", detail=f"{type(exc).__name__}: {exc}"[:200])
 
 
@@ -524,7 +525,7 @@ def _to_srgb(im, background: str):
             src = im.convert("RGBA") if im.mode == "LA" else im
             im = ImageCms.profileToProfile(src, profile, _srgb_profile(), outputMode=out_mode)
         except Exception as exc:  # a broken or unsupported profile: fall back to Pillow's conversion
-            log.debug("ICC conversion failed: %s", exc)
+            log.debug("ICC 色彩转换失败：%s", exc)
     if has_alpha or im.mode in ("RGBA", "LA"):
         rgba = im.convert("RGBA")
         flat = Image.new("RGB", rgba.size, background)
@@ -731,7 +732,7 @@ def run(jobs: Sequence[ImageJob], settings: ImageSettings, cache_dir: Path, *, w
             else:
                 results[job.rel] = _failed(job, outcome.code, outcome.detail, outcome.fmt)
     done = sum(1 for t in tasks if outcomes[t.key].ok)
-    log.info("images: %d processed, %d cached, %d failed", done,
+    log.info("图片：%d 张新处理，%d 张来自缓存，%d 张失败", done,
              sum(1 for r in results.values() if r.cached), sum(1 for r in results.values() if not r.ok))
     return {rel: results[rel] for rel in merged}
 
@@ -918,7 +919,7 @@ def _pooled(tasks: list[_Task], timeout: float, workers: int, bar) -> dict[str, 
                 expired = [f for f, (_, d) in inflight.items() if d <= now and not f.done()]
                 for future in expired:
                     task, _ = inflight.pop(future)
-                    log.warning("image %s: over the %gs limit, worker killed", task.rel, timeout)
+                    log.warning("图片 %s 处理超过 %g 秒，已停止处理它", task.rel, timeout)
                     finish(task, _Outcome(task.key, False, code="E308", detail=f"{timeout:g}"))
                 broken = broken or bool(expired)
             if broken:

@@ -49,11 +49,16 @@ class Loaded:
 
 
 class YamlProblem(Exception):
-    """Raised by :func:`load` with the :class:`~sitegen.errors.Problem` that stops the document being read."""
+    """Raised by :func:`load` with the :class:`~sitegen.errors.Problem` that stops the document being read
+    (``problem``), every such problem found (``problems``: all the tabs of the document, not only the first) and,
+    when the document could still be read with the faults repaired, what it says (``partial``, a
+    :class:`Loaded`), so the caller can report the problems that follow from it in the same run."""
 
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem, problems: tuple[Problem, ...] = (), partial: "Loaded | None" = None):
         super().__init__(str(problem))
         self.problem = problem
+        self.problems = tuple(problems) or (problem,)
+        self.partial = partial
 
 
 _FULLWIDTH_KEY = re.compile(r"^(\s*-?\s*)([^\s:：#'\"][^:：]*?)：")
@@ -64,15 +69,15 @@ def load(text: str, path: str, first_line: int = 1) -> Loaded:
     """Parse one YAML document ``text`` (from file ``path``, whose first line is file line ``first_line``).
 
     Returns a :class:`Loaded`. Raises :class:`YamlProblem` (codes E103 tab, E104 full-width colon, E106 duplicate
-    key, E101 other YAML syntax errors), each with the file line of the fault and a Chinese hint.
+    key, E101 other YAML syntax errors), each with the file line of the fault and a Chinese hint; every tab in the
+    indentation is reported at once, with what the document says when its tabs are read as 2 (or 4) spaces.
     """
     lines = text.split("\n")
+    tabs = _tabs(lines, path, first_line)
+    if tabs:
+        raise YamlProblem(tabs[0], tabs, _untabbed(lines, path, first_line))
     fullwidth: list[tuple[int, re.Match]] = []
     for i, line in enumerate(lines):
-        lead = line[: len(line) - len(line.lstrip(" \t"))]
-        if "\t" in lead:
-            raise YamlProblem(Problem(Location(path, first_line + i, lead.index("\t") + 1), "E103",
-                                      "缩进中有制表符（Tab）", "YAML 只能用空格缩进，请把 Tab 换成两个空格"))
         m = _FULLWIDTH_KEY.match(line)
         if m and ":" not in line[: m.end()] and not line.lstrip().startswith(("#", "'", '"')):
             fullwidth.append((i, m))
@@ -128,6 +133,28 @@ def load(text: str, path: str, first_line: int = 1) -> Loaded:
     where: dict = {}
     value = _build(node, (), where, path, first_line) if node is not None else None
     return Loaded(value, where, tuple(warnings))
+
+
+def _lead(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _tabs(lines: list[str], path: str, first_line: int) -> tuple[Problem, ...]:
+    """E103 for every line whose indentation holds a tab."""
+    return tuple(Problem(Location(path, first_line + i, _lead(line).index("\t") + 1), "E103", "缩进中有制表符（Tab）",
+                         "YAML 只能用空格缩进，请把 Tab 换成两个空格")
+                 for i, line in enumerate(lines) if "\t" in _lead(line))
+
+
+def _untabbed(lines: list[str], path: str, first_line: int) -> "Loaded | None":
+    """The document read with each tab of the indentation as 2 spaces, else as 4; ``None`` when neither reads."""
+    for width in (2, 4):
+        try:
+            return load("\n".join(_lead(line).replace("\t", " " * width) + line[len(_lead(line)):] for line in lines),
+                        path, first_line)
+        except YamlProblem:
+            continue
+    return None
 
 
 def _plain_scalars(node):
@@ -187,8 +214,8 @@ def _describe(exc: yaml.MarkedYAMLError) -> str:
     }
     for en, zh in known.items():
         if en in text:
-            return f"{zh}（{text}）"
-    return text
+            return zh
+    return f"无法解析（{text}）"
 
 
 def _build(node, keypath: KeyPath, where: dict, path: str, first_line: int):
