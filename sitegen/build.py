@@ -27,11 +27,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
+from sitegen import attachments as attachmod
 from sitegen import cache as cachemod
 from sitegen import content as contentmod
 from sitegen import pool
 from sitegen import render as rendermod
-from sitegen import slugs
 from sitegen.config import Config
 from sitegen.content import Page, Site
 from sitegen.errors import Location, Problem, Problems, SitegenError, TemplateError
@@ -316,7 +316,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     out = (out or config.root / "output").resolve()
     _status(config, out, BuildReport(False, out), strict, drafts or future)  # a build that dies midway never vouches for output/
     stages: list[tuple[str, float]] = []
-    problems = Problems()
+    problems = Problems(strict=strict)
 
     def stage(name, started):
         stages.append((name, round(time.perf_counter() - started, 3)))
@@ -329,7 +329,6 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
         pages_cache = session.pages_cache
     else:
         pages_cache = cachemod.PageCache.load(config.cache_dir, fingerprint)
-        slugs.remember_tag_slugs(pages_cache.tag_slugs)
     sources = None
     if session is not None and changed is not None and session.sources is not None and session.root == config.root:
         sources = contentmod.rescan(config, session.sources, changed)
@@ -338,10 +337,12 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     if session is not None:  # the file list as it is now, whatever happens later in this build
         session.sources, session.root = sources, config.root
     parsed = load_pages(config, sources, pages_cache, jobs)
-    for entry in parsed:
-        problems.extend(entry.problems)
-    pages = [e.page for e in parsed if e.page]
+    # a broken edit of a published article keeps its last good page (not under --strict)
+    pages, found = cachemod.usable_pages(parsed, pages_cache, config.cache_dir, keep=not strict)
+    problems.extend(found)
     pages, notes = contentmod.select(pages, now=now_in(config), drafts=drafts, future=future)
+    problems.extend(notes)
+    pages, notes = attachmod.measure(pages, config.root, config.attachments.max_mb)  # sizes now, W206
     problems.extend(notes)
     stage("load", t)
     # Pagefind's Chinese dictionary loads while the site renders, in a process the search stage then uses
@@ -349,7 +350,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     try:
         t = time.perf_counter()
         shape = site_shape(pages, {e.page.source: e for e in parsed if e.page}, config)
-        site, site_problems = assemble_cached(pages, config, shape, session)
+        site, site_problems = assemble_cached(pages, config, shape, session, pages_cache.tag_slugs)
         problems.extend(site_problems)
         stage("assemble", t)
 
@@ -387,6 +388,7 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
             for result in results.values():
                 for variant in (result.variants if result.ok else ()):
                     writer.link(variant.url, images.cache_file(config.cache_dir, variant))  # imported above
+            attachmod.publish(site.all_pages, config.root, writer)  # 附件 beside their pages
             count = render_site(site, writer, Media(config, results), drafts=drafts, state=state)
             stage("render", t)
             t = time.perf_counter()
@@ -476,9 +478,10 @@ def thaw_site(frozen: tuple, pages: list[Page], config: Config) -> tuple[Site, l
 
 
 def assemble_cached(pages: list[Page], config: Config, shape: str,
-                    session: "Session | None" = None) -> tuple[Site, list[Problem]]:
+                    session: "Session | None" = None, tag_slugs: dict | None = None) -> tuple[Site, list[Problem]]:
     """:func:`sitegen.content.assemble`, or its indexes from the last build when the site's ``shape`` is the same
-    (an edit to an article's text or title); stores the indexes of a new shape in the cache (and ``session``)."""
+    (an edit to an article's text or title); stores the indexes of a new shape in the cache (and ``session``).
+    ``tag_slugs`` (tag name → slug, the page cache's) is passed to assemble."""
     if session is not None and session.site_index is not None and session.site_index[0] == shape:
         frozen = session.site_index[1]
     else:
@@ -492,7 +495,7 @@ def assemble_cached(pages: list[Page], config: Config, shape: str,
             if session is not None:
                 session.site_index = (shape, frozen)
             return result
-    site, problems = contentmod.assemble(pages, config)
+    site, problems = contentmod.assemble(pages, config, tag_slugs)
     frozen = freeze_site(site, pages, problems)
     if session is not None:
         session.site_index = (shape, frozen)
@@ -602,10 +605,6 @@ def _save_cache(config: Config, pages_cache: cachemod.PageCache, manifest=None, 
     """Write the caches (the manifest only when it differs from ``old``, default: the one loaded from disk); a
     cache that cannot be written only makes the next build slower (logged)."""
     try:
-        known = slugs.known_tag_slugs()
-        if known.keys() - pages_cache.tag_slugs.keys():
-            pages_cache.tag_slugs = known
-            pages_cache.dirty = True
         if pages_cache.changed():
             bodies = cachemod.Bodies(config.cache_dir)
             bodies.prune(pages_cache.entries)
@@ -1322,7 +1321,7 @@ def _render_chunk(indices) -> list:
     return results
 
 
-def feed_outputs(plan: "_Plan", site: Site, body) -> None:
+def feed_outputs(plan: "_Plan", site: Site, body, media: "Media | None" = None) -> None:
     """Add the files of :func:`sitegen.feeds.outputs` to ``plan`` in groups made again only when what they show
     changed: each scope's RSS and Atom feeds when one of its newest ``feeds_limit`` articles changed (or the
     site's shape), the sitemap(s) and ``robots.txt`` when the shape changed (URLs, dates and listings are all in
@@ -1342,7 +1341,7 @@ def feed_outputs(plan: "_Plan", site: Site, body) -> None:
         key = shape + "".join(fps[p.source] for p in newest)
 
         def make(section=section, newest=newest, rel=rel):
-            return [(rel + name, feeds.feed(site, section, kind, newest, body))
+            return [(rel + name, feeds.feed(site, section, kind, newest, body, media))
                     for name, kind in (("feed.xml", "rss"), ("atom.xml", "atom"))]
 
         plan.add_files(rel + "feed.xml", key, make)
@@ -1465,7 +1464,7 @@ def render_site(site: Site, writer: Writer, media: Media, *, drafts: bool = Fals
     state.search_groups = search.shards(site)  # the search stage indexes the same shards
     emit("/search/", "search.html", section=None, title="站内搜索",
          search_shards=tuple(f"{name}/" for name in state.search_groups if name))
-    feed_outputs(plan, site, resolve_body)
+    feed_outputs(plan, site, resolve_body, media)
     state.manifest.count = pages
     plan.run()  # renders the outputs added above whose inputs changed
     return pages

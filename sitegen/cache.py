@@ -15,13 +15,8 @@ Layout (``config.cache_dir``, kept between CI runs, never published)::
     qr.cache                    the QR code drawing of each page's URL (sitegen.build.QR_CACHE)
     theme-facts.json            what the theme's templates read, per theme fingerprint (sitegen.build)
 
-Each ``.cache`` file is one header line and one payload: ``SITEGEN-CACHE <json header>\\n`` + pickle. The header carries the
-format version (:data:`CACHE_VERSION`), sitegen's version, the fingerprint of sitegen's own code and of the libraries
-that shape output (:func:`code_version`), the file's kind, and the payload's length and CRC-32. A file whose header
-or checksum does not match — written by another sitegen version, truncated, corrupt, or not a cache at all — is
-discarded with a logged warning and rebuilt, never trusted. The payload is read with a restricted unpickler that
-only builds sitegen's own data classes and the standard types they contain, so a hostile file cannot run code.
-Files are written atomically (temporary file + ``os.replace``). Body packs carry no header: each body's CRC-32 is
+Each ``.cache`` file is versioned and checksummed, and discarded with a warning when it does not match (see
+:mod:`sitegen.cachefile`, whose names are re-exported here). Body packs carry no header: each body's CRC-32 is
 kept with its location in ``pages.cache``, and a missing or damaged body only makes its page be parsed again.
 
 Rules followed: a source file is re-read when its (size, mtime in ns) changed and re-parsed only when its SHA-256
@@ -30,219 +25,20 @@ version, and only while every file-exists answer it was parsed with still holds.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import io
-import json
 import logging
 import os
-import pickle
 import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sitegen import __version__
+from sitegen.cachefile import (CACHE_VERSION, JOURNAL_SHARE, Base, code_version, dist_version, read, read_journaled,
+                               write, write_journaled)
 
 log = logging.getLogger(__name__)
-
-CACHE_VERSION = 4
-"""Bump when the layout of a payload changes."""
-
-MAGIC = b"SITEGEN-CACHE "
-
-_PACKAGE = Path(__file__).resolve().parent
-_code_version: str | None = None
-
-
-def dist_version(dist: str) -> str:
-    """The installed version of distribution ``dist`` (PyPI name) without importing it, ``"none"`` when it is not
-    installed."""
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "none"
-
-
-def code_version() -> str:
-    """A 16-hex-digit fingerprint of sitegen's Python sources and the versions of the libraries whose output ends
-    up in pages (Markdown, nh3, pypinyin, PyYAML, Jinja2): a cache written by other code is never reused."""
-    global _code_version
-    if _code_version is None:
-        h = hashlib.sha256(__version__.encode())
-        for path in sorted(_PACKAGE.glob("*.py")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        for dist in ("Markdown", "nh3", "pypinyin", "PyYAML", "Jinja2"):
-            h.update(f"{dist}={dist_version(dist)};".encode())
-        _code_version = h.hexdigest()[:16]
-    return _code_version
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# reading and writing one cache file
-
-_ALLOWED = {
-    ("builtins", "frozenset"), ("builtins", "set"), ("builtins", "slice"), ("builtins", "complex"),
-    ("datetime", "datetime"), ("datetime", "date"), ("datetime", "time"), ("datetime", "timedelta"),
-    ("datetime", "timezone"), ("zoneinfo", "ZoneInfo._unpickle"), ("zoneinfo._zoneinfo", "ZoneInfo._unpickle"),
-    ("copyreg", "_reconstructor"), ("builtins", "object"), ("zoneinfo", "ZoneInfo"),
-    ("zoneinfo._zoneinfo", "ZoneInfo"),
-}
-_ALLOWED_MODULES = {"sitegen.content", "sitegen.errors", "sitegen.cache", "sitegen.config"}
-
-
-def _safe_getattr(obj, name):
-    """``getattr`` as pickle uses it for class methods, limited to ``ZoneInfo._unpickle`` (aware datetimes)."""
-    from zoneinfo import ZoneInfo
-
-    if obj is ZoneInfo and name == "_unpickle":
-        return ZoneInfo._unpickle
-    raise pickle.UnpicklingError(f"unexpected attribute {name} in cache")
-
-
-class _SafeUnpickler(pickle.Unpickler):
-    """Builds only sitegen's data classes and plain standard types; anything else is a corrupt cache."""
-
-    def find_class(self, module, name):
-        if (module, name) == ("builtins", "getattr"):
-            return _safe_getattr
-        if (module, name) in _ALLOWED or (module in _ALLOWED_MODULES and "." not in name and name[:1].isupper()):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"unexpected {module}.{name} in cache")
-
-
-def read(path: Path, kind: str) -> Any | None:
-    """The payload of cache file ``path`` written by :func:`write` with the same ``kind``, or ``None`` when the file
-    is missing (silently) or unusable (with a warning in Chinese naming the reason: another sitegen version or code,
-    not a cache file, corrupt)."""
-    got = _read(path, kind)
-    return got[0] if got is not None else None
-
-
-def _read(path: Path, kind: str) -> tuple[Any, int] | None:
-    """:func:`read`, with the payload's CRC-32 (what a journal names its base by)."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        log.warning("缓存 %s 无法读取（%s），已忽略并重建", path, exc)
-        return None
-    try:
-        if not data.startswith(MAGIC):
-            raise ValueError("not a sitegen cache file")
-        end = data.index(b"\n")
-        header = json.loads(data[len(MAGIC):end])
-        payload = memoryview(data)[end + 1:]
-        expected = {"format": CACHE_VERSION, "sitegen": __version__, "code": code_version(), "kind": kind}
-        for key, value in expected.items():
-            if header.get(key) != value:
-                log.warning("缓存 %s 由另一版本的 sitegen 写入（%s 为 %r，现在是 %r），已重建", path, key,
-                         header.get(key), value)
-                return None
-        if header.get("length") != len(payload) or header.get("crc32") != zlib.crc32(payload):
-            raise ValueError("checksum mismatch (truncated or corrupt)")
-        return _SafeUnpickler(io.BytesIO(payload)).load(), header["crc32"]
-    except Exception as exc:  # anything wrong with a cache file only costs a full rebuild
-        log.warning("缓存 %s 不可用（%s），已忽略并重建", path, exc)
-        return None
-
-
-def write(path: Path, kind: str, payload: Any) -> int:
-    """Write ``payload`` (picklable sitegen data) to cache file ``path`` atomically; returns the payload's CRC-32.
-    Raises ``OSError``."""
-    body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    header = {"format": CACHE_VERSION, "sitegen": __version__, "code": code_version(), "kind": kind,
-              "length": len(body), "crc32": zlib.crc32(body)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n")
-        f.write(body)
-    os.replace(tmp, path)
-    return header["crc32"]
-
-
-@dataclass(frozen=True)
-class Base:
-    """A journaled cache file as last written in full: its payload's CRC-32 and its maps (never mutated)."""
-
-    crc: int
-    maps: tuple
-
-
-JOURNAL_SHARE = 16
-"""A journal is rewritten in full once it holds more than one entry in this many of its file's (or 256)."""
-
-
-def _journal(path: Path) -> Path:
-    return path.with_name(path.name + ".journal")
-
-
-def read_journaled(path: Path, kind: str) -> tuple[Any, tuple, Base] | None:
-    """``(head, maps, base)`` of a file written by :func:`write_journaled`: its last full copy at ``path`` with the
-    changes of its journal ``<path>.journal`` applied (a journal made for another full copy, left by a build
-    that stopped between the two writes, is ignored). ``None`` when the file is missing or unusable, or when its
-    journal is unusable (warned: the cache is then rebuilt rather than half-trusted)."""
-    got = _read(path, kind)
-    if got is None or not (isinstance(got[0], tuple) and len(got[0]) == 2 and isinstance(got[0][1], tuple)):
-        return None
-    (head, maps), crc = got
-    base = Base(crc, maps)
-    if not _journal(path).exists():
-        return head, tuple(dict(m) for m in maps), base
-    delta = read(_journal(path), kind + "-journal")
-    try:
-        base_crc, head2, changes = delta
-        if base_crc != crc:
-            return head, tuple(dict(m) for m in maps), base
-        merged = []
-        for m, (upserts, deleted) in zip(maps, changes, strict=True):
-            m = dict(m)
-            m.update(upserts)
-            for k in deleted:
-                m.pop(k, None)
-            merged.append(m)
-        return head2, tuple(merged), base
-    except (TypeError, ValueError, AttributeError):
-        if delta is not None:
-            log.warning("缓存 %s 不可用（journal），已忽略并重建", _journal(path))
-        return None
-
-
-_MISSING = object()
-
-
-def write_journaled(path: Path, kind: str, head: Any, maps: tuple, base: Base | None) -> Base:
-    """Save ``head`` (small) and ``maps`` (a tuple of large dicts) to cache file ``path``: when ``base`` (what
-    :func:`read_journaled` or the last call returned) is the file on disk and fewer than one entry in
-    :data:`JOURNAL_SHARE` differs from it, only the differences are written, to ``<path>.journal``; otherwise
-    the whole file, and the journal is removed. An edit of one article thus rewrites a few kilobytes instead of
-    the 8 MB page cache and 7 MB manifest of a 10,000-article site. Returns the base to pass next time. Raises
-    ``OSError``."""
-    if base is not None and len(base.maps) == len(maps):
-        changes, count = [], 0
-        limit = max(256, sum(map(len, base.maps)) // JOURNAL_SHARE)
-        for old, new in zip(base.maps, maps):
-            upserts = {}
-            for k, v in new.items():
-                was = old.get(k, _MISSING)
-                if was is not v and was != v:
-                    upserts[k] = v
-            deleted = tuple(k for k in old if k not in new)
-            changes.append((upserts, deleted))
-            count += len(upserts) + len(deleted)
-            if count > limit:
-                break
-        else:
-            write(_journal(path), kind + "-journal", (base.crc, head, tuple(changes)))
-            return base
-    crc = write(path, kind, (head, maps))
-    _journal(path).unlink(missing_ok=True)
-    return Base(crc, tuple(dict(m) for m in maps))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -257,7 +53,8 @@ class Entry:
     where the page's body is stored (``None``: not stored), ``shape``, the digest of the page's fields that
     decide where it is listed (see :func:`sitegen.build.site_shape`), ``card``, the digest of every field but
     its body, and ``fp``, the page's whole fingerprint when it shows no image (see
-    :meth:`sitegen.build.RenderState.page_fp`; each ``""`` until computed)."""
+    :meth:`sitegen.build.RenderState.page_fp`; each ``""`` until computed). ``kept`` is, for a file whose parse
+    failed, ``(page without body, body location)`` of its last parse that succeeded (see :func:`usable_pages`)."""
 
     size: int
     mtime: int
@@ -269,6 +66,7 @@ class Entry:
     shape: str = ""
     card: str = ""
     fp: str = ""
+    kept: tuple | None = None
 
 
 @dataclass
@@ -277,8 +75,9 @@ class PageCache:
 
     ``entries`` maps a project-relative source path to its :class:`Entry`; ``files`` maps a project-relative
     path (images, other files pages depend on) to ``(size, mtime_ns, sha256 hex)``. ``previous`` keeps the
-    entries as loaded, to explain what changed. ``tag_slugs`` (tag name → slug) seeds
-    :func:`sitegen.slugs.tag_slug`.
+    entries as loaded, to explain what changed. ``tag_slugs`` (tag name → slug) is passed to
+    :func:`sitegen.site.assemble`, which adds the tags it transliterated (pypinyin takes a third of a second to
+    load): a change that adds no tag does not load it.
 
     On disk the entries are plain tuples (pages as the tuple of their fields, without bodies): unpickling 10,000 of
     them takes a fifth of the time dataclass instances take."""
@@ -291,6 +90,7 @@ class PageCache:
     tag_slugs: dict[str, str] = field(default_factory=dict)
     _rows: dict = field(default_factory=dict, repr=False)
     _base: Base | None = field(default=None, repr=False)
+    _tags_saved: int = field(default=0, repr=False)
 
     FILE = "pages.cache"
 
@@ -306,29 +106,30 @@ class PageCache:
             return cls(config_fingerprint)
         if fingerprint != config_fingerprint:
             log.info("site.yaml 有变化，重新解析全部内容")
-            return cls(config_fingerprint, files=files, tag_slugs=tag_slugs, _base=base)
+            return cls(config_fingerprint, files=files, tag_slugs=tag_slugs, _base=base, _tags_saved=len(tag_slugs))
         from sitegen.content import Page
 
         try:
             entries = {rel: Entry(size, mtime, sha, exists, Page(*page) if page is not None else None, problems, body,
-                                  shape, card, fp)
-                       for rel, (size, mtime, sha, exists, page, problems, body, shape, card, fp) in rows.items()}
+                                  shape, card, fp, (Page(*kept[0]), kept[1]) if kept is not None else None)
+                       for rel, (size, mtime, sha, exists, page, problems, body, shape, card, fp, kept)
+                       in rows.items()}
         except (TypeError, ValueError) as exc:
             log.warning("缓存 %s 不可用（%s），已忽略并重建", cache_dir / cls.FILE, exc)
             return cls(config_fingerprint)
-        cache = cls(config_fingerprint, entries, files, dict(entries), tag_slugs=tag_slugs, _base=base)
+        cache = cls(config_fingerprint, entries, files, dict(entries), tag_slugs=tag_slugs, _base=base,
+                    _tags_saved=len(tag_slugs))
         cache._rows = rows
         return cache
 
     def changed(self) -> bool:
         """Whether the cache differs from what was loaded (or last saved): a file parsed, touched, added or gone."""
-        return self.dirty or self.entries.keys() != self.previous.keys()
+        return (self.dirty or self.entries.keys() != self.previous.keys()
+                or len(self.tag_slugs) != self._tags_saved)
 
     def save(self, cache_dir: Path) -> None:
         """Write the cache (only entries of files that still exist are kept by the caller), as a journal of the
         changes when they are few (:func:`write_journaled`). Raises ``OSError``."""
-        import dataclasses
-
         from sitegen.content import Page
 
         names = tuple(f.name for f in dataclasses.fields(Page))  # the order of Page(*values)
@@ -341,11 +142,13 @@ class PageCache:
                     or row[9] != e.fp):  # else the one loaded, unchanged
                 row = (e.size, e.mtime, e.sha, e.exists,
                        tuple(getattr(e.page, n) for n in names) if e.page is not None else None, e.problems, e.body,
-                       e.shape, e.card, e.fp)
+                       e.shape, e.card, e.fp,
+                       (tuple(getattr(e.kept[0], n) for n in names), e.kept[1]) if e.kept is not None else None)
             rows[rel] = row
         self._base = write_journaled(cache_dir / self.FILE, "pages", (self.config, dict(self.tag_slugs)),
                                      (rows, dict(self.files)), self._base)
         self._rows, self.previous, self.dirty = rows, dict(self.entries), False
+        self._tags_saved = len(self.tag_slugs)
 
     def file_sha(self, root: Path, rel: str) -> str | None:
         """SHA-256 (hex) of project file ``rel``, re-hashed only when its size or mtime changed; ``None`` when the
@@ -436,8 +239,9 @@ class Bodies:
             return
         live: dict[str, int] = {}
         for e in entries.values():
-            if e.body:
-                live[e.body[0]] = live.get(e.body[0], 0) + e.body[2] + e.body[3]
+            for body in (e.body, e.kept[1] if e.kept else None):
+                if body:
+                    live[body[0]] = live.get(body[0], 0) + body[2] + body[3]
         sizes = {}
         for f in os.scandir(self.dir):
             if f.name not in live and f.name != self._name:
@@ -452,10 +256,10 @@ class Bodies:
         for e in entries.values():
             if e.body and e.body[0] in move:
                 body = self.read(e.body)
-                if body is not None:
-                    e.body = self.add(*body)
-                else:
-                    e.body = None
+                e.body = self.add(*body) if body is not None else None
+            if e.kept and e.kept[1] and e.kept[1][0] in move:
+                body = self.read(e.kept[1])
+                e.kept = (e.kept[0], self.add(*body)) if body is not None else None
         self.close()
         for n in move:
             os.unlink(self.dir / n)
@@ -466,9 +270,40 @@ _PACKS = 0
 
 def strip(page):
     """``page`` without its body (empty ``html`` and ``text``), as the page cache keeps it."""
-    import dataclasses
-
     return dataclasses.replace(page, html="", text="") if page is not None and (page.html or page.text) else page
+
+
+KEPT_NOTE = "网站上已保留上次成功生成的版本"
+"""Appended to each error of a file whose last good page is published instead (:func:`usable_pages`)."""
+
+
+def usable_pages(entries: list[Entry], cache: PageCache, cache_dir: Path, *, keep: bool) -> tuple[list, list]:
+    """The pages to publish from ``entries`` (one per source, in order, as the build loaded them) and every
+    problem of them.
+
+    A file that was published before and now fails to parse (a typo in an edit) is not lost: its entry takes over
+    the last good page from the entry the cache had for it (or what that one had kept), and with ``keep`` (a build
+    without ``--strict``) that page — with its body, from ``cache_dir`` — is published and each error of the file
+    ends with :data:`KEPT_NOTE`. Without ``keep`` the errors stand as they are (``--strict`` fails on them). A new
+    file that fails has nothing to keep and is left out."""
+    pages, problems = [], []
+    rel_of = {id(e): rel for rel, e in cache.entries.items()}
+    for e in entries:
+        if e.page is not None:
+            pages.append(e.page)
+            problems.extend(e.problems)
+            continue
+        before = cache.previous.get(rel_of.get(id(e), ""))
+        if before is not None and before is not e and e.kept is None:
+            e.kept = (before.page, before.body) if before.page is not None else before.kept
+        body = Bodies(cache_dir).read(e.kept[1]) if keep and e.kept and e.kept[1] else None
+        if body is None:
+            problems.extend(e.problems)
+            continue
+        pages.append(dataclasses.replace(e.kept[0], html=body[0], text=body[1]))
+        problems.extend(dataclasses.replace(p, message=f"{p.message}；{KEPT_NOTE}") if p.severity == "error" else p
+                        for p in e.problems)
+    return pages, problems
 
 
 def exists_still_hold(root: Path, answers: tuple) -> bool:
@@ -584,4 +419,4 @@ def theme_fingerprint(dirs: list[Path]) -> str:
 
 __all__ = ["CACHE_VERSION", "dist_version", "code_version", "read", "write", "Base", "JOURNAL_SHARE", "read_journaled",
            "write_journaled", "Entry", "PageCache", "Bodies", "strip", "exists_still_hold", "Output", "SiteIndex",
-           "OutputManifest", "theme_fingerprint"]
+           "OutputManifest", "theme_fingerprint", "usable_pages", "KEPT_NOTE"]

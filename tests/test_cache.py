@@ -16,6 +16,7 @@ import pytest
 
 from sitegen import build as buildmod
 from sitegen import cache as cachemod
+from sitegen import cachefile
 from sitegen import config as configmod
 from sitegen import pool
 
@@ -360,7 +361,7 @@ def _always_whole(write_journaled):
 def test_cache_from_another_version_is_discarded(site, tmp_path, caplog, monkeypatch):
     root, out = site
     path = root / ".sitegen-cache" / "pages.cache"
-    monkeypatch.setattr(cachemod, "CACHE_VERSION", cachemod.CACHE_VERSION + 1)
+    monkeypatch.setattr(cachefile, "CACHE_VERSION", cachefile.CACHE_VERSION + 1)
     cachemod.write(path, "pages", ("whatever", {}, {}))
     monkeypatch.undo()
     monkeypatch.setenv("SITEGEN_NOW", NOW)
