@@ -5,7 +5,12 @@
   ``/<slug>/atom.xml``, following the ``category``/``column`` permalink patterns). Each holds the newest
   ``config.feeds_limit`` articles, newest first, with the full body (``config.feeds_full_content``) or the summary.
   Every URL is absolute, also inside the body HTML (``href``, ``src``, ``srcset``, ``poster`` resolved against the
-  article's own absolute URL, so ``/media/x.jpg`` and ``../x/`` both work). Dates keep the site's offset: RFC 822
+  article's own absolute URL, so ``/media/x.jpg`` and ``../x/`` both work). An article with photos (``cover``,
+  ``photos`` or images in its body) carries its lead photo as the item's RSS ``<enclosure>`` (url, length in
+  bytes, type) and ``<media:content>`` (Media RSS, https://www.rssboard.org/media-rss) and as an Atom
+  ``<link rel="enclosure">``, and the full content shows every front-matter photo as an ``<img>`` of its widest
+  published JPEG with its caption and credit (as the article page does), so readers and WeChat tools that show
+  feeds have the pictures of a 图片新闻 (case B44). Dates keep the site's offset: RFC 822
   in RSS (``Sat, 28 Nov 2026 09:30:00 +0800``), RFC 3339 in Atom (``2026-11-28T09:30:00+08:00``).
 * **Entry ids** — a tag URI (RFC 4151) made of the site's host, the publication date and the article's source
   path: ``tag:www.example.org.cn,2026-11-28:content/2026/11/gaige.md``. It is the RSS ``<guid
@@ -26,14 +31,18 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from html import escape
 from typing import Callable, Iterable, Iterator
 from urllib.parse import quote, urljoin, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
 
 from sitegen.config import Config, Section
-from sitegen.content import Page, Site
+from sitegen.pages import Page
+from sitegen.site import Site
 
 SITEMAP_LIMIT = 50_000
 """Most URLs one sitemap file may list (sitemaps.org)."""
@@ -108,10 +117,12 @@ def feed_scopes(site: Site) -> list[tuple[Section | None, str, tuple[Page, ...]]
 
 
 def feed(site: Site, section: Section | None, kind: str, pages: Iterable[Page] | None = None,
-         body: Callable[[Page], str] | None = None) -> bytes:
+         body: Callable[[Page], str] | None = None, media=None) -> bytes:
     """One feed as UTF-8 XML bytes. ``kind`` is ``"rss"`` (RSS 2.0) or ``"atom"`` (RFC 4287); ``section`` a
     category or column, or ``None`` for the whole site; ``pages`` the articles in scope (default: those of the
-    section); ``body(page)`` gives the article HTML with site-relative links resolved (default ``page.html``).
+    section); ``body(page)`` gives the article HTML with site-relative links resolved (default ``page.html``);
+    ``media`` the published photos (anything with ``results``, project-relative path →
+    :class:`sitegen.images.ImageResult`, such as :class:`sitegen.build.Media`; ``None``: no photos).
     Takes the newest ``feeds_limit`` articles. Raises ``ValueError`` for an unknown ``kind``."""
     if kind not in ("rss", "atom"):
         raise ValueError(f"unknown feed kind {kind!r}")
@@ -126,6 +137,8 @@ def feed(site: Site, section: Section | None, kind: str, pages: Iterable[Page] |
     description = (section.description if section else config.description) or title
 
     fg = FeedGenerator()
+    fg.load_extension("media")
+    fg.register_extension("atom_enclosure", BaseExtension, AtomEnclosure, atom=True, rss=False)
     fg.id(self_url)
     fg.title(xml_clean(title))
     fg.subtitle(xml_clean(description))  # RSS <description>, Atom <subtitle>
@@ -155,8 +168,11 @@ def feed(site: Site, section: Section | None, kind: str, pages: Iterable[Page] |
         summary = xml_clean(page.summary)
         if summary:
             e.summary(summary)
+        results = getattr(media, "results", {})
+        _enclose(e, config, page, results, kind)
         if config.feeds_full_content:
-            html = absolutize(body(page) if body else page.html, url)
+            before, after = _photos_html(config, page, results)
+            html = absolutize(before + (body(page) if body else page.html) + after, url)
             e.content(xml_clean(html), type="html")
             if summary:
                 e.description(summary, isSummary=True)
@@ -164,6 +180,62 @@ def feed(site: Site, section: Section | None, kind: str, pages: Iterable[Page] |
             e.summary(xml_clean(page.title))
     data = fg.rss_str(pretty=True) if kind == "rss" else fg.atom_str(pretty=True)
     return data
+
+
+def _widest_jpeg(results, rel: str | None):
+    """The widest still variant of photo ``rel`` (JPEG preferred), ``None`` when it was not published."""
+    result = results.get(rel) if rel else None
+    return result.largest if result is not None and result.ok else None
+
+
+class AtomEnclosure(BaseEntryExtension):
+    """feedgen entry extension writing ``<link rel="enclosure" href type length>`` into an Atom entry (RFC 4287
+    §4.2.7.2): feedgen 1.0 writes only the ``href`` of an Atom entry's links, which would make an enclosure
+    another ``alternate`` link. ``link`` is ``(href, type, length in bytes)`` or ``None``."""
+
+    def __init__(self):
+        self.link: tuple[str, str, str] | None = None
+
+    def extend_atom(self, entry):
+        """Append the enclosure link to the entry element (feedgen calls this when writing Atom)."""
+        if self.link is not None:
+            href, mime, length = self.link
+            xml_elem("link", entry, href=href, rel="enclosure", type=mime, length=length)
+        return entry
+
+
+def _enclose(entry, config: Config, page: Page, results, kind: str) -> None:
+    """Add the lead photo of ``page`` (its cover, else its first photo, else the first image of its body) as an
+    enclosure (RSS ``<enclosure>``, Atom ``<link rel="enclosure">``) and a ``media:content`` of ``entry``."""
+    refs = [page.cover.rel if page.cover else None] + [p.rel for p in page.photos] + [r for r, _, _ in page.images]
+    variant = next((v for v in (_widest_jpeg(results, rel) for rel in refs) if v is not None), None)
+    if variant is None:
+        return
+    url = _abs(config, variant.url)
+    mime = {"jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}[variant.format]
+    if kind == "rss":
+        entry.enclosure(url, str(variant.size), mime)
+    else:
+        entry.atom_enclosure.link = (url, mime, str(variant.size))
+    entry.media.content(url=url, type=mime, medium="image", fileSize=str(variant.size), width=str(variant.width),
+                        height=str(variant.height), group=None)
+
+
+def _photos_html(config: Config, page: Page, results) -> tuple[str, str]:
+    """HTML for the front-matter photos of ``page`` in a feed's full content: ``(before the body, after it)`` —
+    the cover before it when the page has no ``photos`` (as the article template shows it), the photos after."""
+
+    def figure(photo) -> str:
+        variant = _widest_jpeg(results, photo.rel)
+        if variant is None:
+            return ""
+        credit = f" {escape(photo.credit)} 摄" if photo.credit else ""
+        caption = f"<figcaption>{escape(photo.caption)}{credit}</figcaption>" if photo.caption or credit else ""
+        return (f'<figure><img src="{escape(_abs(config, variant.url))}" alt="{escape(photo.caption or page.title)}"'
+                f' width="{variant.width}" height="{variant.height}">{caption}</figure>')
+
+    before = figure(page.cover) if page.cover and not page.photos else ""
+    return before, "".join(figure(p) for p in page.photos)
 
 
 def feed_links(site: Site) -> list[tuple[str, str]]:
@@ -263,13 +335,13 @@ def robots(site: Site) -> bytes:
 
 
 def outputs(site: Site, body: Callable[[Page], str] | None = None, *,
-            sitemap_limit: int = SITEMAP_LIMIT) -> Iterator[tuple[str, bytes]]:
+            sitemap_limit: int = SITEMAP_LIMIT, media=None) -> Iterator[tuple[str, bytes]]:
     """Every file of this module for ``site`` as ``(path relative to output/, bytes)``: all feeds, the sitemap(s)
-    and ``robots.txt``. ``body(page)`` gives article HTML with sitegen's internal links resolved (see
-    :func:`feed`)."""
+    and ``robots.txt``. ``body(page)`` gives article HTML with sitegen's internal links resolved, ``media`` the
+    published photos (see :func:`feed`)."""
     for section, folder, pages in feed_scopes(site):
         rel = folder.strip("/")
         for name, kind in (("feed.xml", "rss"), ("atom.xml", "atom")):
-            yield (rel + "/" if rel else "") + name, feed(site, section, kind, pages, body)
+            yield (rel + "/" if rel else "") + name, feed(site, section, kind, pages, body, media)
     yield from sitemaps(site, sitemap_limit)
     yield "robots.txt", robots(site)
