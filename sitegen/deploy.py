@@ -96,6 +96,12 @@ _CONTENT_TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".ppt": "application/vnd.ms-powerpoint",
     ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".wps": "application/vnd.ms-works",  # the IANA type of .wps; WPS Office opens it (attachments, 附件)
+    ".et": "application/vnd.ms-excel",  # WPS 表格, read by Excel and WPS as a spreadsheet
+    ".dps": "application/vnd.ms-powerpoint",  # WPS 演示
+    ".ofd": "application/ofd",  # GB/T 33190 fixed-layout documents (official documents, e-invoices)
+    ".rar": "application/vnd.rar",
+    ".7z": "application/x-7z-compressed",
     ".mp3": "audio/mpeg",
     ".mp4": "video/mp4",
     ".webm": "video/webm",
