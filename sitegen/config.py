@@ -257,7 +257,52 @@ def load(path: str | Path) -> Config:
     path = Path(path)
     if path.is_dir():
         path = path / "site.yaml"
-    root = path.parent.resolve()
+    root, shown = path.parent.resolve(), path.name
+    loaded = _read(path)
+    data = loaded.value
+    c = _Checker(shown, loaded.lines)
+    c.known(data, (), TOP_KEYS)
+    title = c.text(data, "title", required=True)
+    base_url, base_path = _base_url(c, data)
+    timezone = c.text(data, "timezone", default="Asia/Shanghai")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        c.fail(("timezone",), f"未知的时区“{timezone}”", "例如 timezone: Asia/Shanghai", "E906")
+        timezone = "Asia/Shanghai"
+    categories, columns = _all_sections(c, data)
+    pagination = c.mapping(data, "pagination")
+    c.known(pagination, ("pagination",), ("per_page",))
+    per_page = c.integer(pagination, "per_page", ("pagination",), 20, 1, 1000)
+    if "paginate" in data:
+        per_page = c.integer(data, "paginate", (), per_page, 1, 1000)
+    feeds, markdown, footer_data = (c.mapping(data, key) for key in ("feeds", "markdown", "footer"))
+    c.known(feeds, ("feeds",), ("limit", "full_content"))
+    c.known(footer_data, ("footer",), Footer.__slots__)
+    c.known(markdown, ("markdown",), ("trust_html",))
+    theme = c.text(data, "theme", default="default")
+    if theme != "default" and not (root / "themes" / theme).is_dir():
+        c.fail(("theme",), f"找不到主题文件夹 themes/{theme}", "主题放在 themes/<名称>/templates 中", "E909")
+        theme = "default"
+    config = Config(
+        root=root, title=title, base_url=base_url, base_path=base_path, categories=categories, columns=columns,
+        description=c.text(data, "description"), language=c.text(data, "language", default="zh-CN"),
+        timezone=timezone, theme=theme, menu=_menu(c, data, categories, columns, base_path), per_page=per_page,
+        summary_length=c.integer(data, "summary_length", (), 120, 10, 2000),
+        permalinks=tuple(_permalinks(c, data).items()), images=_images(c, c.mapping(data, "images")),
+        footer=Footer(**{k: c.text(footer_data, k, ("footer",)) for k in Footer.__slots__}),
+        attachments=_attachments(c, c.mapping(data, "attachments")),
+        feeds_limit=c.integer(feeds, "limit", ("feeds",), 20, 1, 1000),
+        feeds_full_content=c.boolean(feeds, "full_content", ("feeds",), True),
+        trust_html=c.boolean(markdown, "trust_html", ("markdown",), False),
+        deploy_targets=_deploy_targets(c, data), source_path=shown)
+    if c.problems:
+        raise ConfigError(f"site.yaml 有 {len(c.problems)} 处问题", tuple(c.problems))
+    return config
+
+
+def _read(path: Path) -> yamlsafe.Loaded:
+    """``site.yaml`` read as YAML (a mapping). Raises :class:`ConfigError` (E900 missing or not UTF-8, E90x YAML)."""
     shown = path.name
     try:
         text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
@@ -275,29 +320,25 @@ def load(path: str | Path) -> Config:
         loaded = yamlsafe.load(text, shown)
     except yamlsafe.YamlProblem as exc:
         raise ConfigError(str(exc.problem), exc.problems) from None
-    data = loaded.value
-    if not isinstance(data, dict):
+    if not isinstance(loaded.value, dict):
         problem = Problem(Location(shown, 1), "E901", "site.yaml 应为键值映射", "参照 README 中的示例")
         raise ConfigError(str(problem), (problem,))
-    c = _Checker(shown, loaded.lines)
-    c.known(data, (), TOP_KEYS)
+    return loaded
 
-    title = c.text(data, "title", required=True)
+
+def _base_url(c: _Checker, data: dict) -> tuple[str, str]:
+    """``(base_url ending in /, its path part)``."""
     base_url = c.text(data, "base_url", required=True)
     if base_url and not re.match(r"^https?://[^/\s]+(/\S*)?$", base_url):
         c.fail(("base_url",), f"不是有效的网址：“{base_url}”", "例如 https://www.example.org.cn/ （可带子路径）",
                "E906")
     base_url = base_url.rstrip("/") + "/"
     base_path = "/" + base_url.split("://", 1)[-1].partition("/")[2]
-    base_path = base_path.rstrip("/") + "/"
+    return base_url, base_path.rstrip("/") + "/"
 
-    timezone = c.text(data, "timezone", default="Asia/Shanghai")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        c.fail(("timezone",), f"未知的时区“{timezone}”", "例如 timezone: Asia/Shanghai", "E906")
-        timezone = "Asia/Shanghai"
 
+def _all_sections(c: _Checker, data: dict) -> tuple[tuple[Section, ...], tuple[Section, ...]]:
+    """Categories and columns, every name and slug unique among them (E907)."""
     categories = _sections(c, data, "categories", required=True)
     columns = _sections(c, data, "columns", required=False)
     seen: dict[str, str] = {}
@@ -308,37 +349,27 @@ def load(path: str | Path) -> Config:
                     c.fail((kind, i), f"名称或 slug“{key}”与 {seen[key]} 重复", "每个栏目的名称和 slug 都要唯一",
                            "E907")
                 seen[key] = f"{kind}[{i}]"
+    return categories, columns
 
-    pagination = c.mapping(data, "pagination")
-    c.known(pagination, ("pagination",), ("per_page",))
-    per_page = c.integer(pagination, "per_page", ("pagination",), 20, 1, 1000)
-    if "paginate" in data:
-        per_page = c.integer(data, "paginate", (), per_page, 1, 1000)
 
+def _permalinks(c: _Checker, data: dict) -> dict[str, str]:
     permalinks = dict(DEFAULT_PERMALINKS)
     given = c.mapping(data, "permalinks")
     c.known(given, ("permalinks",), tuple(DEFAULT_PERMALINKS))
     for kind, pattern in given.items():
         if kind not in DEFAULT_PERMALINKS or not isinstance(pattern, str):
             continue
-        fields = set(re.findall(r"{(\w+)}", pattern))
-        bad = fields - PERMALINK_FIELDS
+        bad = set(re.findall(r"{(\w+)}", pattern)) - PERMALINK_FIELDS
         if bad or not pattern.startswith("/") or not pattern.endswith("/") or "{slug}" not in pattern:
             c.fail(("permalinks", kind), f"无效的链接格式“{pattern}”",
                    "以 / 开头和结尾，须含 {slug}，可用 " + "、".join("{%s}" % f for f in sorted(PERMALINK_FIELDS)),
                    "E908")
         else:
             permalinks[kind] = pattern
+    return permalinks
 
-    images = _images(c, c.mapping(data, "images"))
-    attachments = _attachments(c, c.mapping(data, "attachments"))
-    feeds = c.mapping(data, "feeds")
-    c.known(feeds, ("feeds",), ("limit", "full_content"))
-    footer_data = c.mapping(data, "footer")
-    c.known(footer_data, ("footer",), Footer.__slots__)
-    footer = Footer(**{k: c.text(footer_data, k, ("footer",)) for k in Footer.__slots__})
-    markdown = c.mapping(data, "markdown")
-    c.known(markdown, ("markdown",), ("trust_html",))
+
+def _deploy_targets(c: _Checker, data: dict) -> tuple[tuple[tuple[str, str], ...], ...]:
     deploy = c.mapping(data, "deploy")
     c.known(deploy, ("deploy",), ("targets",))
     targets = []
@@ -347,31 +378,7 @@ def load(path: str | Path) -> Config:
             c.fail(("deploy", "targets", i), "每个发布目标需要 name 和 url", "例如 - {name: production, url: …}")
             continue
         targets.append(tuple((str(k), str(v)) for k, v in t.items()))
-
-    menu = _menu(c, data, categories, columns, base_path)
-    theme = c.text(data, "theme", default="default")
-    if theme != "default" and not (root / "themes" / theme).is_dir():
-        c.fail(("theme",), f"找不到主题文件夹 themes/{theme}", "主题放在 themes/<名称>/templates 中", "E909")
-        theme = "default"
-
-    description = c.text(data, "description")
-    language = c.text(data, "language", default="zh-CN")
-    summary_length = c.integer(data, "summary_length", (), 120, 10, 2000)
-    feeds_limit = c.integer(feeds, "limit", ("feeds",), 20, 1, 1000)
-    feeds_full_content = c.boolean(feeds, "full_content", ("feeds",), True)
-    trust_html = c.boolean(markdown, "trust_html", ("markdown",), False)
-
-    if c.problems:
-        raise ConfigError(f"site.yaml 有 {len(c.problems)} 处问题", tuple(c.problems))
-    return Config(
-        root=root, title=title, base_url=base_url, base_path=base_path, categories=categories, columns=columns,
-        description=description, language=language,
-        timezone=timezone, theme=theme, menu=menu, per_page=per_page,
-        summary_length=summary_length,
-        permalinks=tuple(permalinks.items()), images=images, footer=footer, attachments=attachments,
-        feeds_limit=feeds_limit, feeds_full_content=feeds_full_content, trust_html=trust_html,
-        deploy_targets=tuple(targets), source_path=shown,
-    )
+    return tuple(targets)
 
 
 def _sections(c: _Checker, data: dict, key: str, required: bool) -> tuple[Section, ...]:

@@ -151,35 +151,38 @@ def feed(site: Site, section: Section | None, kind: str, pages: Iterable[Page] |
     if config.footer.sponsor:
         fg.rights(xml_clean(f"版权所有 {config.footer.sponsor}"))
     for page in items:
-        url = _abs(config, page.url)
-        e = fg.add_entry(order="append")
-        e.guid(entry_id(config, page), permalink=False)  # also the Atom <id>
-        e.title(xml_clean(page.title))
-        e.link(href=url, rel="alternate")
-        e.published(page.date)
-        e.pubDate(page.date)
-        e.updated(lastmod(page))
-        if page.author:
-            e.author(name=xml_clean(page.author))
-        cat = config.category(page.category)
-        for name in ([cat.name] if cat else []) + ([config.column(page.column).name]
-                                                   if page.column and config.column(page.column) else []):
-            e.category(term=xml_clean(name))
-        summary = xml_clean(page.summary)
+        _entry(fg.add_entry(order="append"), config, page, kind, (body, getattr(media, "results", {})))
+    return fg.rss_str(pretty=True) if kind == "rss" else fg.atom_str(pretty=True)
+
+
+def _entry(e, config: Config, page: Page, kind: str, sources: tuple) -> None:
+    """Fill feed entry ``e`` for ``page``; ``sources`` is ``(body function or None, photo results)``."""
+    body, results = sources
+    url = _abs(config, page.url)
+    e.guid(entry_id(config, page), permalink=False)  # also the Atom <id>
+    e.title(xml_clean(page.title))
+    e.link(href=url, rel="alternate")
+    e.published(page.date)
+    e.pubDate(page.date)
+    e.updated(lastmod(page))
+    if page.author:
+        e.author(name=xml_clean(page.author))
+    cat = config.category(page.category)
+    for name in ([cat.name] if cat else []) + ([config.column(page.column).name]
+                                               if page.column and config.column(page.column) else []):
+        e.category(term=xml_clean(name))
+    summary = xml_clean(page.summary)
+    if summary:
+        e.summary(summary)
+    _enclose(e, config, page, results, kind)
+    if config.feeds_full_content:
+        before, after = _photos_html(config, page, results)
+        html = absolutize(before + (body(page) if body else page.html) + after, url)
+        e.content(xml_clean(html), type="html")
         if summary:
-            e.summary(summary)
-        results = getattr(media, "results", {})
-        _enclose(e, config, page, results, kind)
-        if config.feeds_full_content:
-            before, after = _photos_html(config, page, results)
-            html = absolutize(before + (body(page) if body else page.html) + after, url)
-            e.content(xml_clean(html), type="html")
-            if summary:
-                e.description(summary, isSummary=True)
-        elif not summary:
-            e.summary(xml_clean(page.title))
-    data = fg.rss_str(pretty=True) if kind == "rss" else fg.atom_str(pretty=True)
-    return data
+            e.description(summary, isSummary=True)
+    elif not summary:
+        e.summary(xml_clean(page.title))
 
 
 def _widest_jpeg(results, rel: str | None):

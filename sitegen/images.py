@@ -684,33 +684,8 @@ def run(jobs: Sequence[ImageJob], settings: ImageSettings, cache_dir: Path, *, w
             merged[job.rel] = ImageJob(old.source, old.rel, old.refs + tuple(r for r in job.refs if r not in old.refs))
         else:
             merged[job.rel] = job
-    fingerprint = settings_fingerprint(settings)
-    hashes = _SourceHashes(cache_dir)
     results: dict[str, ImageResult] = {}
-    keyed: dict[str, list[ImageJob]] = {}
-    to_hash: list[tuple[ImageJob, os.stat_result]] = []
-
-    for job in merged.values():
-        problem, st = _check_source(job)
-        if problem:
-            results[job.rel] = _failed(job, *problem)
-            continue
-        sha = hashes.lookup(job.source, st)
-        if sha is None:
-            to_hash.append((job, st))
-        else:
-            keyed.setdefault(_key(sha, fingerprint), []).append(job)
-    if to_hash:
-        with cf.ThreadPoolExecutor(max_workers=min(8, len(to_hash))) as pool:
-            digests = list(pool.map(lambda item: _safe_hash(item[0].source), to_hash))
-        for (job, st), sha in zip(to_hash, digests):
-            if sha is None:
-                results[job.rel] = _failed(job, "E301")
-            else:
-                hashes.remember(job.source, st, sha)
-                keyed.setdefault(_key(sha, fingerprint), []).append(job)
-    hashes.save()
-
+    keyed = _keyed(merged.values(), settings_fingerprint(settings), cache_dir, results)
     tasks: list[_Task] = []
     for key, group in keyed.items():
         data = _read_sidecar(cache_dir, key)
@@ -735,6 +710,36 @@ def run(jobs: Sequence[ImageJob], settings: ImageSettings, cache_dir: Path, *, w
     log.info("图片：%d 张新处理，%d 张来自缓存，%d 张失败", done,
              sum(1 for r in results.values() if r.cached), sum(1 for r in results.values() if not r.ok))
     return {rel: results[rel] for rel in merged}
+
+
+def _keyed(jobs, fingerprint: str, cache_dir: Path, results: dict) -> dict[str, list[ImageJob]]:
+    """The jobs grouped by cache key (a hash of the source bytes and ``fingerprint``); sources hashed again only
+    when their size or mtime changed, on up to 8 threads. A source that cannot be used gets its failed result in
+    ``results`` instead."""
+    hashes = _SourceHashes(cache_dir)
+    keyed: dict[str, list[ImageJob]] = {}
+    to_hash: list[tuple[ImageJob, os.stat_result]] = []
+    for job in jobs:
+        problem, st = _check_source(job)
+        if problem:
+            results[job.rel] = _failed(job, *problem)
+            continue
+        sha = hashes.lookup(job.source, st)
+        if sha is None:
+            to_hash.append((job, st))
+        else:
+            keyed.setdefault(_key(sha, fingerprint), []).append(job)
+    if to_hash:
+        with cf.ThreadPoolExecutor(max_workers=min(8, len(to_hash))) as pool:
+            digests = list(pool.map(lambda item: _safe_hash(item[0].source), to_hash))
+        for (job, st), sha in zip(to_hash, digests):
+            if sha is None:
+                results[job.rel] = _failed(job, "E301")
+            else:
+                hashes.remember(job.source, st, sha)
+                keyed.setdefault(_key(sha, fingerprint), []).append(job)
+    hashes.save()
+    return keyed
 
 
 def _check_source(job: ImageJob) -> tuple[tuple[str, ...] | None, os.stat_result | None]:
@@ -902,24 +907,11 @@ def _pooled(tasks: list[_Task], timeout: float, workers: int, bar) -> dict[str, 
             if not broken and inflight:
                 wait_for = max(0.0, min(d for _, d in inflight.values()) - time.monotonic())
                 done, _ = cf.wait(list(inflight), timeout=wait_for, return_when=cf.FIRST_COMPLETED)
-                for future in done:
-                    task, _deadline = inflight.pop(future)
-                    try:
-                        finish(task, future.result())
-                    except cf.process.BrokenProcessPool:
-                        broken = True
-                        crashes[task.key] = crashes.get(task.key, 0) + 1
-                        if crashes[task.key] >= 2:
-                            finish(task, _Outcome(task.key, False, code="E309", detail="处理进程意外退出"))
-                        else:
-                            pending.appendleft(task)
-                    except Exception as exc:  # e.g. an unpicklable result; should not happen
-                        finish(task, _Outcome(task.key, False, code="E309", detail=f"{type(exc).__name__}: {exc}"))
+                broken = _collect(done, inflight, finish, crashes, pending)
                 now = time.monotonic()
                 expired = [f for f, (_, d) in inflight.items() if d <= now and not f.done()]
-                for future in expired:
+                for future in expired:  # reported as E308 with the photo's lines
                     task, _ = inflight.pop(future)
-                    log.warning("图片 %s 处理超过 %g 秒，已停止处理它", task.rel, timeout)
                     finish(task, _Outcome(task.key, False, code="E308", detail=f"{timeout:g}"))
                 broken = broken or bool(expired)
             if broken:
@@ -938,6 +930,26 @@ def _pooled(tasks: list[_Task], timeout: float, workers: int, bar) -> dict[str, 
             else:
                 pool.shutdown(wait=True)
     return outcomes
+
+
+def _collect(done, inflight: dict, finish, crashes: dict, pending: deque) -> bool:
+    """Record the outcome of each finished future of ``done`` (removed from ``inflight``): a task whose worker died
+    is queued again once (``pending``), then fails with E309. True when the pool broke."""
+    broken = False
+    for future in done:
+        task, _deadline = inflight.pop(future)
+        try:
+            finish(task, future.result())
+        except cf.process.BrokenProcessPool:
+            broken = True
+            crashes[task.key] = crashes.get(task.key, 0) + 1
+            if crashes[task.key] >= 2:
+                finish(task, _Outcome(task.key, False, code="E309", detail="处理进程意外退出"))
+            else:
+                pending.appendleft(task)
+        except Exception as exc:  # e.g. an unpicklable result; should not happen
+            finish(task, _Outcome(task.key, False, code="E309", detail=f"{type(exc).__name__}: {exc}"))
+    return broken
 
 
 def _kill(pool: cf.ProcessPoolExecutor) -> None:

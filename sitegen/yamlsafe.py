@@ -76,17 +76,8 @@ def load(text: str, path: str, first_line: int = 1) -> Loaded:
     tabs = _tabs(lines, path, first_line)
     if tabs:
         raise YamlProblem(tabs[0], tabs, _untabbed(lines, path, first_line))
-    fullwidth: list[tuple[int, re.Match]] = []
-    for i, line in enumerate(lines):
-        m = _FULLWIDTH_KEY.match(line)
-        if m and ":" not in line[: m.end()] and not line.lstrip().startswith(("#", "'", '"')):
-            fullwidth.append((i, m))
-
-    def fullwidth_problem(i: int, m: re.Match) -> YamlProblem:
-        return YamlProblem(Problem(Location(path, first_line + i, m.end()), "E104",
-                                   f"键“{m.group(2).strip()}”后面用了全角冒号“：”", "请改成半角冒号加空格“: ”"))
-
-    warnings: list[Problem] = []
+    fullwidth = [(i, m) for i, m in ((i, _FULLWIDTH_KEY.match(line)) for i, line in enumerate(lines))
+                 if m and ":" not in lines[i][: m.end()] and not lines[i].lstrip().startswith(("#", "'", '"'))]
     if _FastTextLoader is not None and not fullwidth:  # a full-width colon needs the slow path's diagnosis
         try:
             fast = yaml.compose(text, Loader=_FastTextLoader)
@@ -95,16 +86,38 @@ def load(text: str, path: str, first_line: int = 1) -> Loaded:
         else:
             where: dict = {}
             return Loaded(_build(fast, (), where, path, first_line) if fast is not None else None, where, ())
+    node, warnings = _compose_repairing(lines, fullwidth, path, first_line)
+    if fullwidth and isinstance(node, yaml.ScalarNode):
+        raise _fullwidth_problem(path, first_line, *fullwidth[0])  # the whole block is one string (B06)
+    spans = [(n.start_mark.line, n.end_mark.line) for n in _plain_scalars(node)]
+    for i, m in fullwidth:
+        # "author：张三" swallowed into the plain value of the line above (a Chinese "会议指出：" is prose)
+        if re.fullmatch(r"[A-Za-z_][\w-]*", m.group(2).strip()) and any(start < i <= end for start, end in spans):
+            raise _fullwidth_problem(path, first_line, i, m)
+    where = {}
+    value = _build(node, (), where, path, first_line) if node is not None else None
+    return Loaded(value, where, tuple(warnings))
+
+
+def _fullwidth_problem(path: str, first_line: int, i: int, m: re.Match) -> YamlProblem:
+    return YamlProblem(Problem(Location(path, first_line + i, m.end()), "E104",
+                               f"键“{m.group(2).strip()}”后面用了全角冒号“：”", "请改成半角冒号加空格“: ”"))
+
+
+def _compose_repairing(lines: list[str], fullwidth: list, path: str, first_line: int) -> tuple:
+    """``(node, warnings)``: the document composed with PyYAML's pure-Python parser, each unquoted ``: `` inside a
+    value quoted (W105, ``lines`` repaired in place). Raises :class:`YamlProblem` for a full-width colon that
+    breaks the document (E104) and any other syntax error (E101, at the line where a quote or bracket opened)."""
+    warnings: list[Problem] = []
     for _ in range(20):
         try:
-            node = yaml.compose("\n".join(lines), Loader=_TextLoader)
-            break
+            return yaml.compose("\n".join(lines), Loader=_TextLoader), warnings
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             row = mark.line if mark else 0
             before = [(i, m) for i, m in fullwidth if i <= row]
             if before:  # "key：value" is not a key, so the lines after it no longer fit
-                raise fullwidth_problem(*before[0]) from None
+                raise _fullwidth_problem(path, first_line, *before[0]) from None
             fixed = _quote_value(lines, row) if "mapping values are not allowed" in str(exc.problem) else None
             if fixed is None:
                 if exc.context_mark is not None and str(exc.context).startswith(_UNCLOSED):
@@ -116,23 +129,12 @@ def load(text: str, path: str, first_line: int = 1) -> Loaded:
             lines[fixed] = _quoted_line(lines[fixed])
             key = lines[fixed].split(":", 1)[0].strip(" -")
             warnings.append(Problem(Location(path, first_line + fixed), "W105",
-                                    f"“{key}”的值中含有未加引号的“: ”，已按原文读作文字",
-                                    "建议给整个值加上引号", "warning"))
+                                    f"“{key}”的值中含有未加引号的“: ”，已按原文读作文字", "建议给整个值加上引号", "warning"))
         except yaml.YAMLError as exc:
             raise YamlProblem(Problem(Location(path, first_line), "E101", f"YAML 格式错误：{exc}",
                                       "检查引号和缩进")) from None
-    else:  # pragma: no cover - more than 20 repairs means something else is wrong
-        raise YamlProblem(Problem(Location(path, first_line), "E101", "YAML 格式错误", "检查引号和缩进"))
-    if fullwidth and isinstance(node, yaml.ScalarNode):
-        raise fullwidth_problem(*fullwidth[0])  # the whole block is one string (case B06 fullwidth-all)
-    spans = [(n.start_mark.line, n.end_mark.line) for n in _plain_scalars(node)]
-    for i, m in fullwidth:
-        # "author：张三" swallowed into the plain value of the line above (a Chinese "会议指出：" is prose)
-        if re.fullmatch(r"[A-Za-z_][\w-]*", m.group(2).strip()) and any(start < i <= end for start, end in spans):
-            raise fullwidth_problem(i, m)
-    where: dict = {}
-    value = _build(node, (), where, path, first_line) if node is not None else None
-    return Loaded(value, where, tuple(warnings))
+    # more than 20 repairs means something else is wrong
+    raise YamlProblem(Problem(Location(path, first_line), "E101", "YAML 格式错误", "检查引号和缩进"))
 
 
 def _lead(line: str) -> str:
