@@ -10,7 +10,7 @@ import pytest
 
 from conftest import build_site, make_site, run_cli
 from sitegen import config as configmod
-from sitegen.deploy import content_type
+from sitegen.httprules import content_type
 from sitegen.errors import ConfigError
 
 NOTICE = ("---\ntitle: 报名通知\ndate: 2024-03-05 09:00\ncategory: 工作动态\nslug: tongzhi\n---\n\n"

@@ -15,12 +15,8 @@ import pytest
 from PIL import Image
 
 from sitegen.deploy import (
-    CACHE_IMMUTABLE,
-    CACHE_SHORT,
     DeployReport,
-    cache_control,
     check_build_status,
-    content_type,
     deploy,
     parse_itemized,
     resolve_target,
@@ -28,9 +24,9 @@ from sitegen.deploy import (
     rsync_commands,
     scheme_of,
     split_s3_url,
-    upload_order,
 )
 from sitegen.errors import DeployError
+from sitegen.httprules import CACHE_IMMUTABLE, CACHE_SHORT, cache_control, content_type, upload_order
 
 needs_rsync = pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed (Debian package rsync)")
 

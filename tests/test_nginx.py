@@ -23,7 +23,8 @@ from urllib.parse import quote
 import pytest
 from PIL import Image
 
-from sitegen.deploy import CACHE_IMMUTABLE, CACHE_SHORT, deploy, nginx_config
+from sitegen.deploy import deploy
+from sitegen.httprules import CACHE_IMMUTABLE, CACHE_SHORT, nginx_config
 from sitegen.slugs import tag_slug
 from sitegen.errors import DeployError
 
