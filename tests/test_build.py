@@ -422,5 +422,5 @@ def test_jobs_must_be_a_positive_number(tmp_path, jobs):
 
     root = make_site(tmp_path, {})
     code, out, err = run_cli(["build", root, "--jobs", jobs])
-    assert code == 2 and "argument --jobs: 应为正整数" in err
+    assert code == 2 and "sitegen build：错误：--jobs" in err and "应为正整数" in err
     assert not (root / "output").exists()
