@@ -284,7 +284,9 @@ def test_bad_save_shows_overlay_and_keeps_last_good_page(server):
     url = server.url("/2024/03/05/fragile/")
     good = path.read_text("utf-8")
     save_atomically(path, good.replace("date: 2024-03-05 09:00", "date: 2024-13-45"))
-    line = 'content/fragile.md:3: E102: 日期不存在：2024 年没有 13 月（月份应为 1–12，例如 2026-11-28）'
+    # the article was published: the build keeps its last good page, and says so (issue 17)
+    line = ('content/fragile.md:3: E102: 日期不存在：2024 年没有 13 月；网站上已保留上次成功生成的版本'
+            '（月份应为 1–12，例如 2026-11-28）')
     status, _, body = wait_for(lambda: (r := get(url)) and "sitegen-overlay" in r[2].decode() and r, 10,
                                "the overlay appears")
     html = body.decode()
@@ -294,7 +296,7 @@ def test_bad_save_shows_overlay_and_keeps_last_good_page(server):
     other = get(server.url("/2024/03/05/photo/"))[2].decode()
     assert "sitegen-overlay" in other, "every page shows the overlay"
     state = read_event(server.port)
-    assert state["problems"] == ['content/fragile.md:3: E102: 日期不存在：2024 年没有 13 月（月份应为 1–12，例如 2026-11-28）']
+    assert state["problems"] == [line]
     assert "content/fragile.md:3: E102: 日期不存在" in server.output(), "same lines in the terminal"
 
     save_atomically(path, good.replace("完好的文章", "修好的文章"))
