@@ -210,7 +210,7 @@ def read(fm: dict, lines: dict, source: Source, config: Config, resolve: Callabl
     photos, cover = _photos(r, resolve)
     front = FrontMatter(
         title=title, date=date, updated=updated, category=category, column=column, tags=_tags(r),
-        aliases=tuple(dict.fromkeys(_split(r.items("aliases")))),
+        aliases=tuple(dict.fromkeys(_split(r.items("aliases"), isinstance(r.fm.get("aliases"), str)))),
         summary=r.text("summary") or r.text("description"), slug=r.text("slug"),
         author=r.text("author"), source_name=r.text("source"), editor=r.text("editor"),
         draft=r.boolean("draft"), headline=r.boolean("headline"), pinned=r.boolean("pinned"),
@@ -289,12 +289,12 @@ def is_computer_path(written: str) -> bool:
     return bool(re.match(r"^(?:[A-Za-z]:[\\/]|file:|~[\\/]|/Users/|/home/)", written.strip()))
 
 
-def _split(items: list[tuple[str, int]]) -> list[str]:
-    """Items of a list key, a one-string value split at commas, enumeration commas and semicolons."""
-    out = []
-    for value, _line in items:
-        out.extend(v for v in _TAG_SEPARATORS.split(value.strip()) if v)
-    return out
+def _split(items: list[tuple[str, int]], one_string: bool) -> list[str]:
+    """The items of a list key as written (an old URL may hold a comma), or a one-string value split at commas,
+    enumeration commas and semicolons."""
+    if not one_string:
+        return [v.strip() for v, _line in items if v.strip()]
+    return [v for value, _line in items for v in _TAG_SEPARATORS.split(value.strip()) if v]
 
 
 def _tags(r: _Reader) -> tuple[str, ...]:

@@ -437,3 +437,10 @@ def test_known_tag_slugs_are_passed_along_and_filled(cfg):
     page = ok(parse(cfg, "content/a.md", fm(tags="[妇联, 家风]")))
     site, _ = content.assemble([page], cfg, memo)
     assert set(site.tags) == {"remembered-slug", tag_slug("家风")} and memo["家风"] == tag_slug("家风")
+
+
+def test_aliases_list_items_are_kept_whole(cfg):
+    page = ok(parse(cfg, "content/a.md", fm(aliases="['/news/show.asp?id=1,2', /old/a.html]")))
+    assert page.aliases == ("/news/show.asp?id=1,2", "/old/a.html")
+    page = ok(parse(cfg, "content/b.md", fm(aliases="/old/b.html, /old/c.html")))  # one string: split as before
+    assert page.aliases == ("/old/b.html", "/old/c.html")
