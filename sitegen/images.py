@@ -82,7 +82,7 @@ from sitegen.files import sha256_file, write_atomic
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the pixels or bytes produced for the same input and settings change (part of every cache key).
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 
 #: Output file extension per variant format.
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp", "gif": "gif"}
@@ -276,7 +276,7 @@ class _SourceHashes:
             try:
                 _write_atomic(self.path, json.dumps(merged, ensure_ascii=False, sort_keys=True).encode())
             except OSError as exc:  # the cache is an optimisation
-                log.warning("cannot write %s: %s", self.path, exc)
+                log.warning("无法写入缓存 %s：%s", self.path, exc)
 
 
 def _hash_file(path: str) -> str:
@@ -346,7 +346,7 @@ def _process(task: _Task) -> _Outcome:
     except MemoryError:
         return _Outcome(task.key, False, code="E309", detail="内存不足")
     except Exception as exc:  # never raise across the pool
-        log.debug("image %s failed", task.rel, exc_info=True)
+        log.debug("图片 %s 处理失败", task.rel, exc_info=True)
         return _Outcome(task.key, False, code="E309", detail=f"{type(exc).__name__}: {exc}"[:200])
 
 
@@ -473,10 +473,12 @@ def _make_variants(task: _Task) -> _Outcome:
 
 
 def _widths(s: ImageSettings, upright_w: int) -> list[int]:
-    """Configured widths not above the source (ascending); the source width alone when all are above it; plus
-    the full width when ``publish_originals``."""
-    widths = sorted(w for w in set(s.widths) if w <= upright_w) or [upright_w]
-    if s.publish_originals and widths[-1] != upright_w:
+    """The widths in px to make (ascending, never above the source): the configured widths up to the source's,
+    plus the source's own width when it is narrower than the largest configured width (an 800 px photo with
+    widths 480/960/1600 gets 480 and 800, not only 480: the browser would show a 480 px file blurred in a 760 px
+    column, case B38) or when ``publish_originals``."""
+    widths = sorted(w for w in set(s.widths) if w <= upright_w)
+    if (upright_w < max(s.widths) or s.publish_originals) and (not widths or widths[-1] != upright_w):
         widths.append(upright_w)
     return widths
 
@@ -501,7 +503,7 @@ def _to_srgb(im, background: str):
             src = im.convert("RGBA") if im.mode == "LA" else im
             im = ImageCms.profileToProfile(src, profile, _srgb_profile(), outputMode=out_mode)
         except Exception as exc:  # a broken or unsupported profile: fall back to Pillow's conversion
-            log.debug("ICC conversion failed: %s", exc)
+            log.debug("ICC 色彩转换失败：%s", exc)
     if has_alpha or im.mode in ("RGBA", "LA"):
         rgba = im.convert("RGBA")
         flat = Image.new("RGB", rgba.size, background)
@@ -709,7 +711,7 @@ def run(jobs: Sequence[ImageJob], settings: ImageSettings, cache_dir: Path, *, w
             else:
                 results[job.rel] = _failed(job, outcome.code, outcome.detail, outcome.fmt)
     done = sum(1 for t in tasks if outcomes[t.key].ok)
-    log.info("images: %d processed, %d cached, %d failed", done,
+    log.info("图片：%d 张新处理，%d 张来自缓存，%d 张失败", done,
              sum(1 for r in results.values() if r.cached), sum(1 for r in results.values() if not r.ok))
     return {rel: results[rel] for rel in merged}
 
@@ -896,7 +898,6 @@ def _pooled(tasks: list[_Task], timeout: float, workers: int, bar) -> dict[str, 
                 expired = [f for f, (_, d) in inflight.items() if d <= now and not f.done()]
                 for future in expired:
                     task, _ = inflight.pop(future)
-                    log.warning("image %s: over the %gs limit, worker killed", task.rel, timeout)
                     finish(task, _Outcome(task.key, False, code="E308", detail=f"{timeout:g}"))
                 broken = broken or bool(expired)
             if broken:

@@ -136,7 +136,7 @@ class Pagefind:
 
     def __init__(self, command: Sequence[str] | None = None, *, warm: bool = False):
         argv = list(command or pagefind_command()) + ["--service"]
-        log.debug("running %s", argv)
+        log.debug("运行 %s", argv)
         try:
             self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=subprocess.DEVNULL, preexec_fn=lifetime.preexec())
@@ -480,5 +480,5 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
                 continue
             writer.write(folder + file, data)
             made[name].append(folder + file)
-        log.info("search index %s: %d articles", name or "primary", len(groups[name]))
+        log.info("站内搜索索引 %s：%d 篇文章", name or "本周", len(groups[name]))
     return made
