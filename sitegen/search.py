@@ -33,6 +33,7 @@ from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 from sitegen import lifetime
 from sitegen.cache import dist_version
+from sitegen.files import write_atomic
 from sitegen.content import Page, Site
 from sitegen.errors import SitegenError
 
@@ -358,7 +359,7 @@ def input_digest(essential: bytes) -> str:
 
 def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]],
                output_digest: Callable[[str], str | None], salt: str,
-               read: dict[str, bytes] | None = None, known: Mapping[str, str] | None = None) -> dict[str, str]:
+               known: Mapping[str, str] | None = None) -> tuple[dict[str, str], dict[str, bytes]]:
     """``{shard name: key}`` for the shards ``groups`` (``{name: its articles}``, from :func:`shards`): a digest
     of exactly what Pagefind would read for the shard (each article's URL and :func:`essentials` of its page as
     this build leaves it) and ``salt`` (the Pagefind version and settings). Two builds with the same key make the same bundle, so an article page re-rendered for
@@ -366,15 +367,15 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
     article's essentials is remembered in ``.sitegen-cache/search/inputs.json`` under its URL and
     ``output_digest(output path)`` (what the page was rendered from, None when unknown), so only pages rendered
     from new inputs are read; ``known`` adds such digests made elsewhere (by the processes that rendered the
-    pages, see :func:`input_digest`), under the same ``URL\0output digest`` keys; with ``read`` (a dict), each
-    text read is left there under its URL for :func:`index`."""
+    pages, see :func:`input_digest`), under the same ``URL\0output digest`` keys. Returns the keys and the texts
+    read on the way (``{URL: essentials}``, for :func:`index`)."""
     path = site.config.cache_dir / "search" / "inputs.json"
     try:
         memo = json.loads(path.read_text("utf-8"))
         memo = memo if isinstance(memo, dict) else {}
     except (OSError, ValueError):
         memo = {}
-    keys, added = {}, dict(known or {})
+    keys, added, read = {}, dict(known or {}), {}
     memo.update(added)
     for name in groups:
         h = hashlib.blake2b(f"{salt}\0{name}".encode(), digest_size=16)
@@ -384,9 +385,7 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
             m = f"{page.url}\0{d}" if d else None
             e = memo.get(m) if m else None
             if not isinstance(e, str):
-                text = essentials(_final_bytes(writer, rel))
-                if read is not None:
-                    read[page.url] = text
+                text = read[page.url] = essentials(_final_bytes(writer, rel))
                 e = input_digest(text)
                 if m:
                     added[m] = e
@@ -397,13 +396,10 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
         memo = {k: v for k, v in memo.items() if k in live}
         memo.update(added)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(memo, ensure_ascii=False), "utf-8")
-            os.replace(tmp, path)
+            write_atomic(path, json.dumps(memo, ensure_ascii=False))
         except OSError as exc:
             log.warning("无法写入缓存 %s：%s", path, exc)
-    return keys
+    return keys, read
 
 
 def on_processes(names: Sequence[str], work: Callable[[str, Pagefind], dict[str, bytes]], processes: int,

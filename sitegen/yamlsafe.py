@@ -72,6 +72,10 @@ MAX_ALIAS_NODES = 10_000
 deep with nine aliases each ("billion laughs") would otherwise expand to 9⁹ nodes."""
 
 
+_UNREADABLE = object()
+"""What the fast composer gives for text it cannot read (the slow path then explains why)."""
+
+
 def load(text: str, path: str, first_line: int = 1) -> Loaded:
     """Parse one YAML document ``text`` (from file ``path``, whose first line is file line ``first_line``).
 
@@ -93,8 +97,8 @@ def load(text: str, path: str, first_line: int = 1) -> Loaded:
             try:
                 fast = yaml.compose(text, Loader=_FastTextLoader)
             except yaml.YAMLError:  # the slow path below reports it with a hint
-                pass
-            else:
+                fast = _UNREADABLE
+            if fast is not _UNREADABLE:
                 where: dict = {}
                 return Loaded(_build(fast, (), where, path, first_line) if fast is not None else None, where, ())
         node, warnings = _compose_repairing(lines, fullwidth, path, first_line)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, ImageStat
 
-from sitegen import images
+from sitegen import images, imagework
 from sitegen.config import ImageSettings
 from sitegen.errors import Location
 from sitegen.build.write import Writer
@@ -408,7 +408,7 @@ def test_heic(project, cache, monkeypatch):
     result = run([job(project, "content/phone.heic", 4)], SMALL, cache, workers=1)["content/phone.heic"]
     assert result.ok and result.width == 320
     # without pillow-heif: a clear message asking for JPEG
-    monkeypatch.setattr(images, "_register_heif", lambda: False)
+    monkeypatch.setattr(imagework, "_register_heif", lambda: False)
     monkeypatch.setattr(Image, "OPEN", {k: v for k, v in Image.OPEN.items() if k not in ("HEIF", "AVIF")})
     monkeypatch.setattr(Image, "ID", [k for k in Image.ID if k not in ("HEIF", "AVIF")])
     result = run([job(project, "content/phone.heic", 4)], replace(SMALL, quality=81), cache, workers=1)[
@@ -572,7 +572,7 @@ def test_hanging_worker_killed_others_finish(project, cache, monkeypatch):
     for name, colour in (("a.png", "green"), ("hang.png", "red"), ("b.png", "blue")):
         Image.new("RGB", (200, 150), colour).save(project / f"content/{name}")
     (project / "content/c.png").write_bytes(b"\x89PNG junk")
-    monkeypatch.setattr(images, "_make_variants", _hang_on_named(images._make_variants))
+    monkeypatch.setattr(imagework, "make_variants", _hang_on_named(imagework.make_variants))
     jobs = [job(project, f"content/{n}", i + 1) for i, n in enumerate(("a.png", "hang.png", "b.png", "c.png"))]
     results = run(jobs, replace(SMALL, timeout=3), cache, workers=2)  # returns: the hung worker was killed
     assert [p.code for p in results["content/hang.png"].problems] == ["E308"]
@@ -582,7 +582,7 @@ def test_hanging_worker_killed_others_finish(project, cache, monkeypatch):
 
 def test_hanging_in_process_stopped_by_alarm(project, cache, monkeypatch):
     Image.new("RGB", (200, 150), "green").save(project / "content/hang.png")
-    monkeypatch.setattr(images, "_make_variants", _hang_on_named(images._make_variants))
+    monkeypatch.setattr(imagework, "make_variants", _hang_on_named(imagework.make_variants))
     result = run([job(project, "content/hang.png", 1)], replace(SMALL, timeout=0.5), cache, workers=1)
     assert [p.code for p in result["content/hang.png"].problems] == ["E308"]
 
