@@ -71,15 +71,17 @@ class Bodies:
             return None
 
     def prune(self, entries: dict) -> dict:
-        """Delete the packs none of ``entries`` uses; when more than 24 packs are left, copy the live bodies of the
+        """Delete the packs none of ``entries`` uses (their bodies and the bodies of the last good pages they keep);
+        when more than 24 packs are left, copy the live bodies of the
         packs that are small or mostly dead into one new pack. Returns the entries whose body moved (source →
         new entry, for the caller to put in its cache; entries are immutable). Raises ``OSError``."""
         if not self.dir.is_dir():
             return {}
         live: dict[str, int] = {}
         for e in entries.values():
-            if e.body:
-                live[e.body[0]] = live.get(e.body[0], 0) + e.body[2] + e.body[3]
+            for body in (e.body, e.kept[1] if e.kept else None):
+                if body:
+                    live[body[0]] = live.get(body[0], 0) + body[2] + body[3]
         sizes = {}
         for f in os.scandir(self.dir):
             if f.name not in live and f.name != self._name:
@@ -95,7 +97,10 @@ class Bodies:
         for rel, e in entries.items():
             if e.body and e.body[0] in move:
                 body = self.read(e.body)
-                moved[rel] = dataclasses.replace(e, body=self.add(*body) if body is not None else None)
+                e = moved[rel] = dataclasses.replace(e, body=self.add(*body) if body is not None else None)
+            if e.kept and e.kept[1] and e.kept[1][0] in move:
+                body = self.read(e.kept[1])
+                moved[rel] = dataclasses.replace(e, kept=(e.kept[0], self.add(*body)) if body is not None else None)
         self.close()
         for n in move:
             os.unlink(self.dir / n)

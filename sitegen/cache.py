@@ -31,6 +31,7 @@ version, and only while every file-exists answer it was parsed with still holds.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -46,7 +47,7 @@ from sitegen import __version__, racy
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 """Bump when the layout of a payload changes."""
 
 MAGIC = b"SITEGEN-CACHE "
@@ -133,7 +134,7 @@ def _read(path: Path, kind: str) -> tuple[Any, int] | None:
         return None
     try:
         if not data.startswith(MAGIC):
-            raise ValueError("not a sitegen cache file")
+            raise ValueError("不是 sitegen 的缓存文件")
         end = data.index(b"\n")
         header = json.loads(data[len(MAGIC):end])
         payload = memoryview(data)[end + 1:]
@@ -144,7 +145,7 @@ def _read(path: Path, kind: str) -> tuple[Any, int] | None:
                          header.get(key), value)
                 return None
         if header.get("length") != len(payload) or header.get("crc32") != zlib.crc32(payload):
-            raise ValueError("checksum mismatch (truncated or corrupt)")
+            raise ValueError("校验和不符（文件不完整或已损坏）")
         return _SafeUnpickler(io.BytesIO(payload)).load(), header["crc32"]
     except Exception as exc:  # anything wrong with a cache file only costs a full rebuild
         log.warning("缓存 %s 不可用（%s），已忽略并重建", path, exc)
@@ -258,7 +259,9 @@ class Entry:
     decide where it is listed (:func:`sitegen.build.digest.page_shape`), ``card``, the digest of every field but
     its body (:func:`sitegen.build.digest.page_card`), and ``fp``, the page's whole fingerprint when it shows no
     image (:func:`sitegen.build.digest.fingerprint`; ``""`` when it shows images, whose bytes can change behind the
-    entry's back). All three are computed when the file is parsed; an entry is never changed afterwards."""
+    entry's back). All three are computed when the file is parsed; an entry is never changed afterwards (a new one
+    replaces it). ``kept`` is, for a file whose parse failed, ``(page without body, body location)`` of its last
+    parse that succeeded (see :func:`usable_pages`)."""
 
     size: int
     mtime: int
@@ -270,6 +273,7 @@ class Entry:
     shape: str = ""
     card: str = ""
     fp: str = ""
+    kept: tuple | None = None
 
 
 @dataclass
@@ -278,8 +282,9 @@ class PageCache:
 
     ``entries`` maps a project-relative source path to its :class:`Entry`; ``files`` maps a project-relative
     path (images, other files pages depend on) to ``(size, mtime_ns, sha256 hex)``. ``previous`` keeps the
-    entries as loaded, to explain what changed. ``tag_slugs`` (tag name → slug) seeds
-    :func:`sitegen.slugs.tag_slug`. ``looked`` (wall clock, ns) is when the build that recorded these stats began
+    entries as loaded, to explain what changed. ``tag_slugs`` (tag name → slug) is passed to
+    :func:`sitegen.content.assemble`, which adds the tags it transliterated (pypinyin takes a third of a second to
+    load): a change that adds no tag does not load it. ``looked`` (wall clock, ns) is when the build that recorded these stats began
     looking at files: a size and mtime that match are trusted only for files older than that (:meth:`trusts`,
     :mod:`sitegen.racy`); call :meth:`look` when a build begins.
 
@@ -296,6 +301,7 @@ class PageCache:
     _looking: int = 0
     _rows: dict = field(default_factory=dict, repr=False)
     _base: Base | None = field(default=None, repr=False)
+    _tags_saved: int = field(default=0, repr=False)
 
     FILE = "pages.cache"
 
@@ -312,29 +318,31 @@ class PageCache:
             return cls(config_fingerprint)
         if fingerprint != config_fingerprint:
             log.info("site.yaml 有变化，重新解析全部内容")
-            return cls(config_fingerprint, files=files, tag_slugs=tag_slugs, looked=looked, _base=base)
+            return cls(config_fingerprint, files=files, tag_slugs=tag_slugs, looked=looked, _base=base,
+                       _tags_saved=len(tag_slugs))
         from sitegen.content import Page
 
         try:
-            entries = {rel: Entry(size, mtime, sha, exists, Page(*page) if page is not None else None, problems, body,
-                                  shape, card, fp)
-                       for rel, (size, mtime, sha, exists, page, problems, body, shape, card, fp) in rows.items()}
+            entries = {rel: Entry(size, mtime, sha, exists, _page(Page, page), problems, body, shape, card, fp,
+                                  _kept(Page, kept))
+                       for rel, (size, mtime, sha, exists, page, problems, body, shape, card, fp, kept) in rows.items()}
         except (TypeError, ValueError) as exc:
             log.warning("缓存 %s 不可用（%s），已忽略并重建", cache_dir / cls.FILE, exc)
             return cls(config_fingerprint)
-        cache = cls(config_fingerprint, entries, files, dict(entries), tag_slugs=tag_slugs, looked=looked, _base=base)
+        cache = cls(config_fingerprint, entries, files, dict(entries), tag_slugs=tag_slugs, looked=looked, _base=base,
+                    _tags_saved=len(tag_slugs))
         cache._rows = rows
         return cache
 
     def changed(self) -> bool:
-        """Whether the cache differs from what was loaded (or last saved): a file parsed, touched, added or gone."""
-        return self.dirty or self.entries.keys() != self.previous.keys()
+        """Whether the cache differs from what was loaded (or last saved): a file parsed, touched, added or gone,
+        or a tag slug learnt."""
+        return (self.dirty or self.entries.keys() != self.previous.keys()
+                or len(self.tag_slugs) != self._tags_saved)
 
     def save(self, cache_dir: Path) -> None:
         """Write the cache (only entries of files that still exist are kept by the caller), as a journal of the
         changes when they are few (:func:`write_journaled`). Raises ``OSError``."""
-        import dataclasses
-
         from sitegen.content import Page
 
         names = tuple(f.name for f in dataclasses.fields(Page))  # the order of Page(*values)
@@ -344,14 +352,15 @@ class PageCache:
             row = loaded.get(rel)
             if (row is None or previous.get(rel) is not e or row[0] != e.size or row[1] != e.mtime
                     or row[6] != e.body or row[7] != e.shape or row[8] != e.card
-                    or row[9] != e.fp):  # else the one loaded, unchanged
+                    or row[9] != e.fp or row[10] != _kept_row(e.kept, names)):  # else the one loaded, unchanged
                 row = (e.size, e.mtime, e.sha, e.exists,
                        tuple(getattr(e.page, n) for n in names) if e.page is not None else None, e.problems, e.body,
-                       e.shape, e.card, e.fp)
+                       e.shape, e.card, e.fp, _kept_row(e.kept, names))
             rows[rel] = row
         head = (self.config, dict(self.tag_slugs), self._looking or self.looked)
         self._base = write_journaled(cache_dir / self.FILE, "pages", head, (rows, dict(self.files)), self._base)
         self._rows, self.previous, self.dirty = rows, dict(self.entries), False
+        self._tags_saved = len(self.tag_slugs)
 
     def look(self) -> None:
         """Mark the start of a build's look at the files (call it before scanning them): the stats this build
@@ -385,35 +394,76 @@ class PageCache:
         return sha
 
 
+def _page(cls, values):
+    return cls(*values) if values is not None else None
+
+
+def _kept(cls, kept):
+    return (cls(*kept[0]), kept[1]) if kept is not None else None
+
+
+def _kept_row(kept, names: tuple) -> tuple | None:
+    return (tuple(getattr(kept[0], n) for n in names), kept[1]) if kept is not None else None
 
 
 def strip(page):
     """``page`` without its body (empty ``html`` and ``text``), as the page cache keeps it."""
-    import dataclasses
-
     return dataclasses.replace(page, html="", text="") if page is not None and (page.html or page.text) else page
 
 
 def stored(entry: Entry, where: tuple | None) -> Entry:
     """``entry`` with its page stripped of its body, which :class:`sitegen.bodies.Bodies` holds at ``where`` (``None``: not
     stored, parsed again when needed)."""
-    import dataclasses
-
     return dataclasses.replace(entry, page=strip(entry.page), body=where)
 
 
 def without_body(entry: Entry) -> Entry:
     """``entry`` with no stored body (its pack could not be written)."""
-    import dataclasses
-
     return dataclasses.replace(entry, body=None)
 
 
 def touched(entry: Entry, size: int, mtime: int) -> Entry:
     """``entry`` for a file whose bytes are unchanged but whose ``size``/``mtime`` (ns) stat changed."""
-    import dataclasses
-
     return dataclasses.replace(entry, size=size, mtime=mtime)
+
+
+KEPT_NOTE = "网站上已保留上次成功生成的版本"
+"""Appended to each error of a file whose last good page is published instead (:func:`usable_pages`)."""
+
+
+def usable_pages(entries: list[Entry], cache: PageCache, cache_dir: Path, *, keep: bool) -> tuple[list, list]:
+    """The pages to publish from ``entries`` (one per source, in order, as the build loaded them into ``cache``)
+    and every problem of them.
+
+    A file that was published before and now fails to parse (a typo in an edit) is not lost: its entry takes over
+    the last good page from the entry the cache had for it (or what that one had kept; the cache's entry is
+    replaced by one that records it), and with ``keep`` (a build without ``--strict``) that page — with its body,
+    from ``cache_dir`` — is published and each error of the file ends with :data:`KEPT_NOTE`. Without ``keep`` the
+    errors stand as they are (``--strict`` fails on them). A new file that fails has nothing to keep and is left
+    out."""
+    from sitegen.bodies import Bodies
+
+    pages, problems = [], []
+    rel_of = {id(e): rel for rel, e in cache.entries.items()}
+    for e in entries:
+        if e.page is not None:
+            pages.append(e.page)
+            problems.extend(e.problems)
+            continue
+        rel = rel_of.get(id(e), "")
+        before = cache.previous.get(rel)
+        if before is not None and before is not e and e.kept is None and (before.page or before.kept):
+            e = cache.entries[rel] = dataclasses.replace(
+                e, kept=(before.page, before.body) if before.page is not None else before.kept)
+            cache.dirty = True
+        body = Bodies(cache_dir).read(e.kept[1]) if keep and e.kept and e.kept[1] else None
+        if body is None:
+            problems.extend(e.problems)
+            continue
+        pages.append(dataclasses.replace(e.kept[0], html=body[0], text=body[1]))
+        problems.extend(dataclasses.replace(p, message=f"{p.message}；{KEPT_NOTE}") if p.severity == "error" else p
+                        for p in e.problems)
+    return pages, problems
 
 
 def exists_still_hold(root: Path, answers: tuple) -> bool:

@@ -6,6 +6,7 @@ What is checked, with the codes used (see :mod:`sitegen.errors` for the code ran
   columns (E121), encoding and YAML slips (W1xx);
 - future-dated articles, which a normal build leaves out (W130), and links from published pages to drafts or
   future-dated pages, which are broken on the published site until those appear (W201);
+- attachments (附件) that are missing (E205), outside ``content/`` (E204) or above ``attachments.max_mb`` (W206);
 - links to ``.md`` files that are no page (E201) and anchors (``page.md#标题``, ``#标题``) that match no heading or
   element id of the target (E202);
 - two pages on one URL (E401);
@@ -13,8 +14,8 @@ What is checked, with the codes used (see :mod:`sitegen.errors` for the code ran
   build does), not an image Pillow can read (E303), empty file (E304), more pixels than ``images.max_pixels``
   (E305, read from the file header by Pillow before any decoding), larger than :data:`MAX_IMAGE_BYTES` (W302); body images without alt text (W203, GB/T 37668-2019
   requires text alternatives);
-- skeletons of ``sitegen new`` left unfinished: the placeholder sentence still in the text (W204), a gallery
-  without photos (W205);
+- skeletons of ``sitegen new`` left unfinished: the placeholder sentence still in the text (W204, reported by
+  parsing, so ``build`` reports it too), a gallery without photos (W205);
 - theme templates that do not compile (E501).
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote
 
+from sitegen import attachments
 from sitegen import clock
 from sitegen import content as contentmod
 from sitegen import render as rendermod
@@ -224,14 +226,8 @@ def _check_links(page: contentmod.Page, site: contentmod.Site, published: set[st
 
 
 def _check_unfinished(page: contentmod.Page, texts: _Texts, problems: Problems) -> None:
-    """Warn about a skeleton from ``sitegen new`` published as written: its placeholder sentence still in the text
-    (W204), or a gallery without photos (W205)."""
-    from sitegen.scaffold import ARTICLE_PLACEHOLDER, GALLERY_PLACEHOLDER
-
-    for placeholder in (ARTICLE_PLACEHOLDER, GALLERY_PLACEHOLDER):
-        if placeholder in page.text:
-            problems.warning(page.source, texts.line_of(page.source, placeholder), "W204",
-                             f"正文里还是占位文字“{placeholder}”", "请写上正文，或在写完之前加上 draft: true")
+    """Warn about a gallery skeleton from ``sitegen new`` still without photos (W205); its placeholder text (W204)
+    is reported by parsing, for ``build`` too."""
     if page.kind == "gallery" and not page.photos:
         problems.warning(page.source, texts.line_of(page.source, "photos:"), "W205", "图集里还没有照片",
                          "把照片放进图集文件夹，并在 photos: 下逐张列出，每张写 src、caption 和 credit")
@@ -265,6 +261,8 @@ def check(config: Config, *, now: datetime | None = None, templates: bool = True
     for p in parsed:
         problems.extend(p.problems)
     pages = [p.page for p in parsed if p.page]
+    pages, notes = attachments.measure(pages, config.root, config.attachments.max_mb)
+    problems.extend(notes)
     public, notes = contentmod.select(pages, now=now, drafts=False, future=False)
     problems.extend(notes)
     published = {p.source for p in public}

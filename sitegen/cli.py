@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import shutil
 import signal
 import sys
@@ -228,57 +229,115 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def make_parser() -> argparse.ArgumentParser:
-    """The argument parser of every sub-command."""
-    parser = argparse.ArgumentParser(prog="sitegen", description="河北妇女网静态网站生成器")
-    parser.add_argument("--version", action="version", version=f"sitegen {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="显示调试信息")
-    sub = parser.add_subparsers(dest="command", required=True)
+class _ChineseFormatter(argparse.HelpFormatter):
+    """argparse's help layout with the usage line introduced in Chinese."""
 
-    p = sub.add_parser("build", help="构建网站到 output/")
-    p.add_argument("dir", nargs="?", default=".", help="站点目录（含 site.yaml），默认当前目录")
-    p.add_argument("-o", "--output", help="输出目录，默认 DIR/output")
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+
+#: argparse's own error messages (Python 3.11–3.13 wording) and their Chinese; messages sitegen writes itself
+#: (``--jobs``) are Chinese already and only get the argument's name in Chinese.
+_ERRORS_ZH = (
+    (re.compile(r"^the following arguments are required: (.+)$"), "缺少必需的参数：{0}"),
+    (re.compile(r"^unrecognized arguments: (.+)$"), "无法识别的参数：{0}（运行 sitegen -h 查看用法）"),
+    (re.compile(r"^argument (.+?): invalid choice: (.+?) \(choose from (.+)\)$"), "{0} 不能是 {1}，可选：{2}"),
+    (re.compile(r"^argument (.+?): expected one argument$"), "{0} 后面需要写一个值"),
+    (re.compile(r"^argument (.+?): expected at most one argument$"), "{0} 后面最多写一个值"),
+    (re.compile(r"^argument (.+?): invalid \S+ value: (.+)$"), "{0} 的值 {1} 无效"),
+    (re.compile(r"^argument (.+?): ignored explicit argument (.+)$"), "{0} 不接受值 {1}"),
+    (re.compile(r"^ambiguous option: (\S+) could match (.+)$"), "选项 {0} 不明确，可能是：{1}"),
+    (re.compile(r"^argument (.+?): (.+)$"), "{0}：{1}"),
+)
+
+
+def translate_error(message: str) -> str:
+    """An argparse error ``message`` in Chinese (unknown wording is kept as it is)."""
+    for pattern, template in _ERRORS_ZH:
+        m = pattern.match(message)
+        if m:
+            return template.format(*(g.replace("command", "命令") for g in m.groups()))
+    return message
+
+
+class ChineseArgumentParser(argparse.ArgumentParser):
+    """:class:`argparse.ArgumentParser` that writes every text of its own in Chinese: the usage line (用法：), the
+    section titles (位置参数, 选项, from its own argument groups), ``-h/--help`` and the errors (exit code 2, as
+    argparse). Sub-command parsers made by :meth:`add_subparsers` are of this class too."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _ChineseFormatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self.positional_group = self.add_argument_group("位置参数")
+        self.option_group = self.add_argument_group("选项")
+        self.option_group.add_argument("-h", "--help", action="help", help="显示这份帮助并退出")
+
+    def add_argument(self, *args, **kwargs):
+        """Add an argument to the section of its kind (位置参数 or 选项)."""
+        group = self.option_group if args and args[0].startswith("-") else self.positional_group
+        return group.add_argument(*args, **kwargs)
+
+    def error(self, message):
+        """Print the usage and ``sitegen：错误：…`` in Chinese on stderr and exit with code 2."""
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}：错误：{translate_error(message)}\n")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command (a :class:`ChineseArgumentParser`)."""
+    parser = ChineseArgumentParser(prog="sitegen", description="河北妇女网静态网站生成器")
+    parser.add_argument("--version", action="version", version=f"sitegen {__version__}", help="显示版本号并退出")
+    parser.add_argument("-v", "--verbose", action="store_true", help="显示调试信息")
+    sub = parser.add_subparsers(dest="command", required=True, title="命令")
+    site_dir = {"nargs": "?", "default": ".", "metavar": "站点目录", "help": "站点目录（含 site.yaml），默认当前目录"}
+
+    p = sub.add_parser("build", help="构建网站到 output/", description="构建网站到输出目录：只重新生成有变化的部分")
+    p.add_argument("dir", **site_dir)
+    p.add_argument("-o", "--output", metavar="输出目录", help="输出目录，默认为站点目录下的 output")
     p.add_argument("--strict", action="store_true", help="有任何内容错误即失败，不写 output/（CI 使用）")
     p.add_argument("--drafts", action="store_true", help="包含草稿")
     p.add_argument("--future", action="store_true", help="包含定时发布（未来日期）的文章")
     p.add_argument("--now", metavar="时间", help="按这个时刻构建（网站时区，如 \"2026-12-08 09:00\"），用于预览定时发布")
-    p.add_argument("--jobs", type=_positive_int, default=None, help="并行进程数，默认 CPU 核数")
+    p.add_argument("--jobs", type=_positive_int, default=None, metavar="进程数", help="并行进程数，默认 CPU 核数")
     p.add_argument("--explain", action="store_true", help="列出每个重新生成的文件及原因（新文件、页面有变化、模板或 site.yaml 有变化）")
     p.add_argument("-q", "--quiet", action="store_true", help="只输出问题和摘要")
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("check", help="检查全部内容问题，不写文件")
-    p.add_argument("dir", nargs="?", default=".")
-    p.add_argument("--format", choices=("text", "json"), default="text",
-                   help="输出格式：text（每行 path:line: code: message）或 json（供 CI 注释使用）")
+    p = sub.add_parser("check", help="检查全部内容问题，不写文件", description="检查全部内容问题，不写任何文件")
+    p.add_argument("dir", **site_dir)
+    p.add_argument("--format", choices=("text", "json"), default="text", metavar="格式",
+                   help="输出格式：text（每行“文件:行号: 代码: 说明”）或 json（供 CI 注释使用），默认 text")
     p.add_argument("--now", metavar="时间", help="按这个时刻判断哪些文章已到发布时间（网站时区，如 \"2026-12-08 09:00\"）")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("serve", help="构建并在浏览器中预览，保存后自动刷新")
-    p.add_argument("dir", nargs="?", default=".", help="站点目录（含 site.yaml），默认当前目录")
-    p.add_argument("--port", type=int, default=8000, help="端口，默认 8000（0 表示自动选择空闲端口）")
-    p.add_argument("--host", default="127.0.0.1", help="监听地址，默认 127.0.0.1（仅本机可访问）")
+    p = sub.add_parser("serve", help="构建并在浏览器中预览，保存后自动刷新",
+                       description="构建并在浏览器中预览（含草稿和定时发布的文章），保存后自动刷新")
+    p.add_argument("dir", **site_dir)
+    p.add_argument("--port", type=int, default=8000, metavar="端口", help="端口，默认 8000（0 表示自动选择空闲端口）")
+    p.add_argument("--host", default="127.0.0.1", metavar="地址", help="监听地址，默认 127.0.0.1（仅本机可访问）")
     p.add_argument("--poll", action="store_true", help="用轮询代替文件系统事件（网络盘、虚拟机共享目录）")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("new", help="新建文章或图集的骨架文件")
-    p.add_argument("kind", choices=("article", "gallery"), help="article 文章，gallery 图集")
-    p.add_argument("title", help="标题")
-    p.add_argument("--category", help="栏目名称或网址名（文章必填）")
-    p.add_argument("--column", help="专栏名称或网址名（可选）")
-    p.add_argument("--dir", default=".", help="站点目录，默认当前目录")
+    p = sub.add_parser("new", help="新建文章或图集的骨架文件", description="新建文章或图集的骨架文件（日期为今天，从不覆盖已有文件）")
+    p.add_argument("kind", choices=("article", "gallery"), metavar="类型", help="article 文章，gallery 图集")
+    p.add_argument("title", metavar="标题", help="标题")
+    p.add_argument("--category", metavar="栏目", help="栏目名称或网址名（文章必填）")
+    p.add_argument("--column", metavar="专栏", help="专栏名称或网址名（可选）")
+    p.add_argument("--dir", default=".", metavar="站点目录", help="站点目录，默认当前目录")
     p.set_defaults(func=cmd_new)
 
-    p = sub.add_parser("deploy", help="发布 output/：只上传有变化的文件，最后删除过期文件")
-    p.add_argument("dest", nargs="?", help="目标：本地目录、user@host:/path 或 s3://bucket/prefix")
-    p.add_argument("--target", help="site.yaml 中 deploy.targets 的名称，默认 production")
-    p.add_argument("--dir", default=".", help="站点目录，默认当前目录")
-    p.add_argument("-o", "--output", help="要发布的目录，默认 DIR/output")
+    p = sub.add_parser("deploy", help="发布 output/：只上传有变化的文件，最后删除过期文件",
+                       description="发布 output/：只上传有变化的文件，最后删除过期文件")
+    p.add_argument("dest", nargs="?", metavar="目标", help="目标：本地目录、user@host:/path 或 s3://bucket/prefix")
+    p.add_argument("--target", metavar="名称", help="site.yaml 中 deploy.targets 的名称，默认 production")
+    p.add_argument("--dir", default=".", metavar="站点目录", help="站点目录，默认当前目录")
+    p.add_argument("-o", "--output", metavar="输出目录", help="要发布的目录，默认为站点目录下的 output")
     p.add_argument("--dry-run", action="store_true", help="只列出将要发生的变化，不做任何改动")
     p.set_defaults(func=cmd_deploy)
 
-    p = sub.add_parser("clean", help="删除 output/ 和缓存")
-    p.add_argument("dir", nargs="?", default=".")
+    p = sub.add_parser("clean", help="删除 output/ 和缓存", description="删除 output/ 和 .sitegen-cache/")
+    p.add_argument("dir", **site_dir)
     p.set_defaults(func=cmd_clean)
     return parser
 
@@ -318,4 +377,4 @@ if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
 
-__all__ = ["main", "make_parser"]
+__all__ = ["main", "make_parser", "ChineseArgumentParser", "translate_error"]

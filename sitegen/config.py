@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sitegen import yamlsafe
+from sitegen.attachments import AttachmentSettings
 from sitegen.errors import ConfigError, Location, Problem
 from sitegen.schema import Checker, pattern_problem
 from sitegen.slugs import slugify
@@ -109,6 +110,7 @@ class Config:
     permalinks: tuple[tuple[str, str], ...] = ()
     images: ImageSettings = field(default_factory=ImageSettings)
     footer: Footer = field(default_factory=Footer)
+    attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
     feeds_limit: int = 20
     feeds_full_content: bool = True
     trust_html: bool = False
@@ -159,7 +161,8 @@ class Config:
 
 
 SLICES: dict[str, tuple[str, ...]] = {
-    "parse": ("categories", "columns", "limits", "permalinks", "summary_length", "timezone", "trust_html"),
+    "parse": ("attachments", "categories", "columns", "limits", "permalinks", "summary_length", "timezone",
+              "trust_html"),
     "render": (),  # every setting but NOT_RENDERED
 }
 """The config slices: which settings each stage reads (the cache key of what it makes)."""
@@ -193,7 +196,7 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 TOP_KEYS = ("title", "base_url", "description", "language", "timezone", "theme", "categories", "columns", "menu",
             "pagination", "paginate", "summary_length", "permalinks", "images", "feeds", "footer", "deploy",
-            "markdown", "limits")
+            "markdown", "limits", "attachments")
 
 
 def load(path: str | Path) -> Config:
@@ -211,7 +214,7 @@ def load(path: str | Path) -> Config:
     try:
         loaded = yamlsafe.load(_read(path), shown)
     except yamlsafe.YamlProblem as exc:
-        raise ConfigError(str(exc.problem), (exc.problem,)) from None
+        raise ConfigError(str(exc.problem), exc.problems) from None
     data = loaded.value
     if not isinstance(data, dict):
         problem = Problem(Location(shown, 1), "E901", "site.yaml 应为键值映射", "参照 README 中的示例")
@@ -302,6 +305,7 @@ def _output(c: Checker, data: dict) -> dict:
     c.known(markdown, ("markdown",), ("trust_html",))
     return dict(per_page=per_page, permalinks=_permalinks(c, c.mapping(data, "permalinks")),
                 images=_images(c, c.mapping(data, "images")),
+                attachments=_attachments(c, c.mapping(data, "attachments")),
                 footer=Footer(**{k: c.text(footer, k, ("footer",)) for k in Footer.__slots__}),
                 feeds_limit=c.integer(feeds, "limit", ("feeds",), 20, (1, 1000)),
                 feeds_full_content=c.boolean(feeds, "full_content", ("feeds",), True),
@@ -428,6 +432,20 @@ def _images(c: Checker, data: dict) -> ImageSettings:
         publish_originals=c.boolean(data, "publish_originals", ("images",), d.publish_originals),
         timeout=float(c.integer(data, "timeout", ("images",), int(d.timeout), (1, 3600))),
     )
+
+
+def _attachments(c: Checker, data: dict) -> AttachmentSettings:
+    """``attachments:``: the extensions published as attachments (E904 when not a list of extensions) and
+    ``max_mb`` (1–10000)."""
+    c.known(data, ("attachments",), AttachmentSettings.__slots__)
+    d = AttachmentSettings()
+    extensions = data.get("extensions", list(d.extensions))
+    if not isinstance(extensions, list) or not all(isinstance(e, str) and re.fullmatch(r"\.?[A-Za-z0-9]{1,10}", e)
+                                                   for e in extensions):
+        c.fail(("attachments", "extensions"), "应为文件扩展名列表", "例如 extensions: [pdf, docx, xlsx, wps, ofd]", "E904")
+        extensions = d.extensions
+    return AttachmentSettings(tuple(dict.fromkeys(e.lower().lstrip(".") for e in extensions)),
+                              c.integer(data, "max_mb", ("attachments",), d.max_mb, (1, 10000)))
 
 
 def _menu(c: Checker, data: dict, categories, columns) -> tuple[MenuItem, ...]:

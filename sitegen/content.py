@@ -2,8 +2,9 @@
 
 ``parse_page`` is a pure function of the file's bytes and the config (Zola's ``parse`` vs ``from_file``);
 ``read_source`` is the thin wrapper that reads the file. Front matter follows Hugo/Jekyll names (README
-"Front matter"). Every problem is a :class:`~sitegen.errors.Problem` with the file line; one bad file never stops
-the others.
+"Front matter"). Every problem is a :class:`~sitegen.errors.Problem` with the line of its cause, all of a file in
+one run: a file whose front matter has errors is not published, but its body is still checked (links, photos,
+attachments, :mod:`sitegen.bodyrefs`) as far as the file could be read. One bad file never stops the others.
 """
 from __future__ import annotations
 
@@ -13,21 +14,22 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from functools import cached_property
+from typing import Any, Mapping, MutableMapping
 
-from sitegen import budget, frontmatter, markup, yamlsafe
+from sitegen import bodyrefs, budget, frontmatter, markup, yamlsafe
+from sitegen.attachments import Attachment
+from sitegen.bodyrefs import ARTICLE_PLACEHOLDER, GALLERY_PLACEHOLDER
 from sitegen.config import Config, Section
 from sitegen.errors import ContentError, Location, Problem
 from sitegen.frontmatter import PhotoRef, decode, parse_date, split_front_matter
-from sitegen.slugs import slugify, tag_slug
+from sitegen.slugs import slugify, tag_index, tag_key, tag_slug
 
 log = logging.getLogger(__name__)
 
 IGNORED_NAME = re.compile(r"^(\..*|.*~|#.*#|4913|.*\.(swp|swx|tmp|bak|part|crdownload)|Thumbs\.db|desktop\.ini)$",
                           re.I)
 """File names editors' tools leave behind (vim swap/backup, emacs locks, vim's ``4913`` probe, temp files)."""
-
-
 
 @dataclass(frozen=True, slots=True)
 class Source:
@@ -48,7 +50,10 @@ class Page:
     ``sitegen-md:``/``sitegen-img:`` placeholders that the build resolves. ``links`` and ``images`` record
     ``(target rel, as written, file line)``. ``category``/``column`` are slugs. ``extra`` keeps front-matter keys
     sitegen does not know, for themes. ``slug_line`` is the line of an explicit ``slug:`` (0: the file name or
-    title decided the slug); ``alias_lines`` the line of each entry of ``aliases``.
+    title decided the slug); ``alias_lines`` the line of each entry of ``aliases``; ``date_line`` and ``tags_line``
+    those of ``date:`` and ``tags:`` (0: none), so problems found later (a future date, a tag clash) name them.
+    ``attachments`` are the documents its body links to (:class:`sitegen.attachments.Attachment`), published
+    beside the page.
     """
 
     source: str
@@ -81,6 +86,9 @@ class Page:
     line: int = 1
     slug_line: int = 0
     alias_lines: tuple[int, ...] = ()
+    date_line: int = 0
+    tags_line: int = 0
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def lastmod(self) -> datetime:
@@ -203,8 +211,9 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
 
     Returns :class:`Parsed` with the page (``None`` when an error stops it) and every problem: codes E100–E1xx
     front matter, W1xx warnings, E109/W109 a file over ``limits.article_error_kb``/``article_warning_kb``, E203 a
-    file whose reading and rendering used more than ``limits.render_seconds`` of CPU time (:mod:`sitegen.budget`);
-    never raises for bad content."""
+    file whose reading and rendering used more than ``limits.render_seconds`` of CPU time (:mod:`sitegen.budget`),
+    E2xx/E306/W2xx–W3xx its body's links, photos and attachments (:mod:`sitegen.bodyrefs`); never raises for bad
+    content."""
     rel, limits = source.rel, config.limits
     size = frontmatter.size_problem(rel, len(data), limits)
     problems: list[Problem] = [size] if size else []
@@ -220,59 +229,77 @@ def parse_page(source: Source, data: bytes, config: Config, exists=lambda rel: F
             "或在 site.yaml 的 limits.render_seconds 中放宽"),))
 
 
-def _front_matter(rel: str, data: bytes, problems: list) -> tuple[yamlsafe.Loaded, str, int] | Problem:
-    """Decode, split and load the front matter: ``(loaded, body, body_first_line)``, or the problem that stops
-    the file (warnings go to ``problems``)."""
+def _front_matter(rel: str, fm_text: str, problems: list) -> yamlsafe.Loaded | None:
+    """The front matter as far as it could be read (``None`` when it could not); its problems, all of them (every
+    tab, not only the first), go to ``problems``."""
+    fm_text, repairs = frontmatter.repair_front_matter(fm_text, rel, 2)
+    problems.extend(repairs)
     try:
-        text, warnings = decode(data, rel)
-        problems.extend(warnings)
-        fm_text, body, body_line = split_front_matter(text, rel)
         loaded = yamlsafe.load(fm_text, rel, first_line=2)
-    except ContentError as exc:
-        return exc.problem
     except yamlsafe.YamlProblem as exc:
-        problem = exc.problem
-        if problem.code == "E104" and yamlsafe.is_scalar(fm_text):
+        found = list(exc.problems)
+        if exc.problem.code == "E104" and yamlsafe.is_scalar(fm_text):
             # every key written with "：" — the block is one string, not a mapping (case B06 fullwidth-all)
-            problem = Problem(Location(rel, problem.location.line), "E100", "front matter 不是“键: 值”的形式",
-                              f"{problem.message}，{problem.hint}")
-        return problem
+            found[0] = Problem(Location(rel, exc.problem.location.line), "E100", "front matter 不是“键: 值”的形式",
+                               f"{exc.problem.message}，{exc.problem.hint}")
+        problems.extend(found)
+        loaded = exc.partial
+        if loaded is None:
+            return None
     problems.extend(loaded.warnings)
     if loaded.value is not None and not isinstance(loaded.value, dict):
-        return Problem(Location(rel, 2), "E100", "front matter 不是“键: 值”的形式",
-                       "每行写一项，如 title: 标题（注意用半角冒号加空格）")
-    return loaded, body, body_line
+        problems.append(Problem(Location(rel, 2), "E100", "front matter 不是“键: 值”的形式",
+                                "每行写一项，如 title: 标题（注意用半角冒号加空格）"))
+        return None
+    return loaded
+
+
+def _render(config: Config, rel: str, exists, body: str, body_line: int) -> markup.Rendered:
+    return markup.render_markdown(body, source=rel, first_line=body_line, exists=exists, trust_html=config.trust_html,
+                                  attachments=frozenset(config.attachments.extensions))
 
 
 def _parse(source: Source, data: bytes, config: Config, exists, problems: list) -> Parsed:
     rel = source.rel
-    got = _front_matter(rel, data, problems)
-    if isinstance(got, Problem):
-        return Parsed(None, tuple(problems) + (got,))
-    loaded, body, body_line = got
-
-    def resolve(src: str) -> str | None:
-        return markup.resolve_path(src, rel, exists)
-
-    reader = frontmatter.Reader(rel, loaded.value or {}, loaded.lines, resolve, problems)
-    f = frontmatter.read_fields(reader, config, source.kind)
-    rendered = markup.render_markdown(body, source=rel, first_line=body_line, exists=exists,
-                                      trust_html=config.trust_html)
-    image_problems = reader.image_problems + [p for p in (frontmatter.image_problem(rel, line, written, target)
-                                                          for target, written, line in rendered.images) if p]
-    if any(p.severity == "error" for p in problems):
-        return Parsed(None, tuple(problems + image_problems))
-    problems.extend(image_problems)
+    try:
+        text, warnings = decode(data, rel)
+    except ContentError as exc:
+        return Parsed(None, tuple(problems) + (exc.problem,))
+    problems.extend(warnings)
+    try:
+        fm_text, body, body_line = split_front_matter(text, rel)
+    except ContentError as exc:
+        problems.append(exc.problem)
+        if not text.startswith("---"):  # no front matter at all: the whole file is the body
+            bodyrefs.check_unpublished(rel, exists, _render(config, rel, exists, text, 1), (), problems)
+        return Parsed(None, tuple(problems))
+    loaded = _front_matter(rel, fm_text, problems)
+    refs: list[Problem] = []  # errors about photos and attachments the page is published without
+    f = None
+    if loaded is not None:
+        reader = frontmatter.Reader(rel, dict(loaded.value or {}), dict(loaded.lines),
+                                    lambda src: markup.resolve_path(src, rel, exists), problems, refs)
+        f = frontmatter.read_fields(reader, config, source.kind)
+    photos = (((f.cover,) if f.cover else ()) + f.photos) if f else ()
+    rendered = _render(config, rel, exists, body, body_line)
+    files = bodyrefs.check_body(rel, exists, rendered, problems, refs)
+    bodyrefs.case_warnings(rel, [(p.rel, p.src, p.line) for p in photos], problems)
+    bodyrefs.placeholders(rel, body, body_line, problems)
+    if f is None or any(p.severity == "error" for p in problems):
+        bodyrefs.check_unpublished(rel, exists, rendered, photos, problems)
+        return Parsed(None, tuple(problems + refs))
+    url = permalink(config, source.kind, f.slug, f.date, f.category, f.column)
+    html, found = bodyrefs.attachment_links(rendered.html, files, url)
     page = Page(
-        source=rel, kind=source.kind, url=permalink(config, source.kind, f.slug, f.date, f.category, f.column),
-        slug=f.slug, title=f.title, date=f.date, updated=f.updated, category=f.category.slug if f.category else "",
-        column=f.column.slug if f.column else None, tags=f.tags,
-        summary=f.summary or markup.summarize(rendered.lead, config.summary_length), html=rendered.html,
+        source=rel, kind=source.kind, url=url, slug=f.slug, title=f.title, date=f.date, updated=f.updated,
+        category=f.category.slug if f.category else "", column=f.column.slug if f.column else None, tags=f.tags,
+        summary=f.summary or markup.summarize(rendered.lead, config.summary_length), html=html,
         text=rendered.text, toc=rendered.toc, links=rendered.links, images=rendered.images,
         author=f.author, source_name=f.source_name, editor=f.editor, draft=f.draft, headline=f.headline,
         pinned=f.pinned, aliases=f.aliases, extra=f.extra, digest=hashlib.sha256(data).hexdigest()[:16], line=1,
-        photos=f.photos, cover=f.cover, slug_line=f.slug_line, alias_lines=f.alias_lines)
-    return Parsed(page, tuple(problems))
+        photos=f.photos, cover=f.cover, slug_line=f.slug_line, alias_lines=f.alias_lines, date_line=f.date_line,
+        tags_line=f.tags_line, attachments=found)
+    return Parsed(page, tuple(problems + refs))
 
 
 def permalink(config: Config, kind: str, slug: str, date: datetime, category: Section | None,
@@ -329,9 +356,14 @@ class Site:
         """Articles, static pages and galleries."""
         return self.articles + self.pages + self.galleries
 
+    @cached_property
+    def _slug_of_key(self) -> dict[str, str]:
+        return {tag_key(name): slug for slug, name in self.tags.items()}
+
     def tag_slug(self, name: str) -> str:
-        """The URL slug of tag ``name``."""
-        return tag_slug(name)
+        """The URL slug of tag ``name`` (any spelling of a tag of the site is found without transliterating it
+        again; see :func:`sitegen.slugs.tag_slug`)."""
+        return self._slug_of_key.get(tag_key(name)) or tag_slug(name)
 
     def section(self, slug: str) -> Section | None:
         """The category or column with this slug."""
@@ -340,7 +372,7 @@ class Site:
 
 def select(pages, *, now: datetime, drafts: bool, future: bool) -> tuple[list[Page], list[Problem]]:
     """Drop drafts (unless ``drafts``) and pages dated after ``now`` (unless ``future``); report each future page
-    as a warning W130 "scheduled for …"."""
+    as a warning W130 at its ``date:`` line."""
     kept, notes = [], []
     for p in pages:
         if p.draft and not drafts:
@@ -348,17 +380,18 @@ def select(pages, *, now: datetime, drafts: bool, future: bool) -> tuple[list[Pa
         if p.date > now and not future:
             offset = f"{p.date:%z}"
             when = f"{p.date:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
-            notes.append(Problem(Location(p.source, 1), "W130", f"定时发布（scheduled for {when}），本次未发布",
+            notes.append(Problem(Location(p.source, p.date_line or 1), "W130", f"定时发布：{when} 之后才发布，本次未发布",
                                  "到时间后重新构建即可发布；预览用 --future", "warning"))
             continue
         kept.append(p)
     return kept, notes
 
 
-def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
+def assemble(pages, config: Config, tag_slugs: MutableMapping[str, str] | None = None) -> tuple[Site, list[Problem]]:
     """Build the indexes of the site from parsed pages whose URLs the plan admitted
-    (:func:`sitegen.build.plan.admit`). Returns the :class:`Site` and the problems found across pages: links to
-    ``.md`` files that are not published pages (E201)."""
+    (:func:`sitegen.build.plan.admit`). Returns the :class:`Site` and the problems found across pages: two tags
+    on one URL (E403), links to ``.md`` files that are not published pages (E201). ``tag_slugs`` (tag name →
+    slug, kept in the build cache) spares transliterating known tags again and receives the new ones."""
     problems: list[Problem] = []
     kept = sorted(pages, key=lambda p: p.source)
     stamp = {p.url: p.date.timestamp() for p in kept}  # one timestamp per page, not one per comparison
@@ -378,18 +411,15 @@ def assemble(pages, config: Config) -> tuple[Site, list[Problem]]:
 
     by_category = group(lambda a: [a.category])
     by_column = group(lambda a: [a.column] if a.column else [])
-    tags: dict[str, str] = {}
-    for a in articles:
-        for t in a.tags:
-            tags.setdefault(tag_slug(t), t)
-    by_tag = group(lambda a: dict.fromkeys(tag_slug(t) for t in a.tags))
+    tags, slugs_of = tag_index(articles, tag_slugs if tag_slugs is not None else {}, problems)
+    by_tag = group(lambda a: slugs_of[a.url])
     months: dict = {}
     tz = config.tz
     for a in articles:
         local = a.date.astimezone(tz)
         months.setdefault((local.year, local.month), []).append(a)
     neighbours = _neighbours(by_category, stamp)
-    related = _related(articles, by_tag)
+    related = _related(articles, by_tag, slugs_of)
     by_source = {p.source: p for p in kept}
     for p in kept:
         for target, written, line in p.links:
@@ -417,7 +447,7 @@ RELATED_TAGS = 50
 article were 12.5 million set intersections (4 GB, half a minute)."""
 
 
-def _related(articles, by_tag) -> dict:
+def _related(articles, by_tag, slugs_of) -> dict:
     """URL → up to 5 other articles sharing most tags with it, then newest, then by URL.
 
     Linear in practice: candidates sharing two or more of an article's first :data:`RELATED_TAGS` tags come from
@@ -438,7 +468,7 @@ def _related(articles, by_tag) -> dict:
     common: dict[tuple[str, str], set] = {}  # each pair of tags intersected once, not once per article
     related = {}
     for a in articles:
-        tags = list(dict.fromkeys(tag_slug(t) for t in a.tags))
+        tags = list(slugs_of[a.url])
         best: list[str] = []
         # an article in s of the tags lies in s*(s-1)/2 pairwise intersections: that count orders like s
         pairs: Counter = Counter()
@@ -464,6 +494,6 @@ def _related(articles, by_tag) -> dict:
     return related
 
 
-__all__ = ["Source", "Page", "PhotoRef", "Parsed", "Site", "scan", "decode", "split_front_matter", "parse_date",
-           "slugify", "tag_slug", "parse_page", "read_source", "rescan", "permalink", "select", "assemble",
-           "sort_key", "IGNORED_NAME"]
+__all__ = ["Source", "Page", "PhotoRef", "Attachment", "Parsed", "Site", "scan", "decode", "split_front_matter",
+           "parse_date", "slugify", "tag_slug", "parse_page", "read_source", "rescan", "permalink", "select",
+           "assemble", "sort_key", "IGNORED_NAME", "ARTICLE_PLACEHOLDER", "GALLERY_PLACEHOLDER"]

@@ -9,7 +9,7 @@ Problems are collected across files (:class:`Problems`) and reported together; t
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +104,22 @@ class DeployTargetError(DeployError):
     exit_code = 2
 
 
+STRICT_ERRORS = frozenset({"W204"})
+"""Warnings that ``build --strict`` counts as errors: an unedited ``sitegen new`` skeleton must never reach the
+published site from CI, while a local build only warns about it."""
 
 
 @dataclass
 class Problems:
     """Thread-safe collector of :class:`Problem` objects for one build or check.
 
-    ``strict`` turns every warning into a failure when counting (:meth:`failed`), as MkDocs' strict mode does.
+    With ``strict`` (``build --strict``) the warnings of :data:`STRICT_ERRORS` are recorded as errors (same code,
+    the hint saying why), so a strict build fails on them.
     """
 
     items: list[Problem] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    strict: bool = False
     _seen: set = field(default_factory=set, repr=False)
 
     def __post_init__(self):
@@ -123,6 +128,8 @@ class Problems:
     def add(self, problem: Problem) -> None:
         """Record one problem (duplicates of the same printed line are kept once; constant time, so thousands of
         problems cost no more than their number)."""
+        if self.strict and problem.severity == "warning" and problem.code in STRICT_ERRORS:
+            problem = replace(problem, severity="error", hint=f"{problem.hint}；使用 --strict 时这是错误")
         key = (str(problem), problem.severity)
         with self._lock:
             if key not in self._seen:

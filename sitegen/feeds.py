@@ -5,7 +5,12 @@
   ``/<slug>/atom.xml``, following the ``category``/``column`` permalink patterns). Each holds the newest
   ``config.feeds_limit`` articles, newest first, with the full body (``config.feeds_full_content``) or the summary.
   Every URL is absolute, also inside the body HTML (``href``, ``src``, ``srcset``, ``poster`` resolved against the
-  article's own absolute URL, so ``/media/x.jpg`` and ``../x/`` both work). Dates keep the site's offset: RFC 822
+  article's own absolute URL, so ``/media/x.jpg`` and ``../x/`` both work). An article with photos (``cover``,
+  ``photos`` or images in its body) carries its lead photo as the item's RSS ``<enclosure>`` (url, length in
+  bytes, type) and ``<media:content>`` (Media RSS, https://www.rssboard.org/media-rss) and as an Atom
+  ``<link rel="enclosure">``, and the full content shows every front-matter photo as an ``<img>`` of its widest
+  published JPEG with its caption and credit (as the article page does), so readers and WeChat tools that show
+  feeds have the pictures of a 图片新闻 (case B44). Dates keep the site's offset: RFC 822
   in RSS (``Sat, 28 Nov 2026 09:30:00 +0800``), RFC 3339 in Atom (``2026-11-28T09:30:00+08:00``).
 * **Entry ids** — a tag URI (RFC 4151) made of the site's host, the publication date and the article's source
   path: ``tag:www.example.org.cn,2026-11-28:content/2026/11/gaige.md``. It is the RSS ``<guid
@@ -29,12 +34,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from html import escape
 from typing import Callable, Iterable
 from urllib.parse import quote, urljoin, urlsplit
-from html import escape as html_escape
 from xml.sax.saxutils import escape as xml_escape
 
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
 
 from sitegen.config import Config, Section
 from sitegen.content import Page, Site
@@ -112,10 +119,12 @@ def feed_scopes(site: Site) -> list[tuple[Section | None, str, tuple[Page, ...]]
 
 
 def feed(site: Site, section: Section | None, kind: str, pages: Iterable[Page] | None = None,
-         body: Callable[[Page], str] | None = None) -> bytes:
+         body: Callable[[Page], str] | None = None, media=None) -> bytes:
     """One feed as UTF-8 XML bytes. ``kind`` is ``"rss"`` (RSS 2.0) or ``"atom"`` (RFC 4287); ``section`` a
     category or column, or ``None`` for the whole site; ``pages`` the articles in scope (default: those of the
-    section); ``body(page)`` gives the article HTML with site-relative links resolved (default ``page.html``).
+    section); ``body(page)`` gives the article HTML with site-relative links resolved (default ``page.html``);
+    ``media`` the published photos (anything with ``results``, project-relative path →
+    :class:`sitegen.images.ImageResult`, such as :class:`sitegen.build.media.Media`; ``None``: no photos).
     Takes the newest ``feeds_limit`` articles. Titles and summaries are text in both kinds (see
     :func:`rss_text`). Raises ``ValueError`` for an unknown ``kind``."""
     if kind not in ("rss", "atom"):
@@ -130,9 +139,11 @@ def feed(site: Site, section: Section | None, kind: str, pages: Iterable[Page] |
     self_url = home + ("feed.xml" if kind == "rss" else "atom.xml")
     title = config.title if section is None else f"{section.name} - {config.title}"
     description = (section.description if section else config.description) or title
-    as_html = html_escape if kind == "rss" else str  # RSS <description> is HTML; Atom says type="text"
+    as_html = escape if kind == "rss" else str  # RSS <description> is HTML; Atom says type="text"
 
     fg = FeedGenerator()
+    fg.load_extension("media")
+    fg.register_extension("atom_enclosure", BaseExtension, AtomEnclosure, atom=True, rss=False)
     fg.id(self_url)
     fg.title(xml_clean(title))
     fg.subtitle(as_html(xml_clean(description)))  # RSS <description>, Atom <subtitle>
@@ -145,13 +156,15 @@ def feed(site: Site, section: Section | None, kind: str, pages: Iterable[Page] |
     if config.footer.sponsor:
         fg.rights(xml_clean(f"版权所有 {config.footer.sponsor}"))
     for page in items:
-        _entry(fg.add_entry(order="append"), config, page, body, as_html)
+        _entry(fg.add_entry(order="append"), config, page, kind, (body, getattr(media, "results", {})))
     return rss_text(fg.rss_str(pretty=True)) if kind == "rss" else fg.atom_str(pretty=True)
 
 
-def _entry(e, config: Config, page: Page, body: Callable[[Page], str] | None, as_html) -> None:
-    """Fill feedgen entry ``e`` for ``page``; ``as_html`` turns a plain text into what RSS ``<description>``
-    carries (entity-encoded HTML) or leaves it for Atom's ``type="text"``."""
+def _entry(e, config: Config, page: Page, kind: str, sources: tuple) -> None:
+    """Fill feedgen entry ``e`` for ``page``; ``sources`` is ``(body function or None, photo results)``. A plain
+    text goes into RSS ``<description>`` as entity-encoded HTML, into Atom as ``type="text"``."""
+    body, results = sources
+    as_html = escape if kind == "rss" else str
     url = _abs(config, page.url)
     e.guid(entry_id(config, page), permalink=False)  # also the Atom <id>
     e.title(xml_clean(page.title))
@@ -168,13 +181,71 @@ def _entry(e, config: Config, page: Page, body: Callable[[Page], str] | None, as
     summary = xml_clean(page.summary)
     if summary:
         e.summary(as_html(summary))
+    _enclose(e, config, page, results, kind)
     if config.feeds_full_content:
-        html = absolutize(body(page) if body else page.html, url)
+        before, after = _photos_html(config, page, results)
+        html = absolutize(before + (body(page) if body else page.html) + after, url)
         e.content(xml_clean(html), type="html")  # the sanitised body, HTML on purpose
         if summary:
             e.description(as_html(summary), isSummary=True)
     elif not summary:
         e.summary(as_html(xml_clean(page.title)))
+
+
+def _widest_jpeg(results, rel: str | None):
+    """The widest still variant of photo ``rel`` (JPEG preferred), ``None`` when it was not published."""
+    result = results.get(rel) if rel else None
+    return result.largest if result is not None and result.ok else None
+
+
+class AtomEnclosure(BaseEntryExtension):
+    """feedgen entry extension writing ``<link rel="enclosure" href type length>`` into an Atom entry (RFC 4287
+    §4.2.7.2): feedgen 1.0 writes only the ``href`` of an Atom entry's links, which would make an enclosure
+    another ``alternate`` link. ``link`` is ``(href, type, length in bytes)`` or ``None``."""
+
+    def __init__(self):
+        self.link: tuple[str, str, str] | None = None
+
+    def extend_atom(self, entry):
+        """Append the enclosure link to the entry element (feedgen calls this when writing Atom)."""
+        if self.link is not None:
+            href, mime, length = self.link
+            xml_elem("link", entry, href=href, rel="enclosure", type=mime, length=length)
+        return entry
+
+
+def _enclose(entry, config: Config, page: Page, results, kind: str) -> None:
+    """Add the lead photo of ``page`` (its cover, else its first photo, else the first image of its body) as an
+    enclosure (RSS ``<enclosure>``, Atom ``<link rel="enclosure">``) and a ``media:content`` of ``entry``."""
+    refs = [page.cover.rel if page.cover else None] + [p.rel for p in page.photos] + [r for r, _, _ in page.images]
+    variant = next((v for v in (_widest_jpeg(results, rel) for rel in refs) if v is not None), None)
+    if variant is None:
+        return
+    url = _abs(config, variant.url)
+    mime = {"jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}[variant.format]
+    if kind == "rss":
+        entry.enclosure(url, str(variant.size), mime)
+    else:
+        entry.atom_enclosure.link = (url, mime, str(variant.size))
+    entry.media.content(url=url, type=mime, medium="image", fileSize=str(variant.size), width=str(variant.width),
+                        height=str(variant.height), group=None)
+
+
+def _photos_html(config: Config, page: Page, results) -> tuple[str, str]:
+    """HTML for the front-matter photos of ``page`` in a feed's full content: ``(before the body, after it)`` —
+    the cover before it when the page has no ``photos`` (as the article template shows it), the photos after."""
+
+    def figure(photo) -> str:
+        variant = _widest_jpeg(results, photo.rel)
+        if variant is None:
+            return ""
+        credit = f" {escape(photo.credit)} 摄" if photo.credit else ""
+        caption = f"<figcaption>{escape(photo.caption)}{credit}</figcaption>" if photo.caption or credit else ""
+        return (f'<figure><img src="{escape(_abs(config, variant.url))}" alt="{escape(photo.caption or page.title)}"'
+                f' width="{variant.width}" height="{variant.height}">{caption}</figure>')
+
+    before = figure(page.cover) if page.cover and not page.photos else ""
+    return before, "".join(figure(p) for p in page.photos)
 
 
 _TEXT_ELEMENT = re.compile(rb"(<(title|category|author|dc:creator|copyright|generator)>)(.*?)(</\2>)", re.S)

@@ -58,6 +58,12 @@ _CONTENT_TYPES = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".xls": "application/vnd.ms-excel",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".wps": "application/vnd.ms-works",  # the IANA type of .wps; WPS Office opens it (attachments, 附件)
+    ".et": "application/vnd.ms-excel",  # WPS 表格, read by Excel and WPS as a spreadsheet
+    ".dps": "application/vnd.ms-powerpoint",  # WPS 演示
+    ".ofd": "application/ofd",  # GB/T 33190 fixed-layout documents (official documents, e-invoices)
+    ".rar": "application/vnd.rar",
+    ".7z": "application/x-7z-compressed",
     ".ppt": "application/vnd.ms-powerpoint",
     ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     ".mp3": "audio/mpeg",

@@ -76,7 +76,7 @@ def run(fn: Callable[[Sequence], list], items: Sequence, *, jobs: int | None, sh
                 p.join(5)
             raise
         pool.shutdown(wait=True)
-        log.debug("%d items in %d chunks on %d processes", len(items), len(chunks), jobs)
+        log.debug("%d 项分成 %d 批，用 %d 个进程", len(items), len(chunks), jobs)
         return out
     finally:
         _STATE = None

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sitegen import clock, yamlsafe
 from sitegen.config import Config, Section
+from sitegen.content import ARTICLE_PLACEHOLDER, GALLERY_PLACEHOLDER
 from sitegen.errors import UsageError
 from sitegen.slugs import slugify
 
@@ -72,13 +73,8 @@ def _write(config: Config, rel: str, text: str, now: datetime) -> Skeleton:
             f.write(text)
     except FileExistsError:
         raise UsageError(f"文件已存在，未覆盖：{rel}") from None
-    log.info("wrote %s", rel)
+    log.info("已写入 %s", rel)
     return Skeleton(path, rel, text, now)
-
-
-#: The placeholder sentences of the skeletons; ``sitegen check`` warns (W204) while one is still in a page's text.
-ARTICLE_PLACEHOLDER = "在这里写正文。"
-GALLERY_PLACEHOLDER = "在这里写图集的简短介绍。"
 
 
 def new_article(config: Config, title: str, category: str, column: str | None = None, *,

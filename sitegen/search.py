@@ -19,12 +19,12 @@ import hashlib
 import html as htmllib
 import json
 import logging
-import os
 import re
 from pathlib import Path
 from typing import Callable, Mapping, Protocol, Sequence
 
 from sitegen.content import Page, Site
+from sitegen.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def _output_rel(url: str) -> str:
 
 def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]],
                output_digest: Callable[[str], str | None], salt: str,
-               read: dict[str, bytes] | None = None, known: Mapping[str, str] | None = None) -> dict[str, str]:
+               known: Mapping[str, str] | None = None) -> tuple[dict[str, str], dict[str, bytes]]:
     """``{shard name: key}`` for the shards ``groups`` (``{name: its articles}``, from :func:`shards`): a digest
     of exactly what Pagefind would read for the shard (each article's URL and :func:`essentials` of its page as
     this build leaves it) and ``salt`` (the Pagefind version and settings). Two builds with the same key make the same bundle, so an article page re-rendered for
@@ -144,15 +144,15 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
     article's essentials is remembered in ``.sitegen-cache/search/inputs.json`` under its URL and
     ``output_digest(output path)`` (what the page was rendered from, None when unknown), so only pages rendered
     from new inputs are read; ``known`` adds such digests made elsewhere (by the processes that rendered the
-    pages, see :func:`input_digest`), under the same ``URL\0output digest`` keys; with ``read`` (a dict), each
-    text read is left there under its URL for :func:`index`."""
+    pages, see :func:`input_digest`), under the same ``URL\0output digest`` keys. Returns the keys and the texts
+    read on the way (``{URL: essentials}``, for :func:`index`)."""
     path = site.config.cache_dir / "search" / "inputs.json"
     try:
         memo = json.loads(path.read_text("utf-8"))
         memo = memo if isinstance(memo, dict) else {}
     except (OSError, ValueError):
         memo = {}
-    keys, added = {}, dict(known or {})
+    keys, added, read = {}, dict(known or {}), {}
     memo.update(added)
     for name in groups:
         h = hashlib.blake2b(f"{salt}\0{name}".encode(), digest_size=16)
@@ -162,9 +162,7 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
             m = f"{page.url}\0{d}" if d else None
             e = memo.get(m) if m else None
             if not isinstance(e, str):
-                text = essentials(_final_bytes(writer, rel))
-                if read is not None:
-                    read[page.url] = text
+                text = read[page.url] = essentials(_final_bytes(writer, rel))
                 e = input_digest(text)
                 if m:
                     added[m] = e
@@ -175,13 +173,10 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
         memo = {k: v for k, v in memo.items() if k in live}
         memo.update(added)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(memo, ensure_ascii=False), "utf-8")
-            os.replace(tmp, path)
+            write_atomic(path, json.dumps(memo, ensure_ascii=False))
         except OSError as exc:
             log.warning("无法写入缓存 %s：%s", path, exc)
-    return keys
+    return keys, read
 
 
 def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, bytes]):
@@ -223,5 +218,5 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
         for rel in sorted(files, key=lambda r: (r == "index.json", r)):
             writer.write(folder + rel, files[rel])
             made[name].append(folder + rel)
-        log.info("search index %s: %d articles, %d files", name, len(pages), len(files))
+        log.info("站内搜索索引 %s：%d 篇文章，%d 个文件", name, len(pages), len(files))
     return made

@@ -3,18 +3,31 @@
 Chinese is transliterated with pypinyin (tone-less syllables joined by ``-``), so a slug is stable across builds and
 machines; ``〇`` becomes ``ling`` (case B02). Letters of other scripts (Cyrillic, Greek, accented Latin, Mongolian,
 Tibetan…) are transliterated with anyascii (``Москва`` → ``moskva``, ``café`` → ``cafe``) instead of being dropped:
-dropping them slugged the tag ``раураl`` to ``l``.
+dropping them slugged the tag ``раураl`` to ``l``; a Cyrillic tag ``а`` is ``a-`` and a hash, never the Latin tag
+``a``'s slug (below).
+
+Tag slugs are a function of the tag alone, so adding a tag never changes another tag's URL, and two different tags
+never share one (case B33). A tag whose letters are all kept by the slug (``nongcun``, ``AI``, ``Open Source``:
+ASCII letters and digits, spaces or hyphens, any letter case) has the plain slug (``nongcun``, ``ai``,
+``open-source``). Any other tag loses something in its plain slug — the characters of a Chinese tag (政治 and 整治
+are both ``zheng-zhi``), or punctuation (``C++``, ``C#`` and ``C``) — and gets the plain slug followed by six hex
+digits of the SHA-1 of the tag (``zheng-zhi-9a1b2c``, ``c-plus-plus-5f3e10``). Tags that differ only in letter
+case, full-width/half-width form or spacing are one tag (:func:`tag_key`).
 """
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
+from typing import MutableMapping
 
-from sitegen.unicodes import scripts
+from sitegen.errors import Location, Problem
 
 _ASCII_SLUG = re.compile(r"[^a-z0-9]+")
+_FAITHFUL = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_SYMBOL_WORDS = {"+": " plus ", "#": " sharp ", "&": " and ", "@": " at "}
 
 
 @lru_cache(maxsize=65536)
@@ -47,32 +60,50 @@ def _romanize(run: str) -> str:
     return "".join(anyascii(ch) if unicodedata.category(ch)[0] in "LM" else ch for ch in run)
 
 
-_TAG_SLUGS: dict[str, str] = {}
+def tag_key(name: str) -> str:
+    """The identity of a tag: NFKC (full-width letters and digits as half-width), case-folded, every run of white
+    space, ``_`` and ``-`` one ``-``, trimmed. Tags with the same key are one tag (``WiFi`` and ``wifi``)."""
+    return re.sub(r"[\s_-]+", "-", unicodedata.normalize("NFKC", name).casefold()).strip("-")
 
 
+@lru_cache(maxsize=65536)
 def tag_slug(name: str) -> str:
-    """URL slug of a tag: :func:`slugify`; a short hash when the name has no letters, digits or Chinese, and added
-    to a slug of fewer than 3 characters transliterated from a script other than Latin or Chinese (the Cyrillic tag
-    ``а`` is ``a-`` and a hash, never the Latin tag ``a``'s slug). Memoised for the process, and seeded by
-    :func:`remember_tag_slugs` from the build cache (transliterating a tag needs pypinyin, whose import alone takes
-    a third of a second)."""
-    slug = _TAG_SLUGS.get(name)
-    if slug is None:
-        slug = slugify(name)
-        if not slug or (len(slug) < 3 and not name.isascii() and scripts(name) - {"Latin", "Han"}):
-            slug = (slug or "t") + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
-        _TAG_SLUGS[name] = slug
-    return slug
+    """The URL slug of tag ``name`` (see the module docstring): its :func:`tag_key` when that is ASCII letters and
+    digits in ``-``-separated words, else the :func:`slugify` of the tag (``+`` read as ``plus``, ``#`` as
+    ``sharp``) and ``-`` + the first 6 hex digits of SHA-1 of the key (``t-`` + those digits when nothing is left
+    to transliterate, ``★``). Stable across builds and machines; memoised in this process."""
+    key = tag_key(name)
+    if _FAITHFUL.fullmatch(key):
+        return key
+    readable = slugify("".join(_SYMBOL_WORDS.get(c, c) for c in key), 60)
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:6]
+    return f"{readable}-{digest}" if readable else f"t-{digest}"
 
 
-def known_tag_slugs() -> dict[str, str]:
-    """Every tag name → slug computed (or remembered) in this process."""
-    return dict(_TAG_SLUGS)
+def tag_index(articles, memo: MutableMapping[str, str], problems: list) -> tuple[dict, dict]:
+    """The tags of ``articles`` (pages with ``tags``, ``tags_line``, ``url`` and ``source``) as ``(tag slug →
+    name, article URL → its tags' slugs)``. Tags with the same :func:`tag_key`
+    are one tag, named by the spelling most articles use (then the first in ``articles`` order); ``memo`` (tag
+    name → slug, kept between builds) is used and filled. Two different tags on one slug (E403) keep the first
+    tag's page; the other tag is left off its articles."""
+    spellings: dict[str, Counter] = {}
+    owner: dict[str, tuple[str, str]] = {}
+    slugs_of: dict[str, tuple[str, ...]] = {}
+    for a in articles:
+        own = []
+        for t in a.tags:
+            slug = memo.get(t) or memo.setdefault(t, tag_slug(t))
+            key = tag_key(t)
+            first = owner.setdefault(slug, (key, a.source))
+            if first[0] != key:
+                problems.append(Problem(Location(a.source, a.tags_line or 1), "E403",
+                                        f"标签“{t}”与另一个标签（{first[1]}）的网址都是 /tags/{slug}/",
+                                        "请换一种写法，或与那个标签统一"))
+                continue
+            spellings.setdefault(slug, Counter())[t] += 1
+            own.append(slug)
+        slugs_of[a.url] = tuple(dict.fromkeys(own))
+    return {slug: min(c, key=lambda t: -c[t]) for slug, c in spellings.items()}, slugs_of
 
 
-def remember_tag_slugs(slugs: dict[str, str]) -> None:
-    """Seed :func:`tag_slug` with name → slug pairs it computed earlier with the same code (the build cache is
-    discarded when sitegen or pypinyin changes)."""
-    for name, slug in slugs.items():
-        if isinstance(name, str) and isinstance(slug, str):
-            _TAG_SLUGS.setdefault(name, slug)
+__all__ = ["slugify", "tag_key", "tag_slug", "tag_index"]

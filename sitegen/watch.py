@@ -228,7 +228,7 @@ class Watcher:
                 self._busy = True
             change = Change(tuple(sorted(pending)), frozenset(pending.values()), count)
             try:
-                log.debug("change: %s", change)
+                log.debug("文件变化：%s", change)
                 self.builds += 1
                 self.on_change(change)
             except Exception:  # the preview must survive anything a callback does

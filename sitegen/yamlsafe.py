@@ -49,11 +49,16 @@ class Loaded:
 
 
 class YamlProblem(Exception):
-    """Raised by :func:`load` with the :class:`~sitegen.errors.Problem` that stops the document being read."""
+    """Raised by :func:`load` with the :class:`~sitegen.errors.Problem` that stops the document being read
+    (``problem``), every such problem found (``problems``: all the tabs of the document, not only the first) and,
+    when the document could still be read with the faults repaired, what it says (``partial``, a
+    :class:`Loaded`), so the caller can report the problems that follow from it in the same run."""
 
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem, problems: tuple[Problem, ...] = (), partial: "Loaded | None" = None):
         super().__init__(str(problem))
         self.problem = problem
+        self.problems = tuple(problems) or (problem,)
+        self.partial = partial
 
 
 _FULLWIDTH_KEY = re.compile(r"^(\s*(?:-\s*)?)([^\s:：#'\"][^:：]*?)：")  # linear: one way to split the indent
@@ -67,25 +72,33 @@ MAX_ALIAS_NODES = 10_000
 deep with nine aliases each ("billion laughs") would otherwise expand to 9⁹ nodes."""
 
 
+_UNREADABLE = object()
+"""What the fast composer gives for text it cannot read (the slow path then explains why)."""
+
+
 def load(text: str, path: str, first_line: int = 1) -> Loaded:
     """Parse one YAML document ``text`` (from file ``path``, whose first line is file line ``first_line``).
 
     Returns a :class:`Loaded`. Raises :class:`YamlProblem` (codes E103 tab, E104 full-width colon, E106 duplicate
     key, E107 nesting deeper than :data:`MAX_DEPTH`, E108 aliases expanding to more than :data:`MAX_ALIAS_NODES`
     nodes or referring to themselves, E101 other YAML syntax errors), each with the file line of the fault and a
-    Chinese hint. The bounds are checked on the event stream before anything is built, so any document is
-    answered in time linear in its size and never with a ``RecursionError``.
+    Chinese hint. Every tab in the indentation is reported at once, with what the document says when its tabs are
+    read as 2 (or 4) spaces. The bounds are checked on the event stream before anything is built, so any document
+    is answered in time linear in its size and never with a ``RecursionError``.
     """
     lines = text.split("\n")
-    fullwidth = _scan_lines(lines, path, first_line)
+    tabs = _tabs(lines, path, first_line)
+    if tabs:
+        raise YamlProblem(tabs[0], tabs, _untabbed(lines, path, first_line))
+    fullwidth = _fullwidth_lines(lines)
     try:
         check_bounds(text, path, first_line)
         if _FastTextLoader is not None and not fullwidth:  # a full-width colon needs the slow path's diagnosis
             try:
                 fast = yaml.compose(text, Loader=_FastTextLoader)
             except yaml.YAMLError:  # the slow path below reports it with a hint
-                pass
-            else:
+                fast = _UNREADABLE
+            if fast is not _UNREADABLE:
                 where: dict = {}
                 return Loaded(_build(fast, (), where, path, first_line) if fast is not None else None, where, ())
         node, warnings = _compose_repairing(lines, fullwidth, path, first_line)
@@ -101,18 +114,19 @@ def _too_deep(path: str, line: int) -> YamlProblem:
                                "检查方括号、花括号和缩进是否成对；front matter 一般只需两三层"))
 
 
-def _scan_lines(lines: list[str], path: str, first_line: int) -> list[tuple[int, re.Match]]:
-    """Raise E103 for a tab in the indentation; return the lines that may have a full-width colon after a key."""
+def _fullwidth_lines(lines: list[str]) -> list[tuple[int, re.Match]]:
+    """The lines that may have a full-width colon after a key, as ``(index, match)``."""
     fullwidth: list[tuple[int, re.Match]] = []
     for i, line in enumerate(lines):
-        lead = line[: len(line) - len(line.lstrip(" \t"))]
-        if "\t" in lead:
-            raise YamlProblem(Problem(Location(path, first_line + i, lead.index("\t") + 1), "E103",
-                                      "缩进中有制表符（Tab）", "YAML 只能用空格缩进，请把 Tab 换成两个空格"))
         m = _FULLWIDTH_KEY.match(line) if "：" in line else None
         if m and ":" not in line[: m.end()] and not line.lstrip().startswith(("#", "'", '"')):
             fullwidth.append((i, m))
     return fullwidth
+
+
+def _fullwidth_problem(path: str, first_line: int, i: int, m: re.Match) -> YamlProblem:
+    return YamlProblem(Problem(Location(path, first_line + i, m.end()), "E104",
+                               f"键“{m.group(2).strip()}”后面用了全角冒号“：”", "请改成半角冒号加空格“: ”"))
 
 
 def check_bounds(text: str, path: str, first_line: int = 1) -> None:
@@ -160,10 +174,6 @@ def _alias_problem(path: str, line: int, anchor: str, recursive: bool) -> YamlPr
 def _compose_repairing(lines: list[str], fullwidth: list, path: str, first_line: int):
     """Compose with the pure-Python parser, quoting a value with an unquoted ``: `` inside it (W105) until the
     document parses; returns ``(node, warnings)``. Raises :class:`YamlProblem` E104 or E101."""
-    def fullwidth_problem(i: int, m: re.Match) -> YamlProblem:
-        return YamlProblem(Problem(Location(path, first_line + i, m.end()), "E104",
-                                   f"键“{m.group(2).strip()}”后面用了全角冒号“：”", "请改成半角冒号加空格“: ”"))
-
     warnings: list[Problem] = []
     for _ in range(20):
         try:
@@ -176,27 +186,26 @@ def _compose_repairing(lines: list[str], fullwidth: list, path: str, first_line:
             row = mark.line if mark else 0
             before = [(i, m) for i, m in fullwidth if i <= row]
             if before:  # "key：value" is not a key, so the lines after it no longer fit
-                raise fullwidth_problem(*before[0]) from None
+                raise _fullwidth_problem(path, first_line, *before[0]) from None
             fixed = _quote_value(lines, row) if "mapping values are not allowed" in str(exc.problem) else None
             if fixed is None:
                 raise _syntax_problem(exc, path, first_line) from None
             lines[fixed] = _quoted_line(lines[fixed])
             key = lines[fixed].split(":", 1)[0].strip(" -")
             warnings.append(Problem(Location(path, first_line + fixed), "W105",
-                                    f"“{key}”的值中含有未加引号的“: ”，已按原文读作文字",
-                                    "建议给整个值加上引号", "warning"))
+                                    f"“{key}”的值中含有未加引号的“: ”，已按原文读作文字", "建议给整个值加上引号", "warning"))
         except yaml.YAMLError as exc:
             raise YamlProblem(Problem(Location(path, first_line), "E101", f"YAML 格式错误：{exc}",
                                       "检查引号和缩进")) from None
     else:  # pragma: no cover - more than 20 repairs means something else is wrong
         raise YamlProblem(Problem(Location(path, first_line), "E101", "YAML 格式错误", "检查引号和缩进"))
     if fullwidth and isinstance(node, yaml.ScalarNode):
-        raise fullwidth_problem(*fullwidth[0])  # the whole block is one string (case B06 fullwidth-all)
+        raise _fullwidth_problem(path, first_line, *fullwidth[0])  # the whole block is one string (case B06 fullwidth-all)
     spans = [(n.start_mark.line, n.end_mark.line) for n in _plain_scalars(node)]
     for i, m in fullwidth:
         # "author：张三" swallowed into the plain value of the line above (a Chinese "会议指出：" is prose)
         if re.fullmatch(r"[A-Za-z_][\w-]*", m.group(2).strip()) and any(start < i <= end for start, end in spans):
-            raise fullwidth_problem(i, m)
+            raise _fullwidth_problem(path, first_line, i, m)
     return node, warnings
 
 
@@ -208,6 +217,28 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, path: str, first_line: int) -> Ya
                                         (mark.column + 1) if mark else 0),
                                "E101", f"YAML 格式错误：{_describe(exc)}",
                                "检查引号是否成对、缩进是否对齐；值里有冒号或 # 时请加引号"))
+
+
+def _lead(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _tabs(lines: list[str], path: str, first_line: int) -> tuple[Problem, ...]:
+    """E103 for every line whose indentation holds a tab."""
+    return tuple(Problem(Location(path, first_line + i, _lead(line).index("\t") + 1), "E103", "缩进中有制表符（Tab）",
+                         "YAML 只能用空格缩进，请把 Tab 换成两个空格")
+                 for i, line in enumerate(lines) if "\t" in _lead(line))
+
+
+def _untabbed(lines: list[str], path: str, first_line: int) -> "Loaded | None":
+    """The document read with each tab of the indentation as 2 spaces, else as 4; ``None`` when neither reads."""
+    for width in (2, 4):
+        try:
+            return load("\n".join(_lead(line).replace("\t", " " * width) + line[len(_lead(line)):] for line in lines),
+                        path, first_line)
+        except YamlProblem:
+            continue
+    return None
 
 
 def _plain_scalars(node):
@@ -268,8 +299,8 @@ def _describe(exc: yaml.MarkedYAMLError) -> str:
     }
     for en, zh in known.items():
         if en in text:
-            return f"{zh}（{text}）"
-    return text
+            return zh
+    return f"无法解析（{text}）"
 
 
 def _build(node, keypath: KeyPath, where: dict, path: str, first_line: int):

@@ -306,7 +306,7 @@ def test_corrupt_cache_is_ignored_with_a_warning(site, tmp_path, caplog):
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         run(root, out)
-    assert any("checksum" in r.getMessage() for r in caplog.records)
+    assert any("校验和不符" in r.getMessage() for r in caplog.records)
     assert_same_as_clean(root, out, tmp_path)
 
 

@@ -2,6 +2,8 @@
 (GBK, tabs, full-width colons, unquoted colons, BOM/CRLF), tags as one string, summaries, select and assemble."""
 from __future__ import annotations
 
+import re
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -198,7 +200,9 @@ def test_slugify_rules():
     assert slugify("绿色") == "lv-se"
     long = slugify("妇联" * 60)
     assert len(long) <= 80 and not long.endswith("-")
-    assert tag_slug("NO") == "no" and tag_slug("1.10") == "1-10" and tag_slug("★").startswith("t-")
+    # a tag the slug keeps whole has the plain slug; any other gets six hex digits of its own hash (case B33)
+    assert tag_slug("NO") == "no" and tag_slug("Open  Source") == "open-source"
+    assert re.fullmatch(r"1-10-[0-9a-f]{6}", tag_slug("1.10")) and re.fullmatch(r"t-[0-9a-f]{6}", tag_slug("★"))
 
 
 # --- duplicate URLs ------------------------------------------------------------------------------------------
@@ -255,7 +259,9 @@ def test_bom_and_crlf(cfg):
 
 def test_tab_in_indentation(cfg):
     parsed = parse(cfg, "content/tab.md", "---\ntitle: 制表符\ndate: 2024-03-05\ntags:\n\t- 两会\n---\n")
-    assert messages(parsed) == ["content/tab.md:5:1: E103: 缩进中有制表符（Tab）（YAML 只能用空格缩进，请把 Tab 换成两个空格）"]
+    # the front matter is still read (the tab as spaces): the missing category is reported in the same run
+    assert messages(parsed) == ["content/tab.md:5:1: E103: 缩进中有制表符（Tab）（YAML 只能用空格缩进，请把 Tab 换成两个空格）",
+                                "content/tab.md:2: E120: 缺少栏目 category（可选：工作动态、基层动态）"]
 
 
 def test_full_width_colon_after_key(cfg):
@@ -319,7 +325,7 @@ def test_select_drafts_and_future(cfg):
     kept, notes = content.select([past, future, draft], now=now, drafts=False, future=False)
     assert kept == [past]
     assert [str(n) for n in notes] == [
-        "content/future.md:1: W130: 定时发布（scheduled for 2024-05-31 09:00 +08:00），本次未发布（到时间后重新构建即可发布；预览用 --future）"]
+        "content/future.md:3: W130: 定时发布：2024-05-31 09:00 +08:00 之后才发布，本次未发布（到时间后重新构建即可发布；预览用 --future）"]
     kept, _ = content.select([past, future, draft], now=now, drafts=True, future=True)
     assert kept == [past, future, draft]
 
@@ -334,8 +340,9 @@ def test_assemble_indexes_and_order(cfg):
     assert [p.slug for p in site.articles] == ["b", "d", "a", "c"]  # newest first
     assert [p.slug for p in site.by_category["gongzuo-dongtai"]] == ["d", "b", "a"]  # pinned first, then newest
     assert [p.slug for p in site.by_column["gaige-jinxingshi"]] == ["b"]
-    assert site.tags == {"fu-lian": "妇联", "jia-feng": "家风"}
-    assert [p.slug for p in site.by_tag["fu-lian"]] == ["b", "a"]
+    fulian, jiafeng = tag_slug("妇联"), tag_slug("家风")
+    assert site.tags == {fulian: "妇联", jiafeng: "家风"} and fulian.startswith("fu-lian-")
+    assert [p.slug for p in site.by_tag[fulian]] == ["b", "a"]
     assert sorted(site.months) == [(2024, 2), (2024, 3)]
     prev, nxt = site.neighbours[a.url]
     assert prev is None and nxt.slug == "d"
@@ -396,3 +403,49 @@ def test_windows_backslashes_in_image_and_link_paths(cfg):
     assert page.cover.rel == "content/photos/2026/a.jpg"
     assert [target for target, _, _ in page.images] == ["content/photos/2026/b.jpg"]
     assert [target for target, _, _ in page.links] == ["content/2024/other.md"]
+
+
+# --- tags (case B33 is in test_cases.py) ---------------------------------------------------------------------
+
+
+def test_tag_slugs_are_stable_and_distinct():
+    # a function of the tag alone: the same in any site, whatever other tags exist
+    assert tag_slug("政治") != tag_slug("整治") and tag_slug("政治").startswith("zheng-zhi-")
+    assert {tag_slug(t) for t in ("C", "C++", "C#", "c plus plus")} == {
+        "c", tag_slug("C++"), tag_slug("C#"), "c-plus-plus"}
+    assert tag_slug("C++").startswith("c-plus-plus-") and tag_slug("C#").startswith("c-sharp-")
+    # one tag whatever the letter case, width or spacing
+    assert tag_slug("WiFi") == tag_slug("wifi") == tag_slug("ＷｉＦｉ") == "wifi"
+
+
+def test_tags_differing_in_case_are_one_tag_named_as_most_articles_write_it(cfg):
+    pages = [ok(parse(cfg, f"content/{n}.md", fm(date=f"2024-03-0{i + 1}", tags=f"[{t}]")))
+             for i, (n, t) in enumerate((("a", "wifi"), ("b", "WiFi"), ("c", "WiFi")))]
+    site, problems = content.assemble(pages, cfg)
+    assert problems == [] and site.tags == {"wifi": "WiFi"} and len(site.by_tag["wifi"]) == 3
+    assert site.tag_slug("WIFI") == "wifi"
+
+
+def test_two_tags_on_one_url_are_reported(cfg):
+    # a tag written as another tag's slug (never by accident): the later article's tag is reported, not merged
+    taken = tag_slug("政治")
+    first = ok(parse(cfg, "content/a.md", fm(date="2024-03-02", tags="[政治]")))
+    second = ok(parse(cfg, "content/b.md", fm(date="2024-03-01", tags=f"[{taken}]")))
+    site, problems = content.assemble([first, second], cfg)
+    assert [str(p) for p in problems] == [
+        f"content/b.md:5: E403: 标签“{taken}”与另一个标签（content/a.md）的网址都是 /tags/{taken}/（请换一种写法，或与那个标签统一）"]
+    assert site.tags == {taken: "政治"} and [p.source for p in site.by_tag[taken]] == ["content/a.md"]
+
+
+def test_known_tag_slugs_are_passed_along_and_filled(cfg):
+    memo = {"妇联": "remembered-slug"}
+    page = ok(parse(cfg, "content/a.md", fm(tags="[妇联, 家风]")))
+    site, _ = content.assemble([page], cfg, memo)
+    assert set(site.tags) == {"remembered-slug", tag_slug("家风")} and memo["家风"] == tag_slug("家风")
+
+
+def test_aliases_list_items_are_kept_whole(cfg):
+    page = ok(parse(cfg, "content/a.md", fm(aliases="['/news/show.asp?id=1,2', /old/a.html]")))
+    assert page.aliases == ("/news/show.asp?id=1,2", "/old/a.html")
+    page = ok(parse(cfg, "content/b.md", fm(aliases="/old/b.html, /old/c.html")))  # one string: split as before
+    assert page.aliases == ("/old/b.html", "/old/c.html")

@@ -33,6 +33,7 @@ def small_site(root: Path, title: str = "省妇联召开改革推进会") -> Pat
                                             extra="column: 改革进行时\nauthor: 田野\n"),
         "content/2026/11/b.md": article("家风建设讲坛走进衡水", "2026-11-21 10:00", "家风正文。"),
         "content/2026/11/photo.jpg": jpeg(),
+        "content/2026/11/files/tongzhi.pdf": b"%PDF-1.4\n%%EOF\n",
     })
 
 
@@ -110,7 +111,7 @@ def test_relative_urls_in_content_become_absolute(built):
         urls += [u.split()[0] for s in re.findall(r'srcset="([^"]*)"', html) for u in s.split(",")]
         assert urls and all(u.startswith("https://www.example.org.cn/") for u in urls), urls
         assert 'href="https://www.example.org.cn/gongzuo-dongtai/2026/11/b/"' in html  # b.md resolved
-        assert f'href="{page}files/tongzhi.pdf"' in html                                # relative to the page
+        assert f'href="{page}tongzhi.pdf"' in html  # an attachment, published beside its page
         assert 'href="https://www.example.org.cn/gongzuo-dongtai/"' in html             # root-relative
         assert re.search(r'src="https://www\.example\.org\.cn/media/[0-9a-f]+/photo[^"]*\.jpg"', html)
         assert "https://www.example.org.cn/gongzuo-dongtai/2026/11/x.jpg 2x" in html   # srcset with ../
@@ -265,3 +266,31 @@ def test_titles_and_summaries_are_text_for_rss_readers(tmp_path):
     rss = ET.fromstring((root / "output/feed.xml").read_bytes())
     assert rss.find("channel/item/description").text == "&lt;/script&gt;&lt;script&gt;alert(8)&lt;/script&gt;"
     assert "<title>妇联 &#x26; 家风 &#x3C;/script&#x3E;".encode() in (root / "output/feed.xml").read_bytes()
+
+
+def test_sample_site_feeds_carry_the_photos_of_its_photo_stories(sample_site):
+    """Issue 17: every feed of the sample site passes feedparser, and each 图片新闻 item carries its lead photo as
+    an enclosure and every front-matter photo as an ``<img>`` of a published variant (case B44 on real content)."""
+    out, base = sample_site.output, "https://www.example.org.cn/"
+    config = configmod.load(sample_site.root)
+    stories = {}
+    for source in contentmod.scan(config):
+        page = contentmod.read_source(config, source).page
+        if page and page.category == "tupian-xinwen" and not page.draft:
+            stories[page.title] = page
+    assert len(stories) >= 2
+    for f in all_feeds(out):
+        parsed = feedparser.parse(f.read_bytes())
+        assert parsed.bozo == 0, (f, parsed.get("bozo_exception"))
+        for entry in parsed.entries:
+            page = stories.get(entry.title)
+            if page is None:
+                continue
+            (enclosure,) = entry.enclosures
+            assert enclosure.type == "image/jpeg" and enclosure.href.startswith(base + "media/")
+            assert int(enclosure.length) == (out / enclosure.href.removeprefix(base)).stat().st_size
+            images = re.findall(r'<img [^>]*src="([^"]+)"', entry.content[0].value)
+            names = [p.rel.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower() for p in page.photos]
+            assert all(any(n in src for src in images) for n in names), (f, entry.title, images)
+            for src in images:
+                assert src.startswith(base) and (out / src.removeprefix(base)).is_file(), src

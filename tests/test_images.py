@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, ImageStat
 
-from sitegen import images
+from sitegen import images, imagework
 from sitegen.config import ImageSettings
 from sitegen.errors import Location
 from sitegen.build.write import Writer
@@ -205,7 +205,8 @@ def test_real_mpo_first_frame(real_results):
     results, cache = real_results
     source = Image.open(real_dir() / "frozenpond.mpo")
     assert source.n_frames == 2
-    (variant, path), = outputs(results["content/photos/frozenpond.mpo"], cache, "jpeg")
+    # 480 and its own 640 (narrower than the largest width): all the first frame; the widest one is compared
+    variant, path = outputs(results["content/photos/frozenpond.mpo"], cache, "jpeg")[-1]
     first = source.convert("RGB").resize((variant.width, variant.height))
     source.seek(1)
     second = source.convert("RGB").resize((variant.width, variant.height))
@@ -240,7 +241,8 @@ def test_case_b11_orientation(project, cache):
         "content/portrait.jpg"]
     assert result.ok and (result.width, result.height) == (200, 400)
     assert [(v.format, v.width, v.height) for v in result.variants] == [
-        ("jpeg", 100, 200), ("jpeg", 150, 300), ("webp", 100, 200), ("webp", 150, 300)]
+        ("jpeg", 100, 200), ("jpeg", 150, 300), ("jpeg", 200, 400), ("webp", 100, 200), ("webp", 150, 300),
+        ("webp", 200, 400)]  # the source's own 200 px as the largest (narrower than the largest width, 480)
     for variant, path in outputs(result, cache):
         out = opened(path).convert("RGB")
         w, h = out.size
@@ -310,7 +312,7 @@ def test_case_b13_modes(project, cache):
                   SMALL, cache, workers=2)
     for name in names:
         result = results[f"content/{name}"]
-        assert result.ok and not result.animated and [v.width for v in result.of_format("jpeg")] == [100, 150]
+        assert result.ok and not result.animated and [v.width for v in result.of_format("jpeg")] == [100, 150, 200]
         for variant, path in outputs(result, cache):
             out = opened(path)
             assert out.mode == "RGB"
@@ -354,9 +356,10 @@ def test_case_b15_broken_files_reported_rest_processed(project, cache, workers):
         "（请使用 JPEG、PNG、GIF 或 WebP 格式的图片）",
     ]
     good = results["content/good.jpg"]
-    assert good.ok and [(v.format, v.width) for v in good.variants] == [("jpeg", 480), ("webp", 480)]
+    assert good.ok and [(v.format, v.width) for v in good.variants] == [("jpeg", 480), ("jpeg", 640), ("webp", 480),
+                                                                         ("webp", 640)]
     # nothing half-decoded was written for the broken ones
-    assert sorted(p.name for p in cache.glob("images/*/*/*")) == ["480.jpg", "480.webp"]
+    assert sorted(p.name for p in cache.glob("images/*/*/*")) == ["480.jpg", "480.webp", "640.jpg", "640.webp"]
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
 
 
@@ -405,7 +408,7 @@ def test_heic(project, cache, monkeypatch):
     result = run([job(project, "content/phone.heic", 4)], SMALL, cache, workers=1)["content/phone.heic"]
     assert result.ok and result.width == 320
     # without pillow-heif: a clear message asking for JPEG
-    monkeypatch.setattr(images, "_register_heif", lambda: False)
+    monkeypatch.setattr(imagework, "_register_heif", lambda: False)
     monkeypatch.setattr(Image, "OPEN", {k: v for k, v in Image.OPEN.items() if k not in ("HEIF", "AVIF")})
     monkeypatch.setattr(Image, "ID", [k for k in Image.ID if k not in ("HEIF", "AVIF")])
     result = run([job(project, "content/phone.heic", 4)], replace(SMALL, quality=81), cache, workers=1)[
@@ -419,7 +422,9 @@ def test_widths_never_upscaled(project, cache):
     Image.new("RGB", (60, 40), "blue").save(project / "content/tiny.png")
     results = run([job(project, "content/mid.jpg"), job(project, "content/tiny.png")],
                   ImageSettings(formats=("webp",)), cache)
-    assert [(v.width, v.height) for v in results["content/mid.jpg"].variants] == [(480, 240), (960, 480)]
+    # the source's own width is the largest candidate: 960 alone would be offered for a 1000 px photo
+    assert [(v.width, v.height) for v in results["content/mid.jpg"].variants] == [(480, 240), (960, 480),
+                                                                               (1000, 500)]
     assert [(v.format, v.width, v.height) for v in results["content/tiny.png"].variants] == [("webp", 60, 40)]
 
 
@@ -464,7 +469,7 @@ def test_warm_run_decodes_nothing_even_after_output_deleted(project, cache, tmp_
     assert not any(r.cached for r in cold.values())
     out = tmp_path / "output"
     written = publish(cold.values(), cache, out)
-    assert len(written) == 3 * 2 and written == sorted(written)
+    assert len(written) == 3 * 2 * 2 and written == sorted(written)  # 480 and the own 700, JPEG and WebP
     for rel in written:
         assert (out / rel).is_file()
 
@@ -534,8 +539,8 @@ def test_picture_html_matches_real_oriented_variant(project, cache):
     im.save(project / "content/side.jpg", exif=exif)
     result = run([job(project, "content/side.jpg")], ImageSettings(), cache)["content/side.jpg"]
     assert (result.width, result.height) == (900, 1200)
-    assert [(v.width, v.height) for v in result.of_format("jpeg")] == [(480, 640)]
-    assert 'width="480" height="640"' in picture_html(result, "x")
+    assert [(v.width, v.height) for v in result.of_format("jpeg")] == [(480, 640), (900, 1200)]
+    assert 'width="900" height="1200"' in picture_html(result, "x")  # the middle of the two: upright
 
 
 # ------------------------------------------------------------------------------------------------ time limit
@@ -567,7 +572,7 @@ def test_hanging_worker_killed_others_finish(project, cache, monkeypatch):
     for name, colour in (("a.png", "green"), ("hang.png", "red"), ("b.png", "blue")):
         Image.new("RGB", (200, 150), colour).save(project / f"content/{name}")
     (project / "content/c.png").write_bytes(b"\x89PNG junk")
-    monkeypatch.setattr(images, "_make_variants", _hang_on_named(images._make_variants))
+    monkeypatch.setattr(imagework, "make_variants", _hang_on_named(imagework.make_variants))
     jobs = [job(project, f"content/{n}", i + 1) for i, n in enumerate(("a.png", "hang.png", "b.png", "c.png"))]
     results = run(jobs, replace(SMALL, timeout=3), cache, workers=2)  # returns: the hung worker was killed
     assert [p.code for p in results["content/hang.png"].problems] == ["E308"]
@@ -577,7 +582,7 @@ def test_hanging_worker_killed_others_finish(project, cache, monkeypatch):
 
 def test_hanging_in_process_stopped_by_alarm(project, cache, monkeypatch):
     Image.new("RGB", (200, 150), "green").save(project / "content/hang.png")
-    monkeypatch.setattr(images, "_make_variants", _hang_on_named(images._make_variants))
+    monkeypatch.setattr(imagework, "make_variants", _hang_on_named(imagework.make_variants))
     result = run([job(project, "content/hang.png", 1)], replace(SMALL, timeout=0.5), cache, workers=1)
     assert [p.code for p in result["content/hang.png"].problems] == ["E308"]
 

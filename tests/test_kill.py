@@ -38,6 +38,10 @@ def env(pause: str = "") -> dict:
     return e
 
 
+def journal_of(root: Path) -> bool:
+    return any(p.name.endswith("sitegen-commit.json") for p in root.iterdir())
+
+
 def leftovers(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if ".staging-" in p.name or p.name.endswith("sitegen-commit.json"))
 
@@ -61,7 +65,13 @@ def test_builds_killed_at_random_moments_never_leave_output_mixed(tmp_path, monk
         page.write_text(text.replace("title: ", f"title: 改{n} ", 1), "utf-8")
         started = time.monotonic()
         proc = subprocess.Popen(build_cmd(root), env=env("0.01"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.05, 3.0))
+        if n % 3 == 0:  # aimed: once the commit has begun (its journal is written), a moment into it
+            deadline = time.monotonic() + 120
+            while not journal_of(root) and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.3))
+        else:  # anywhere: scanning, parsing, rendering, indexing or committing
+            time.sleep(rng.uniform(0.05, 3.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         journal = [x for x in leftovers(root) if x.endswith("sitegen-commit.json")]

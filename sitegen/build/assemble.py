@@ -61,11 +61,12 @@ def thaw_site(frozen: tuple, pages: list[Page], config: Config) -> tuple[Site, l
     return site, list(problems)
 
 
-def assemble_cached(pages: list[Page], config: Config, shape: str,
-                    remembered: tuple[str, tuple] | None = None) -> tuple[Site, list[Problem], tuple[str, tuple]]:
+def assemble_cached(pages: list[Page], config: Config, shape: str, remembered: tuple[str, tuple] | None = None,
+                    tag_slugs: dict | None = None) -> tuple[Site, list[Problem], tuple[str, tuple]]:
     """:func:`sitegen.content.assemble`, or its indexes from the last build when the site's ``shape`` is the same:
     from ``remembered`` (a preview session's ``(shape, frozen)``) or the cache. Returns the site, the problems and
-    the ``(shape, frozen)`` to remember; stores the indexes of a new shape in the cache (logged when it cannot)."""
+    the ``(shape, frozen)`` to remember; stores the indexes of a new shape in the cache (logged when it cannot).
+    ``tag_slugs`` (tag name → slug, the page cache's) is passed to assemble."""
     frozen = remembered[1] if remembered is not None and remembered[0] == shape else \
         manifestmod.SiteIndex.load(config.cache_dir, shape)
     if frozen is not None:
@@ -75,7 +76,7 @@ def assemble_cached(pages: list[Page], config: Config, shape: str,
             log.warning("缓存 %s 不可用（%s），已忽略并重建", config.cache_dir / manifestmod.SiteIndex.FILE, exc)
         else:
             return site, problems, (shape, frozen)
-    site, problems = contentmod.assemble(pages, config)
+    site, problems = contentmod.assemble(pages, config, tag_slugs)
     frozen = freeze_site(site, pages, problems)
     try:
         manifestmod.SiteIndex.save(config.cache_dir, shape, frozen)

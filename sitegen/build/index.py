@@ -75,9 +75,8 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
 
     # an article re-rendered because of something the indexer does not read (a neighbour's title in its footer):
     # the shard's input is the same, its bundle stays
-    read: dict[str, bytes] = {}
-    keys = search.input_keys(site, writer, {name: groups[name] for name in pending}, output_digest, salt, read,
-                             state.search_inputs)
+    keys, read = search.input_keys(site, writer, {name: groups[name] for name in pending}, output_digest, salt,
+                                   state.search_inputs)
     stale = {}
     for name, (rel, found, before) in pending.items():
         if before is not None and before.sources[:1] == (keys[name],):

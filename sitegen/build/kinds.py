@@ -237,6 +237,18 @@ def _assets(site: Site) -> Iterator[Output]:
         yield Output(url, out_rel, "asset", None, SITE_YAML, (), None, (("source", source),))
 
 
+def _attachments(site: Site) -> Iterator[Output]:
+    from sitegen.attachments import output_rel
+
+    root = site.config.root
+    for page in site.articles + site.pages + site.galleries:
+        for a in page.attachments:
+            if a.size >= 0:  # measured: the file is there
+                rel = output_rel(a)
+                yield Output("/" + rel, rel, "attachment", None, Location(page.source, a.line), (page.source,), None,
+                             (("source", root / a.rel),))
+
+
 def _section_bases(config) -> Iterator[tuple[str, str]]:
     for folder, section in feed_folders(config):
         if section is not None:
@@ -262,5 +274,6 @@ KINDS: tuple[Kind, ...] = (
     Kind("sitemap", None, "网站地图", _site_files, sitemap=False, html=False,
          reserved=lambda config: iter(("/robots.txt", "/sitemap.xml"))),
     Kind("asset", None, "主题文件", _assets, sitemap=False, html=False),
+    Kind("attachment", None, "附件", _attachments, sitemap=False, html=False),
 )
 """The page kinds of a build, in plan order."""

@@ -192,7 +192,8 @@ def plan(site: Site, kinds: Iterable[Kind] | None = None) -> Plan:
         first = claims.claim(o.path, o)
         if first is not None:
             dropped.add(i)
-            hint = "请修改或删除这一条旧网址（aliases）" if o.kind == "redirect" else "请修改 slug（或文件名），换一个网址"
+            hint = {"redirect": "请修改或删除这一条旧网址（aliases）", "attachment": "请给附件文件改一个名字，并修改正文里的链接"}.get(
+                o.kind, "请修改 slug（或文件名），换一个网址")
             problems.append(_clash(o.origin, o.url, f"“{_label(table, first)}”（{first.url}）", hint))
             continue
     outputs = tuple(o for i, (_, o) in enumerate(listed) if i not in dropped)
@@ -200,6 +201,8 @@ def plan(site: Site, kinds: Iterable[Kind] | None = None) -> Plan:
 
 
 def _gate_hint(o: Output) -> str:
+    if o.kind == "attachment":
+        return "请给附件文件改一个不含 ? # \\ 等符号、较短的名字，并修改正文里的链接"
     if o.kind == "redirect":
         if "?" in o.url or "#" in o.url:
             return "静态网站无法按查询参数跳转；请删除这一条，改在网站服务器上设置跳转（见 README 中 nginx 的 map 写法）"

@@ -24,7 +24,7 @@ from sitegen.build.state import RenderState, is_current
 from sitegen.build.write import Writer, stage_file
 from sitegen.content import Page, Site
 from sitegen.errors import SitegenError, TemplateError
-from sitegen.markup import IMG_LINK, MD_LINK, escape
+from sitegen.markup import FILE_LINK, IMG_LINK, MD_LINK, escape
 
 SEARCH_DIR = "search-index/"
 """The folder of the search bundle and its shards, whose outputs the index stage decides."""
@@ -288,8 +288,8 @@ def render_chunk(indices) -> list:
 
 
 class Bodies:
-    """Article bodies as the theme shows them: sitegen's internal ``.md`` links resolved to permalinks and body
-    images turned into responsive ``<picture>`` markup (the first one eager, the rest lazy)."""
+    """Article bodies as the theme shows them: sitegen's internal ``.md`` links resolved to permalinks, attachment
+    links to their copies' URLs (with the base path), and body images turned into responsive ``<picture>`` markup (the first one eager, the rest lazy)."""
 
     def __init__(self, site: Site, env, media: Media, state: RenderState):
         self.urls = {p.source: p.url for p in site.all_pages}
@@ -316,6 +316,8 @@ class Bodies:
             return html
 
         html = re.sub(r'href="' + MD_LINK + r'([^"]*)"', md, self.state.full(page).html)
+        html = re.sub(r'href="' + FILE_LINK + r'(/[^"]*)"', lambda m: 'href="' + escape(url(htmllib.unescape(m.group(1))))
+                      + '"', html)  # attachments (sitegen.bodyrefs)
         return re.sub(r'<img [^>]*?src="' + IMG_LINK + r'([^"]*)"[^>]*>', img, html)
 
     def of(self, page: Page) -> digest.Lazy:
@@ -355,7 +357,8 @@ def add_outputs(renderer: Renderer, plan: Plan, bodies: Bodies) -> None:
 def add_feeds(renderer: Renderer, plan: Plan, bodies: Bodies) -> None:
     """Each feed scope's RSS and Atom files, made again only when one of its newest ``feeds_limit`` articles
     changed (or the site's shape). Each feed is given only its newest articles, picked as
-    :func:`sitegen.feeds.feed` picks them (newest ``(date, url)`` first)."""
+    :func:`sitegen.feeds.feed` picks them (newest ``(date, url)`` first), and the published photos (enclosures and
+    the front-matter photos of photo stories)."""
     from sitegen import feeds
 
     site, state = renderer.site, renderer.state
@@ -370,7 +373,7 @@ def add_feeds(renderer: Renderer, plan: Plan, bodies: Bodies) -> None:
         folder = o.path[:-len("feed.xml")]
 
         def make(section=section, newest=newest, folder=folder):
-            return [(folder + name, feeds.feed(site, section, kind, newest, bodies.resolve))
+            return [(folder + name, feeds.feed(site, section, kind, newest, bodies.resolve, bodies.media))
                     for name, kind in (("feed.xml", "rss"), ("atom.xml", "atom"))]
 
         renderer.add_files(o.path, shape + "".join(fps[p.source] for p in newest), make)

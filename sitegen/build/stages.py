@@ -7,12 +7,12 @@ import logging
 import time
 from pathlib import Path
 
+from sitegen import attachments
 from sitegen import cache as cachemod
 from sitegen import bodies as bodiesmod
 from sitegen import manifest as manifestmod
 from sitegen import content as contentmod
 from sitegen import render as rendermod
-from sitegen import slugs
 from sitegen.build import assemble as assemblemod
 from sitegen.build import plan as planmod
 from sitegen.build import theme as thememod
@@ -37,7 +37,7 @@ class Run:
     def __init__(self, config: Config, options: BuildOptions, session: Session | None, started: float):
         self.config, self.options, self.session, self.started = config, options, session, started
         self.out = (options.out or config.root / "output").resolve()
-        self.problems = Problems()
+        self.problems = Problems(strict=options.strict)
         self.stages: list[tuple[str, float]] = []
         self.writer: Writer | None = None
         self.removed: list[str] = []
@@ -66,7 +66,6 @@ class Run:
             self.pages_cache = session.pages_cache
         else:
             self.pages_cache = cachemod.PageCache.load(config.cache_dir, key)
-            slugs.remember_tag_slugs(self.pages_cache.tag_slugs)
         self.pages_cache.look()  # before the scan: stats taken from now on are dated from here (sitegen.racy)
         sources = None
         if session is not None and changed is not None and session.sources is not None and session.root == config.root:
@@ -76,15 +75,19 @@ class Run:
             session.sources, session.root = self.sources, config.root
 
     def parse(self) -> None:
-        """parse: one cache entry per source (parsed only when its file changed); drafts and future articles left
-        out unless asked for."""
+        """parse: one cache entry per source (parsed only when its file changed; a file that fails now and was
+        published before keeps its last good page, :func:`sitegen.cache.usable_pages`); drafts and future articles
+        left out unless asked for; the attachments of what is left measured (W206)."""
         self.entries, self.parsed = load_pages(self.config, self.sources, self.pages_cache, self.options.jobs)
-        for entry in self.entries:
-            self.problems.extend(entry.problems)
-        pages = [e.page for e in self.entries if e.page]
+        # a broken edit of a published article keeps its last good page (not under --strict)
+        pages, found = cachemod.usable_pages(self.entries, self.pages_cache, self.config.cache_dir,
+                                             keep=not self.options.strict)
+        self.problems.extend(found)
         now, drafts, future = clock.now(self.config), self.options.drafts, self.options.future
         self.upcoming = clock.next_due(pages, now, drafts=drafts, future=future)
         self.pages, notes = contentmod.select(pages, now=now, drafts=drafts, future=future)
+        self.problems.extend(notes)
+        self.pages, notes = attachments.measure(self.pages, self.config.root, self.config.attachments.max_mb)
         self.problems.extend(notes)
         if self.session is not None:
             self.session.pages_cache = self.pages_cache
@@ -129,7 +132,8 @@ class Run:
         entries = {e.page.source: e for e in self.entries if e.page}
         shape = assemblemod.site_shape(admitted, entries, self.config)
         remembered = self.session.site_index if self.session is not None else None
-        self.site, problems, remembered = assemblemod.assemble_cached(admitted, self.config, shape, remembered)
+        self.site, problems, remembered = assemblemod.assemble_cached(admitted, self.config, shape, remembered,
+                                                                      self.pages_cache.tag_slugs)
         if self.session is not None:
             self.session.site_index = remembered
         self.problems.extend(problems)
@@ -159,6 +163,8 @@ class Run:
         self.writer = writer = Writer(self.out, manifest)
         for o in self.planned.of_kind("asset"):
             writer.copy(o.path, dict(o.data)["source"])
+        for o in self.planned.of_kind("attachment"):  # 附件 beside their pages
+            attachments.stage(writer, o.path, dict(o.data)["source"])
         if self.results:
             from sitegen import images
 
@@ -228,10 +234,6 @@ def save_caches(config: Config, pages_cache: cachemod.PageCache, manifests=None,
     """Write the page cache and, given ``(manifest, old)``, the output manifest of ``out`` when it differs from
     ``old`` (the one loaded); a cache that cannot be written only makes the next build slower (logged)."""
     try:
-        known = slugs.known_tag_slugs()
-        if known.keys() - pages_cache.tag_slugs.keys():
-            pages_cache.tag_slugs = known
-            pages_cache.dirty = True
         if pages_cache.changed():
             bodies = bodiesmod.Bodies(config.cache_dir)
             pages_cache.entries.update(bodies.prune(pages_cache.entries))

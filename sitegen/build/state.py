@@ -115,7 +115,8 @@ class RenderState:
             else:
                 shas = "".join(f"\0{rel}\0{self.file_sha(rel)}" for rel in digest.image_rels(page))
                 card = entry.card if known and entry.card else digest.page_card(page)
-                fp = digest.fingerprint(card, entry.sha if entry else page.digest, entry.exists if entry else (),
+                parsed = entry if entry is not None and entry.page is not None else None  # not a kept page
+                fp = digest.fingerprint(card, parsed.sha if parsed else page.digest, parsed.exists if parsed else (),
                                         shas)
             self.fps[page.source] = fp
         return fp
