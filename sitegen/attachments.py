@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
+from sitegen import modes
 from sitegen.errors import Location, Problem
 
 DEFAULT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "et", "dps", "ofd", "zip", "rar",
@@ -147,6 +148,7 @@ def stage(writer, rel: str, source: Path) -> None:
     except OSError:
         old = None
     if old is not None and old.st_size == st.st_size and old.st_mtime_ns == st.st_mtime_ns:
+        modes.ensure(writer.out / rel, old)  # kept as it is: readable by any user all the same (an older build's)
         writer.keep(rel)
         return
     writer.write(rel, source.read_bytes())
