@@ -152,15 +152,30 @@ class Config:
 
     def slice_fingerprint(self, name: str) -> str:
         """A 16-hex-digit digest of the settings of slice ``name`` of :data:`SLICES` (cache keys): ``parse`` is
-        what parsing a content file reads, ``render`` what any output can show (everything but ``deploy``)."""
+        what parsing a content file reads; ``render`` what every output can show: everything but ``deploy`` and,
+        of the categories and columns, only their slugs in order (:meth:`section_kind` answers from those);
+        ``sections`` the categories and columns whole (names, descriptions …), which an output depends on only
+        when it shows them (the render stage adds them where they are shown)."""
         digests = self.key_digests()
-        keys = SLICES[name] if SLICES[name] else tuple(k for k in digests if k not in NOT_RENDERED)
-        return hashlib.sha256("\0".join(f"{k}={digests[k]}" for k in keys).encode()).hexdigest()[:16]
+        if SLICES[name]:
+            text = "\0".join(f"{k}={digests[k]}" for k in SLICES[name])
+        else:
+            skip = NOT_RENDERED | set(SLICES["sections"])
+            outline = [[s.slug for s in self.categories], [s.slug for s in self.columns]]
+            text = "\0".join([f"{k}={digests[k]}" for k in digests if k not in skip] + [repr(outline)])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def section_kind(self, slug: str) -> str:
+        """``"column"`` when ``slug`` is a column's and no category's, else ``"category"`` (what a page of that
+        section links to and how it is labelled); reads only the slugs, so an output asking it does not depend on
+        the sections' names."""
+        return "column" if self.column(slug) and not self.category(slug) else "category"
 
 
 SLICES: dict[str, tuple[str, ...]] = {
     "parse": ("categories", "columns", "limits", "permalinks", "summary_length", "timezone", "trust_html"),
-    "render": (),  # every setting but NOT_RENDERED
+    "render": (),  # every setting but NOT_RENDERED, and of "sections" only the slugs
+    "sections": ("categories", "columns"),
 }
 """The config slices: which settings each stage reads (the cache key of what it makes)."""
 
