@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
@@ -44,6 +45,20 @@ class AttachmentSettings:
 
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     max_mb: int = DEFAULT_MAX_MB
+
+
+def read_settings(c, data: dict) -> AttachmentSettings:
+    """``site.yaml``'s ``attachments:`` read through ``c`` (its :class:`sitegen.schema.Checker`): the extensions
+    published as attachments (E904 when not a list of extensions) and ``max_mb`` (1–10000)."""
+    c.known(data, ("attachments",), AttachmentSettings.__slots__)
+    d = AttachmentSettings()
+    extensions = data.get("extensions", list(d.extensions))
+    if not isinstance(extensions, list) or not all(isinstance(e, str) and re.fullmatch(r"\.?[A-Za-z0-9]{1,10}", e)
+                                                   for e in extensions):
+        c.fail(("attachments", "extensions"), "应为文件扩展名列表", "例如 extensions: [pdf, docx, xlsx, wps, ofd]", "E904")
+        extensions = d.extensions
+    return AttachmentSettings(tuple(dict.fromkeys(e.lower().lstrip(".") for e in extensions)),
+                              c.integer(data, "max_mb", ("attachments",), d.max_mb, (1, 10000)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,7 +91,7 @@ _ALLOWED = {
     ("copyreg", "_reconstructor"), ("builtins", "object"), ("zoneinfo", "ZoneInfo"),
     ("zoneinfo._zoneinfo", "ZoneInfo"),
 }
-_ALLOWED_MODULES = {"sitegen.content", "sitegen.errors", "sitegen.cache", "sitegen.config"}
+_ALLOWED_MODULES = {"sitegen.content", "sitegen.frontmatter", "sitegen.errors", "sitegen.cache", "sitegen.config"}
 
 
 def _safe_getattr(obj, name):
