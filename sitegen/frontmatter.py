@@ -37,7 +37,6 @@ from sitegen.unicodes import describe, mixed_scripts, script_names, strip_invisi
 KNOWN_KEYS = {"title", "date", "updated", "category", "column", "tags", "author", "source", "editor", "summary",
               "cover", "photos", "slug", "draft", "headline", "pinned", "aliases", "description", "weight"}
 _REMOVED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff\u200b\u2060\ufeff]")
-_INVISIBLE_NAMES = {"\u200b": "零宽空格", "\u2060": "零宽不换行符", "\ufeff": "字节顺序标记（BOM）"}
 _SEPARATORS = re.compile("[\u2028\u2029]")
 _ODD_SPACES = "\u00a0\u3000"
 _FM_LEAD = re.compile(f"^([ {_ODD_SPACES}]*)")
@@ -133,9 +132,7 @@ class Reader:
     def clean(self, text: str, keypath: tuple) -> str:
         """``text`` without invisible characters, each removed one reported as W101 at ``keypath``'s line."""
         text, removed = strip_invisible(text)
-        for ch in removed:
-            self.add(keypath, "W101", f"删除了不可见的控制字符 {describe(ch)}",
-                     "通常来自网页或微信复制；这类字符会颠倒或隐藏读者看到的文字", "warning")
+        self.problems.extend(invisible_removed(self.rel, self.at(*keypath), ch) for ch in removed)
         return text
 
     def text(self, key: str) -> str:
@@ -250,16 +247,15 @@ def decode(data: bytes, rel: str) -> tuple[str, list[Problem]]:
         pos = m.start()
         if len(seen) < 20 and (line, m.group()) not in seen:
             seen.add((line, m.group()))
-            problems.append(_removed_problem(rel, line, m.group()))
+            problems.append(invisible_removed(rel, line, m.group()))
     return _REMOVED.sub("", text), problems
 
 
-def _removed_problem(rel: str, line: int, ch: str) -> Problem:
-    if ch in _INVISIBLE_NAMES:
-        return Problem(Location(rel, line), "W101", f"删除了不可见的字符 U+{ord(ch):04X}（{_INVISIBLE_NAMES[ch]}）",
-                       "通常来自网页、微信或 Word 复制；它会让看起来相同的文字、标签变得不同", "warning")
-    return Problem(Location(rel, line), "W101", f"删除了不可见的控制字符 U+{ord(ch):04X}", "通常来自 Word 或微信复制，可忽略",
-                   "warning")
+def invisible_removed(rel: str, line: int, ch: str) -> Problem:
+    """The one W101 warning for an invisible or control character ``ch`` removed at ``rel:line`` (the whole
+    file's decoding and the front matter's keys say it alike)."""
+    return Problem(Location(rel, line), "W101", f"删除了不可见的控制字符 {describe(ch)}",
+                   "通常来自网页、微信或 Word 复制；这类字符会颠倒或隐藏读者看到的文字，已删除", "warning")
 
 
 def _decoded(data: bytes, rel: str) -> tuple[str, list[Problem]]:

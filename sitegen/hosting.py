@@ -118,8 +118,8 @@ class DeployReport:
 
 def content_type(relpath: str) -> str:
     """The ``Content-Type`` to serve ``relpath`` with (a path relative to the output folder), with
-    ``charset=utf-8`` for text types; ``application/octet-stream`` when the extension is unknown (Pagefind's
-    ``.pf_*`` files among them)."""
+    ``charset=utf-8`` for text types; ``application/octet-stream`` when the extension is unknown (the search
+    index's ``.bin`` files among them)."""
     suffix = PurePosixPath(relpath).suffix.lower()
     if suffix in _CONTENT_TYPES:
         return _CONTENT_TYPES[suffix]

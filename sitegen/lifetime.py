@@ -1,7 +1,7 @@
 """Child processes that never outlive the process that started them.
 
-A build starts worker processes (:mod:`sitegen.pool`, the photo workers of :mod:`sitegen.images`) and Pagefind
-service processes (:mod:`sitegen.search`). When the build ends normally it stops them itself; when it is killed
+A build starts worker processes (:mod:`sitegen.pool`: pages, and photos for :mod:`sitegen.images`); ``deploy``
+runs rsync (:mod:`sitegen.deploy`). When the build ends normally it stops them itself; when it is killed
 (``kill -9``, the OOM killer, a cancelled CI job, a closed terminal) nothing in it runs any more, so each child
 must end by itself. Every child sitegen starts calls :func:`worker_init` first: as a pool ``initializer``
 (:func:`pool_options`) or as the ``preexec_fn`` of ``subprocess.Popen`` (:func:`preexec`). It also leaves Ctrl-C
@@ -9,15 +9,14 @@ to the parent, which stops its children itself and reports.
 
 - **Linux**: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` (prctl(2)) through ctypes: the kernel kills the child the moment
   the thread that forked it ends, which includes the whole parent process dying by any signal. The setting
-  survives ``exec`` (Pagefind's binary keeps it). A parent that died between the fork and the ``prctl`` is caught
+  survives ``exec`` (a program started with :func:`preexec` keeps it). A parent that died between the fork and the ``prctl`` is caught
   by comparing ``getppid()`` with the parent's pid.
 - **Elsewhere** (macOS, the BSDs): a Python worker starts a daemon thread that checks every
   :data:`POLL_SECONDS` whether it was re-parented (``getppid()`` changed) and then exits at once. A program run
-  with :func:`preexec` gets no thread; Pagefind's service ends by itself when its stdin reaches end of file, which
-  happens once the parent and the workers holding a copy of that pipe are gone.
+  with :func:`preexec` gets no thread: it should end by itself when its stdin reaches end of file.
 
 Because the Linux signal follows the forking *thread*, a child must be started from a thread that outlives it
-(the pools and Pagefind are started and stopped by the same thread of a build).
+(the pools are started and stopped by the same thread of a build).
 """
 from __future__ import annotations
 
@@ -91,7 +90,7 @@ def watch_parent(parent: int) -> None:
 def worker_init(parent: int, *, watch: bool = True) -> None:
     """Start of every child sitegen runs: :func:`die_with_parent` (``parent`` and ``watch`` as there), and Ctrl-C
     ignored: the terminal sends it to the whole process group, and the parent, which gets it too, stops its
-    children and reports (the ignored disposition survives ``exec``, so this holds for Pagefind as well)."""
+    children and reports (the ignored disposition survives ``exec``, so this holds for programs they run as well)."""
     die_with_parent(parent, watch=watch)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 

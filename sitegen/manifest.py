@@ -15,7 +15,7 @@ from sitegen.cache import Base
 class Output:
     """What an output file was made from: ``digest`` of everything it depends on (``None``: not digestible, always
     rendered), ``sources`` the pages it shows (project-relative paths, for ``--explain``; for a search index shard
-    the key of its Pagefind input), ``extras`` the other output files it caused to be written (images it shows,
+    the key of its input, :func:`sitegen.search.input_keys`), ``extras`` the other output files it caused to be written (images it shows,
     the files of a search shard), kept when it is skipped."""
 
     digest: str | None

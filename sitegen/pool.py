@@ -1,4 +1,6 @@
-"""Running a stage's work on every core: chunks of plain data to forked worker processes, results in order.
+"""Running a stage's work on every core, the one place that starts and stops worker processes: :func:`run` sends
+chunks of plain data to forked workers and returns the results in order (parsing, rendering); :func:`run_each`
+runs one task at a time per worker with a deadline each (photos, where one hostile file may hang a decoder).
 
 The parent puts the stage's read-only state (config, site, templates) in a module global *before* the pool
 starts; workers are forked (``multiprocessing`` "fork" start method, Linux and macOS) so they inherit it without
@@ -12,9 +14,13 @@ Below :data:`THRESHOLD` items, or with one job, the work runs in-process: starti
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import multiprocessing
 import os
+import time
+from collections import deque
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from sitegen import lifetime
@@ -67,13 +73,7 @@ def run(fn: Callable[[Sequence], list], items: Sequence, *, jobs: int | None, sh
             for f in futures:
                 out.extend(f.result())
         except BaseException:
-            procs = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
-            pool.shutdown(wait=False, cancel_futures=True)
-            for p in procs:
-                if p.is_alive():
-                    p.terminate()
-            for p in procs:
-                p.join(5)
+            _kill(pool)
             raise
         pool.shutdown(wait=True)
         log.debug("%d 项分成 %d 批，用 %d 个进程", len(items), len(chunks), jobs)
@@ -82,4 +82,100 @@ def run(fn: Callable[[Sequence], list], items: Sequence, *, jobs: int | None, sh
         _STATE = None
 
 
-__all__ = ["run", "state", "default_jobs", "THRESHOLD"]
+@dataclass(frozen=True)
+class Failed:
+    """What :func:`run_each` hands ``finish`` instead of a result: ``why`` is ``"timeout"`` (the task ran past its
+    deadline; its worker was killed), ``"crash"`` (its worker died twice running it) or ``"error"`` (the result could
+    not be returned; ``detail`` says why)."""
+
+    why: str
+    detail: str = ""
+
+
+def run_each(fn: Callable[[Any], Any], tasks: Sequence, *, workers: int, timeout: float,
+             finish: Callable[[Any, Any], None]) -> None:
+    """Run ``fn(task)`` for every task on ``workers`` processes, at most ``workers`` in flight so that each starts
+    when submitted, and call ``finish(task, result)`` in this process as each ends (in the order they end). A task
+    past ``timeout`` seconds gets ``finish(task, Failed("timeout"))``; its pool is killed and replaced, and the
+    other tasks in flight are run again. A task whose worker dies is run once more, then gets ``Failed("crash")``.
+    ``fn`` must be a module-level function and should not raise (an exception raised by ``fn`` is re-raised here)."""
+    pending = deque(tasks)
+    inflight: dict[cf.Future, tuple[Any, float]] = {}
+    crashes: dict[int, int] = {}
+    pool: cf.ProcessPoolExecutor | None = None
+    try:
+        while pending or inflight:
+            if pool is None:
+                pool = cf.ProcessPoolExecutor(max_workers=workers, **lifetime.pool_options())
+            broken = _submit(pool, fn, pending, inflight, (workers, timeout))
+            if not broken and inflight:
+                wait_for = max(0.0, min(d for _, d in inflight.values()) - time.monotonic())
+                done, _ = cf.wait(list(inflight), timeout=wait_for, return_when=cf.FIRST_COMPLETED)
+                broken = _collect(done, inflight, crashes, finish, pending)
+                now = time.monotonic()
+                for future in [f for f, (_, d) in inflight.items() if d <= now and not f.done()]:
+                    finish(inflight.pop(future)[0], Failed("timeout"))
+                    broken = True
+            if broken:
+                for future, (task, _) in list(inflight.items()):
+                    if future.done() and not future.exception():
+                        finish(task, future.result())
+                    else:
+                        pending.appendleft(task)
+                inflight.clear()
+                _kill(pool)
+                pool = None
+    finally:
+        if pool is not None:
+            _kill(pool) if inflight else pool.shutdown(wait=True)
+
+
+def _submit(pool, fn, pending: deque, inflight: dict, limits: tuple[int, float]) -> bool:
+    """Submit pending tasks until ``limits[0]`` are in flight, each with its deadline; True when the pool broke."""
+    workers, timeout = limits
+    while pending and len(inflight) < workers:
+        task = pending.popleft()
+        try:
+            inflight[pool.submit(fn, task)] = (task, time.monotonic() + timeout)
+        except cf.process.BrokenProcessPool:
+            pending.appendleft(task)
+            return True
+    return False
+
+
+def _collect(done, inflight: dict, crashes: dict, finish, pending: deque) -> bool:
+    """Take the finished futures ``done`` out of ``inflight`` and ``finish`` their tasks; a task whose worker
+    died is tried once more (back on ``pending``), then finished as :class:`Failed` ``"crash"``. True when the
+    pool broke."""
+    broken = False
+    for future in done:
+        task, _deadline = inflight.pop(future)
+        try:
+            result = future.result()
+        except cf.process.BrokenProcessPool:
+            broken = True
+            crashes[id(task)] = crashes.get(id(task), 0) + 1  # the same object comes back from pending
+            if crashes[id(task)] >= 2:
+                finish(task, Failed("crash"))
+            else:
+                pending.appendleft(task)
+            continue
+        except (OSError, TypeError, ValueError, AttributeError) as exc:  # e.g. a result that could not be pickled
+            result = Failed("error", f"{type(exc).__name__}: {exc}")
+        finish(task, result)
+    return broken
+
+
+def _kill(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop a pool whose workers may hang (``kill_workers`` on Python 3.14+, else its process table, which
+    ``shutdown`` would forget)."""
+    if hasattr(pool, "kill_workers"):
+        pool.kill_workers()
+    else:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError, AttributeError, ValueError):  # already gone
+                proc.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+__all__ = ["run", "run_each", "Failed", "state", "default_jobs", "THRESHOLD"]

@@ -135,7 +135,9 @@ def make_env(config: Config, assets: dict[str, str] | None = None, *,
              bytecode_dir: Path | None = None) -> jinja2.Environment:
     """The Jinja2 environment for ``config``: loader over :func:`theme_dirs`, autoescape, ``StrictUndefined``,
     filters ``cn_date``, ``iso``, ``short_date`` (``11-28``), ``ymd`` (``2026-11-28``), ``pictured`` (see
-    :func:`pictured`), ``url`` (prefixes the base path), ``abs_url`` (absolute with ``base_url``) and the global
+    :func:`pictured`), ``url`` (prefixes the base path), ``abs_url`` (absolute with ``base_url``), ``category_of`` and
+    ``column_of`` (a page's own :class:`sitegen.config.Section`, else None: what an output may show of the sections
+    without depending on all of them, see :func:`sitegen.build.theme.template_reads_site`) and the global
     ``asset(name)`` that gives the fingerprinted URL of a theme static file (from ``assets``, a map name → site-relative path), ``now`` (the build clock,
     :func:`sitegen.clock.now`) and ``qr_svg(url, label)`` (see :func:`qr_svg`; memoised per environment,
     :func:`qr_drawings`). With ``bytecode_dir`` (created if missing) compiled templates are
@@ -168,7 +170,10 @@ def make_env(config: Config, assets: dict[str, str] | None = None, *,
         return config.base_url + path.lstrip("/")
 
     env.filters.update(cn_date=cn_date, iso=iso, url=url, abs_url=abs_url, pictured=pictured,
-                       short_date=lambda d: f"{d:%m-%d}", ymd=lambda d: f"{d:%Y-%m-%d}")
+                       short_date=lambda d: f"{d:%m-%d}", ymd=lambda d: f"{d:%Y-%m-%d}",
+                       # a page's own category and column (part of its fingerprint, unlike config.categories)
+                       category_of=lambda p: config.category(p.category) if p.category else None,
+                       column_of=lambda p: config.column(p.column) if p.column else None)
     assets = dict(assets or {})
     env.globals.update(asset=lambda name: url(assets.get(name, name)), config=config, now=clock.now(config),
                        qr_svg=QrDrawings().svg)

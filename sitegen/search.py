@@ -138,9 +138,10 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
                output_digest: Callable[[str], str | None], salt: str,
                known: Mapping[str, str] | None = None) -> tuple[dict[str, str], dict[str, bytes]]:
     """``{shard name: key}`` for the shards ``groups`` (``{name: its articles}``, from :func:`shards`): a digest
-    of exactly what Pagefind would read for the shard (each article's URL and :func:`essentials` of its page as
-    this build leaves it) and ``salt`` (the Pagefind version and settings). Two builds with the same key make the same bundle, so an article page re-rendered for
-    a reason Pagefind does not see (a neighbour's title in its footer) does not re-run Pagefind. The digest of an
+    of exactly what the indexer reads for the shard (each article's URL and :func:`essentials` of its page as
+    this build leaves it) and ``salt`` (the index format, code and settings). Two builds with the same key make
+    the same files, so an article page re-rendered for a reason the index does not see (a neighbour's title in
+    its footer) is not indexed again. The digest of an
     article's essentials is remembered in ``.sitegen-cache/search/inputs.json`` under its URL and
     ``output_digest(output path)`` (what the page was rendered from, None when unknown), so only pages rendered
     from new inputs are read; ``known`` adds such digests made elsewhere (by the processes that rendered the

@@ -224,3 +224,62 @@ def test_the_writer_refuses_paths_outside_its_folder(tmp_path):
             writer.write(bad, b"x")
     writer.abort()
     assert not (tmp_path / "x.html").exists()
+
+
+def _sample_copy(tmp_path: Path) -> Path:
+    repo = Path(__file__).resolve().parents[1]
+    root = tmp_path / "site"
+    shutil.copytree(repo / "content", root / "content")
+    shutil.copy2(repo / "site.yaml", root / "site.yaml")
+    return root
+
+
+def test_the_sample_site_built_again_parses_nothing(tmp_path):
+    """The page cache holds the photos of the front matter (``frontmatter.PhotoRef``): it was refused as
+    "unexpected … in cache" and every build parsed every file again."""
+    root = _sample_copy(tmp_path)
+    assert build_site(root).ok
+    again = build_site(root)
+    assert again.ok and (again.parsed, again.rendered) == (0, 0)
+
+
+def test_renaming_a_category_re_renders_only_what_shows_it(tmp_path):
+    """Issue 16, point 3: a category's name and description are read only by the outputs that show it — its
+    listing, its articles and the lists that show them, and the pages that list every category (home, search).
+    Another article is rendered again only when it lists one of the category's articles (related reading). A
+    category in the menu is shown on every page: this one is taken out of the menu first."""
+    root = _sample_copy(tmp_path)
+    site_yaml = root / "site.yaml"
+    text = site_yaml.read_text("utf-8").replace("  - {category: 政策法规}\n", "")
+    site_yaml.write_text(text, "utf-8")
+    ours = []
+    for md in sorted((root / "content").rglob("*.md")):
+        body = md.read_text("utf-8")
+        if "\ncategory: 政策法规\n" in body:  # the articles name the category by its slug, which stays
+            md.write_text(body.replace("\ncategory: 政策法规\n", "\ncategory: zhengce-fagui\n"), "utf-8")
+            ours.append(md)
+    assert len(ours) >= 2 and build_site(root).ok
+    site_yaml.write_text(text.replace("{name: 政策法规, slug: zhengce-fagui, description: 与妇女儿童相关的法律法规和政策解读}",
+                                      "{name: 法规政策, slug: zhengce-fagui, description: 法律法规与政策解读}"), "utf-8")
+    report = build_site(root, explain=True)
+    assert report.ok and report.config_changed == ("categories",)
+    rendered = {rel for rel, _ in report.explained}
+    out = root / "output"
+    article_pages = {str(p.relative_to(out)) for p in out.glob("*/20*/*/*/index.html")}
+    ours_pages = {p for p in article_pages if p.startswith("zhengce-fagui/")}
+    assert len(ours_pages) == len(ours) and ours_pages <= rendered
+    sources = [md.relative_to(root).as_posix() for md in ours]
+    others = [(rel, why) for rel, why in report.explained if rel in article_pages - ours_pages]
+    assert len(others) < len(article_pages - ours_pages) / 4
+    assert all(any(s in why for s in sources) for _, why in others), others  # those list one of ours (相关阅读)
+    assert {"index.html", "search/index.html", "zhengce-fagui/index.html"} <= rendered
+    assert len(rendered) < report.pages / 2
+    assert "法规政策" in (out / "zhengce-fagui/index.html").read_text("utf-8")
+    assert all("法规政策" in (out / p).read_text("utf-8") for p in ours_pages)
+    clean = _sample_copy(tmp_path / "clean")
+    for md in ours:
+        shutil.copy2(md, clean / md.relative_to(root))
+    shutil.copy2(site_yaml, clean / "site.yaml")
+    assert build_site(clean).ok
+    for path in sorted(out.rglob("*.html")):  # the same pages as a clean build of the renamed site
+        assert path.read_bytes() == (clean / "output" / path.relative_to(out)).read_bytes(), path

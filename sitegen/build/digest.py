@@ -60,6 +60,12 @@ def fingerprint(card: str, sha: str, exists: tuple, image_shas: str) -> str:
     return _blake(card + image_shas) + files.hexdigest()
 
 
+def with_sections(fp: str, sections: tuple) -> str:
+    """``fp`` (a page fingerprint) whose card half also covers ``sections``, the page's category and column
+    (:class:`sitegen.config.Section` values or None) as ``site.yaml`` describes them now."""
+    return _blake(fp[:CARD] + repr(sections)) + fp[CARD:]
+
+
 class Lazy:
     """A template context value computed only when the output is rendered; ``key`` (or what ``key()`` returns, when
     callable: it is only needed for outputs whose digest is computed) stands for it in the output's digest (it must

@@ -46,7 +46,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
 
     outputs, old = state.manifest.outputs, state.old
     salt = (f"{search.INDEX_VERSION}\0{cachemod.code_version()}\0{site.config.base_path}"
-            f"\0{state.config.slice_fingerprint('render')}")
+            f"\0{state.config.slice_fingerprint('render')}\0{state.config.slice_fingerprint('sections')}")
     groups = search.shards(site)
 
     def keep(rel: str, record: manifestmod.Output) -> None:

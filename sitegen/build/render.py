@@ -49,7 +49,8 @@ class Renderer:
         self.config_fp = site.config.slice_fingerprint("render")
         self.digester = digest.Digester(state.card_fp, state.page_fp, (Site, Media))
         parts: list = [self.theme_fp, self.config_fp]
-        ok = self.digester.into(dict(common), parts, [])
+        # the sections whole are in the site digest (templates that read them read the site, see theme.py)
+        ok = self.digester.into({k: v for k, v in common.items() if k != "sections"}, parts, [])
         ok = ok and self.digester.into(list(site.pages), parts, [])  # the footer lists static pages
         self.global_digest = "\x1f".join(parts) if ok else None
         self.common = common
@@ -58,8 +59,9 @@ class Renderer:
         self.files: list[tuple[str, str | None, object]] = []
         manifest, old = state.manifest, state.old
         manifest.theme, manifest.config, manifest.shape = self.theme_fp, self.config_fp, state.shape
-        manifest.common = (hashlib.blake2b(self.global_digest.encode(), digest_size=16).hexdigest()
-                           if self.global_digest is not None else None)
+        self.sections_fp = site.config.slice_fingerprint("sections")
+        manifest.common = (hashlib.blake2b(f"{self.global_digest}\x1f{self.sections_fp}".encode(),
+                                           digest_size=16).hexdigest() if self.global_digest is not None else None)
         manifest.pages = {p.source: state.page_fp(p) for p in site.all_pages}
         # Same shape (same outputs listing the same pages) and same theme, config and common context as the last
         # build: an output's digest can only have changed if a page it shows did, so the others keep theirs
@@ -111,9 +113,10 @@ class Renderer:
         self.state.manifest.outputs[rel] = before
 
     def site_digest(self) -> str:
-        """Digest of every page's card: what an output whose template reads the whole site depends on."""
+        """Digest of every page's card and of the categories and columns as ``site.yaml`` describes them: what an
+        output whose template reads the whole site depends on."""
         if self._site_digest is None:
-            h = hashlib.blake2b(digest_size=16)
+            h = hashlib.blake2b(self.sections_fp.encode(), digest_size=16)
             fp = self.state.card_fp
             for p in self.site.all_pages:
                 h.update(f"{p.source}\0{fp(p)}\0".encode())

@@ -99,7 +99,8 @@ class Run:
         self.assets = thememod.static_assets(config)
         theme_fp = cachemod.theme_fingerprint(rendermod.theme_dirs(config))
         asset_urls = {name: rel for name, (rel, _) in self.assets.items()}
-        env_key = (theme_fp, config.slice_fingerprint("render"), config.root, tuple(sorted(asset_urls.items())))
+        env_key = (theme_fp, config.slice_fingerprint("render"), config.slice_fingerprint("sections"), config.root,
+                   tuple(sorted(asset_urls.items())))
         envs = session.envs if session is not None else {}
         env = envs.get(env_key)
         if env is None:

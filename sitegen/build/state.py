@@ -105,7 +105,9 @@ class RenderState:
 
     def page_fp(self, page: Page) -> str:
         """The whole fingerprint of ``page`` (:func:`sitegen.build.digest.fingerprint`): from its cache entry when
-        it shows no image, else with the current bytes of its images. Memoised for the build; never writes."""
+        it shows no image, else with the current bytes of its images; its card half also covers its category and
+        column as ``site.yaml`` describes them (:func:`sitegen.build.digest.with_sections`), so renaming a category
+        re-renders what lists its articles and nothing else. Memoised for the build; never writes."""
         fp = self.fps.get(page.source)
         if fp is None:
             entry = self.cache.entries.get(page.source)
@@ -118,6 +120,10 @@ class RenderState:
                 parsed = entry if entry is not None and entry.page is not None else None  # not a kept page
                 fp = digest.fingerprint(card, parsed.sha if parsed else page.digest, parsed.exists if parsed else (),
                                         shas)
+            if page.category or page.column:
+                config = self.config
+                fp = digest.with_sections(fp, (config.category(page.category) if page.category else None,
+                                               config.column(page.column) if page.column else None))
             self.fps[page.source] = fp
         return fp
 

@@ -37,13 +37,15 @@ def static_assets(config: Config) -> dict[str, tuple[str, Path]]:
 
 
 _SAFE_SITE_ATTRS = frozenset({"pages", "tag_slug", "section", "config"})
+_SECTION_ATTRS = frozenset({"categories", "columns", "category", "column"})
 
 
 def template_reads_site(env) -> dict[str, bool]:
     """For every template of ``env``: whether it (or a template it extends, includes or imports) reads ``site``
-    beyond ``site.pages``, ``site.tag_slug``, ``site.section`` and ``site.config`` — such an output depends on every
-    page and is rendered whenever any page changed. A template that names another dynamically counts as reading
-    ``site``."""
+    beyond ``site.pages``, ``site.tag_slug``, ``site.section`` and ``site.config``, or reads the categories and
+    columns as a whole (``config.categories``, ``config.columns``, ``config.category(…)``, ``config.column(…)``,
+    ``sections``) — such an output depends on every page and every section, and is rendered whenever any of them
+    changed. A template that names another dynamically counts as reading ``site``."""
     import jinja2
     from jinja2 import meta, nodes
 
@@ -60,7 +62,10 @@ def template_reads_site(env) -> dict[str, bool]:
         safe = sum(1 for n in ast.find_all(nodes.Getattr)
                    if isinstance(n.node, nodes.Name) and n.node.name == "site" and n.attr in _SAFE_SITE_ATTRS)
         referenced = set(meta.find_referenced_templates(ast))
-        direct[name] = total > safe or None in referenced
+        sections = any(n.name == "sections" for n in ast.find_all(nodes.Name)) or any(
+            isinstance(n.node, nodes.Name) and n.node.name == "config" and n.attr in _SECTION_ATTRS
+            for n in ast.find_all(nodes.Getattr))
+        direct[name] = total > safe or None in referenced or sections
         refs[name] = {r for r in referenced if r}
     result = {}
     for name in direct:
