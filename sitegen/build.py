@@ -37,7 +37,7 @@ from sitegen.content import Page, Site
 from sitegen.errors import Location, Problem, Problems, SitegenError, TemplateError
 from sitegen.markup import IMG_LINK, MD_LINK, escape
 
-if TYPE_CHECKING:  # imported lazily at run time: a no-change build needs neither Pillow nor Pagefind
+if TYPE_CHECKING:  # imported lazily at run time: a no-change build needs neither Pillow nor NumPy
     from sitegen import images
 
 log = logging.getLogger(__name__)
@@ -300,8 +300,8 @@ def build(config: Config, *, out: Path | None = None, strict: bool = False, draf
     shown, config, theme) have the same digest as in the last build into ``out`` is not rendered again; the rest is
     rendered (on ``jobs`` processes when there is enough of it, default: every CPU) and written only when its bytes
     changed. With ``explain`` the report lists why each output was rendered. The result equals a clean build, byte
-    for byte, except with ``defer_search`` (for the preview), which keeps an out-of-date search bundle instead of
-    running Pagefind again (see :func:`index_search`).
+    for byte, except with ``defer_search`` (for the preview), which keeps an out-of-date search index instead of
+    indexing again (see :func:`index_search`).
 
     A long-running process (the preview server) passes the same :class:`Session` to every build: the page cache,
     the output manifest, the assembled indexes and the compiled templates then stay in memory, the caches are
@@ -497,18 +497,16 @@ def assemble_cached(pages: list[Page], config: Config, shape: str,
 
 
 SEARCH_DIR = "search-index/"
-"""The folder of the search bundle and its shards (``sitegen.search.BUNDLE`` + ``/``)."""
+"""The folder of the search index and its blocks (``sitegen.search.BUNDLE`` + ``/``)."""
 
 
 def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool = False) -> None:
-    """Stage the search index (:func:`sitegen.search.index`), running Pagefind only over the shards
-    (:func:`sitegen.search.shards`) whose input changed. A shard's digest is made of the digests of its articles'
+    """Stage the search index (:func:`sitegen.search.index`), indexing again only the blocks
+    (:func:`sitegen.search.shards`) whose input changed. A block's digest is made of the digests of its articles'
     outputs (from the manifest being made, not by reading the pages again); when that changed,
-    :func:`sitegen.search.input_keys` says whether what Pagefind reads changed too (that key is the record's only
-    ``sources`` entry). Stale shards are indexed ``state.jobs`` at a time. With ``defer`` (the preview after its
-    first build) a shard that is out of date is kept as it is and still recorded with its old digest, so the next
-    full build indexes it again; Pagefind takes about a minute per 10,000 articles. Raises
-    :class:`SitegenError` when Pagefind fails."""
+    :func:`sitegen.search.input_keys` says whether what the index reads changed too (that key is the record's only
+    ``sources`` entry). With ``defer`` (the preview after its first build) a block that is out of date is kept as
+    it is and still recorded with its old digest, so the next full build indexes it again."""
     from sitegen import search
 
     outputs, old = state.manifest.outputs, state.old
@@ -548,7 +546,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
         o = outputs.get(rel)
         return o.digest if o is not None else None
 
-    # an article re-rendered because of something Pagefind does not read (a neighbour's title in its footer):
+    # an article re-rendered because of something the index does not read (a neighbour's title in its footer):
     # the shard's input is the same, its bundle stays
     read: dict[str, bytes] = {}
     keys = search.input_keys(site, writer, {name: groups[name] for name in pending}, output_digest, salt, read,
@@ -566,8 +564,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
         stale[name] = (rel, digest)
     if not stale:
         return
-    made = search.index(site, writer, {name: groups[name] for name in stale}, jobs=state.jobs or pool.default_jobs(),
-                        read=read)
+    made = search.index(site, writer, {name: groups[name] for name in stale}, read=read)
     for name, (rel, digest) in stale.items():
         outputs[rel] = cachemod.Output(digest, (keys[name],), tuple(x for x in made[name] if x != rel))
 
@@ -761,9 +758,8 @@ class RenderState:
     (``manifest``), ``jobs`` processes, and whether to record ``reasons`` (``(output path, why)``) for
     ``--explain``. ``skipped`` counts outputs not rendered because nothing they depend on changed;
     ``search_groups`` the search index's shards (:func:`sitegen.search.shards`) once the search page is planned;
-    ``search_inputs`` the digests of what Pagefind reads of the article pages rendered (see
-    :func:`sitegen.search.input_keys`); ``pagefind`` the warmed-up :class:`sitegen.search.Pagefind` of the build,
-    if any.
+    ``search_inputs`` the digests of what the search index reads of the article pages rendered (see
+    :func:`sitegen.search.input_keys`).
 
     Without a page cache every page has a fingerprint made from its own content digest, and without an old
     manifest every output is rendered."""
@@ -1295,7 +1291,7 @@ def _render_chunk(indices) -> list:
         except SitegenError as exc:
             return results + [("error", str(exc), exc.problems)]
         data = html.encode("utf-8")
-        # what Pagefind will read of an article, digested here in parallel (the search stage then reads no page
+        # what the search index will read of an article, digested here in parallel (the search stage then reads no page
         # whose search input it knows)
         searched = search.input_digest(search.essentials(data)) if template == "article.html" else None
         # with the QR codes this page drew, for the parent to keep (see _Plan.run)

@@ -487,7 +487,7 @@ def exists_still_hold(root: Path, answers: tuple) -> bool:
 class Output:
     """What an output file was made from: ``digest`` of everything it depends on (``None``: not digestible, always
     rendered), ``sources`` the pages it shows (project-relative paths, for ``--explain``; for a search index shard
-    the key of its Pagefind input), ``extras`` the other output files it caused to be written (images it shows,
+    the key of its input), ``extras`` the other output files it caused to be written (images it shows,
     the files of a search shard), kept when it is skipped."""
 
     digest: str | None

@@ -137,11 +137,11 @@ def _output_rel(url: str) -> str:
 def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]],
                output_digest: Callable[[str], str | None], salt: str,
                read: dict[str, bytes] | None = None, known: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``{shard name: key}`` for the shards ``groups`` (``{name: its articles}``, from :func:`shards`): a digest
-    of exactly what Pagefind would read for the shard (each article's URL and :func:`essentials` of its page as
-    this build leaves it) and ``salt`` (the Pagefind version and settings). Two builds with the same key make the same bundle, so an article page re-rendered for
-    a reason Pagefind does not see (a neighbour's title in its footer) does not re-run Pagefind. The digest of an
-    article's essentials is remembered in ``.sitegen-cache/search/inputs.json`` under its URL and
+    """``{block name: key}`` for the blocks ``groups`` (``{name: its articles}``, from :func:`shards`): a digest
+    of exactly what the index reads for the block (each article's URL and :func:`essentials` of its page as this
+    build leaves it) and ``salt`` (the index version and settings). Two builds with the same key make the same
+    block, so an article page re-rendered for a reason the index does not see (a neighbour's title in its footer)
+    does not index it again. The digest of an article's essentials is remembered in ``.sitegen-cache/search/inputs.json`` under its URL and
     ``output_digest(output path)`` (what the page was rendered from, None when unknown), so only pages rendered
     from new inputs are read; ``known`` adds such digests made elsewhere (by the processes that rendered the
     pages, see :func:`input_digest`), under the same ``URL\0output digest`` keys; with ``read`` (a dict), each
@@ -201,13 +201,13 @@ def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, bytes]):
 
 
 def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | None = None, *,
-          jobs: int = 1, read: Mapping[str, bytes] | None = None, service: object = None) -> dict[str, list[str]]:
+          read: Mapping[str, bytes] | None = None) -> dict[str, list[str]]:
     """Build the blocks ``groups`` of the index (``{"b<k>": articles, oldest first}``, default: all of
     :func:`shards`) from the articles as rendered by this build and stage their files through ``writer`` under
     :func:`shard_folder`. ``read`` holds the
     :func:`essentials` :func:`input_keys` already extracted (``{URL: bytes}``); the other pages are read from the
-    staging or output folder. ``jobs`` and ``service`` are unused (the index is built in this process, with
-    NumPy). Call after the pages are rendered and before ``writer.commit()``. Returns ``{name: output paths}``."""
+    staging or output folder. The index is built in this process, with NumPy. Call after the pages are rendered
+    and before ``writer.commit()``. Returns ``{name: output paths}``."""
     from sitegen import searchindex
 
     groups = shards(site) if groups is None else groups
