@@ -14,7 +14,6 @@ a browser:  recall.py WORK/a  and  recall.py OUTPUT.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import shutil
 import subprocess

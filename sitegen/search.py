@@ -197,13 +197,13 @@ def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, bytes]):
 
 
 def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | None = None, *,
-          jobs: int = 1, read: Mapping[str, bytes] | None = None, service: object = None) -> dict[str, list[str]]:
+          read: Mapping[str, bytes] | None = None) -> dict[str, list[str]]:
     """Build the blocks ``groups`` of the index (``{"b<k>": articles, oldest first}``, default: all of
     :func:`shards`) from the articles as rendered by this build and stage their files through ``writer`` under
     :func:`shard_folder`. ``read`` holds the
     :func:`essentials` :func:`input_keys` already extracted (``{URL: bytes}``); the other pages are read from the
-    staging or output folder. ``jobs`` and ``service`` are unused (the index is built in this process, with
-    NumPy). Call after the pages are rendered and before ``writer.commit()``. Returns ``{name: output paths}``."""
+    staging or output folder. The index is built in this process, with NumPy. Call after the pages are rendered
+    and before ``writer.commit()``. Returns ``{name: output paths}``."""
     from sitegen import searchindex
 
     groups = shards(site) if groups is None else groups

@@ -7,7 +7,6 @@ import logging
 
 from sitegen import cache as cachemod
 from sitegen import manifest as manifestmod
-from sitegen import pool
 from sitegen.build.state import RenderState
 from sitegen.build.write import Writer, output_path
 from sitegen.content import Site
@@ -87,7 +86,6 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
         stale[name] = (rel, found)
     if not stale:
         return
-    made = search.index(site, writer, {name: groups[name] for name in stale}, jobs=state.jobs or pool.default_jobs(),
-                        read=read)
+    made = search.index(site, writer, {name: groups[name] for name in stale}, read=read)
     for name, (rel, found) in stale.items():
         outputs[rel] = manifestmod.Output(found, (keys[name],), tuple(x for x in made[name] if x != rel))

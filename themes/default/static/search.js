@@ -268,7 +268,8 @@ async function show() {
   try {
     ranked = await search(q, { newest, section });
   } catch (err) {
-    status.textContent = "搜索暂时不可用，请稍后再试，或从下面的栏目列表查找。";
+    // a network failure, or a browser without DecompressionStream (Safari before 16.4, Firefox before 113)
+    status.textContent = "搜索暂时不可用（网络故障或浏览器版本过旧），请稍后再试，或从页首的栏目导航查找文章。";
     return;
   }
   if (!ranked.length) {
