@@ -103,19 +103,32 @@ def input_digest(essential: bytes) -> str:
 
 
 BLOCK = 2048
-"""Articles per block of the index. Each block is a separate index under ``search-index/b<k>/`` that the search
-page queries beside the others: correcting an article re-indexes its block only (2,048 articles, a fifth of the
-10,000-article bench corpus), while a query fetches one shard per n-gram from each block (five at 10,000
-articles)."""
+"""Articles per full block of the index. Each block is a separate index under ``search-index/b<first>/`` that the
+search page queries beside the others: correcting an old article re-indexes its block only (2,048 articles, a fifth
+of the 10,000-article bench corpus), while a query fetches one shard per n-gram from each block."""
+
+RECENT = 256
+"""The newest articles, past the last full block, are two blocks: the last 1 to :data:`RECENT` articles, and the
+ones between them and the last full block. What an editor adds or corrects today is in the recent block, indexed
+again in a fraction of a second; every 256th article added moves the recent block into the one before it, which is
+then indexed again once."""
 
 
 def shards(site: Site) -> dict[str, list[Page]]:
-    """The articles of ``site`` in the index's blocks, ``{"b0": articles, "b1": …}``: all articles oldest first (by
-    date, then URL), cut every :data:`BLOCK` articles. An article's number in the index is its position in that
-    order, so the newest article has the highest number and an article added today changes no other article's
-    number or block. Empty without articles."""
+    """The articles of ``site`` in the index's blocks, ``{"b0": articles, "b2048": …}``, each named by the number of
+    its first article: all articles oldest first (by date, then URL), cut every :data:`BLOCK` articles, the rest
+    as :data:`RECENT` says. An article's number in the index is its position in that order, so the newest article
+    has the highest number and an article added today changes no other article's number, and no block but the
+    recent one (and every :data:`RECENT` articles, the one before it). Empty without articles."""
     ordered = sorted(site.articles, key=lambda p: (p.date, p.url))
-    return {f"b{k}": ordered[k * BLOCK:(k + 1) * BLOCK] for k in range(-(-len(ordered) // BLOCK))}
+    n = len(ordered)
+    full = n - n % BLOCK
+    starts = list(range(0, full, BLOCK))
+    if n > full:
+        recent = n - ((n - full - 1) % RECENT + 1)
+        starts += [full, recent] if recent > full else [full]
+    bounds = starts + [n]
+    return {f"b{a}": ordered[a:b] for a, b in zip(bounds, bounds[1:])}
 
 
 def shard_folder(name: str) -> str:
@@ -198,7 +211,7 @@ def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, bytes]):
 
 def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | None = None, *,
           read: Mapping[str, bytes] | None = None) -> dict[str, list[str]]:
-    """Build the blocks ``groups`` of the index (``{"b<k>": articles, oldest first}``, default: all of
+    """Build the blocks ``groups`` of the index (``{"b<first>": articles, oldest first}``, default: all of
     :func:`shards`) from the articles as rendered by this build and stage their files through ``writer`` under
     :func:`shard_folder`. ``read`` holds the
     :func:`essentials` :func:`input_keys` already extracted (``{URL: bytes}``); the other pages are read from the
@@ -213,7 +226,7 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
         for page in pages:
             if page.url not in texts:
                 texts[page.url] = essentials(_final_bytes(writer, _output_rel(page.url)))
-        files = searchindex.build(documents(site, pages, texts), first=int(name[1:]) * BLOCK)
+        files = searchindex.build(documents(site, pages, texts), first=int(name[1:]))
         folder = shard_folder(name)
         made[name] = []
         for rel in sorted(files, key=lambda r: (r == "index.json", r)):
