@@ -36,8 +36,6 @@ What a worker does with one photo (Pillow; the rules follow the Pillow handbook 
 
 Cache layout (``cache_dir`` is the project's ``.sitegen-cache``)::
 
-    images/sources.json                       absolute source path -> [size, mtime_ns, sha256, looked_ns] (skips
-                                              re-hashing unless the mtime is racy, see sitegen.racy)
     images/<key[:2]>/<key>/<width>.<ext>      the variant files
     images/<key[:2]>/<key>.json               sidecar: upright size, variants (width, height, format, bytes)
 
@@ -63,17 +61,16 @@ import os
 import posixpath
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
-from sitegen import racy
 from sitegen.config import ImageSettings
 from sitegen.errors import Location, Problem, catalogued
 from sitegen.files import sha256_file
 from sitegen.imagepool import execute
-from sitegen.imagework import EXTENSIONS, PIPELINE_VERSION, Task, variant_file, write_cache_file
+from sitegen.imagework import EXTENSIONS, PIPELINE_VERSION, Task, variant_file
 
 log = logging.getLogger(__name__)
 
@@ -224,43 +221,6 @@ def _read_sidecar(cache_dir: Path, key: str) -> dict | None:
         return None
 
 
-class _SourceHashes:
-    """``images/sources.json``: the SHA-256 of each source, trusted while its size and mtime_ns are unchanged and
-    the mtime is older than the look that recorded them (:func:`sitegen.racy.is_racy`)."""
-
-    def __init__(self, cache_dir: Path):
-        self.looking = racy.clock_ns()  # before the sources are stat'ed
-        self.path = cache_dir / "images" / "sources.json"
-        try:
-            self.known = json.loads(self.path.read_text("utf-8"))
-        except (OSError, ValueError):
-            self.known = {}
-        self.fresh: dict[str, list] = {}
-
-    def lookup(self, source: str, st: os.stat_result) -> str | None:
-        entry = self.known.get(source)
-        if (entry and len(entry) == 4 and entry[0] == st.st_size and entry[1] == st.st_mtime_ns
-                and not racy.is_racy(st.st_mtime_ns, entry[3])):
-            self.fresh[source] = entry
-            return entry[2]
-        return None
-
-    def remember(self, source: str, st: os.stat_result, sha: str) -> None:
-        self.fresh[source] = [st.st_size, st.st_mtime_ns, sha, self.looking]
-
-    def save(self) -> None:
-        merged = {**self.known, **self.fresh}
-        if merged != self.known:
-            try:
-                write_cache_file(self.path, json.dumps(merged, ensure_ascii=False, sort_keys=True).encode())
-            except OSError as exc:  # the cache is an optimisation
-                log.warning("无法写入缓存 %s：%s", self.path, exc)
-
-
-def _hash_file(path: str) -> str:
-    return sha256_file(path)
-
-
 # --------------------------------------------------------------------------------------------------- run
 
 def plan(refs: Iterable[tuple[str, Location]], root: Path) -> list[ImageJob]:
@@ -278,7 +238,7 @@ def plan(refs: Iterable[tuple[str, Location]], root: Path) -> list[ImageJob]:
 
 
 def run(jobs: Sequence[ImageJob], settings: ImageSettings, cache_dir: Path, *, workers: int | None = None,
-        progress: bool = False) -> dict[str, ImageResult]:
+        progress: bool = False, sha: Callable[[str], str | None] | None = None) -> dict[str, ImageResult]:
     """Process every job into ``cache_dir`` and return one :class:`ImageResult` per distinct ``rel``.
 
     Jobs with the same ``rel`` are merged (their refs joined); sources with identical bytes are decoded once.
@@ -288,13 +248,15 @@ def run(jobs: Sequence[ImageJob], settings: ImageSettings, cache_dir: Path, *, w
     is killed, the pool recycled and the photo reported as ``E308`` (in-process, the limit is a best-effort
     ``SIGALRM`` that only works on the main thread). Workers ignore Ctrl-C and die with this process, even when it
     is killed (:mod:`sitegen.lifetime`). Never raises for a bad photo: problems are in the results.
-    ``progress`` shows a tqdm bar on stderr when at least 8 photos need decoding. Not safe to call from several
-    threads at once.
+    ``progress`` shows a tqdm bar on stderr when at least 8 photos need decoding. ``sha(rel)`` gives a source's
+    SHA-256 (hex; None or "" when it cannot be read) from the caller's table of file hashes (the build passes the
+    page cache's, :meth:`sitegen.build.state.RenderState.file_sha`: one table for pages and photos); without it
+    each source is hashed. Not safe to call from several threads at once.
     """
     cache_dir = Path(cache_dir)
     merged = _merge(jobs)
     results: dict[str, ImageResult] = {}
-    keyed = _keyed(merged, settings_fingerprint(settings), cache_dir, results)
+    keyed = _keyed(merged, settings_fingerprint(settings), sha, results)
 
     tasks: list[Task] = []
     for key, group in keyed.items():
@@ -334,34 +296,30 @@ def _merge(jobs: Sequence[ImageJob]) -> dict[str, ImageJob]:
     return merged
 
 
-def _keyed(merged: dict[str, ImageJob], fingerprint: str, cache_dir: Path,
+def _keyed(merged: dict[str, ImageJob], fingerprint: str, sha: Callable[[str], str | None] | None,
            results: dict[str, ImageResult]) -> dict[str, list[ImageJob]]:
     """The jobs grouped by cache key (source bytes + settings ``fingerprint``); a source that cannot be used or
-    hashed is reported into ``results`` instead. Hashes are remembered by stat in ``cache_dir``."""
-    hashes = _SourceHashes(cache_dir)
+    hashed is reported into ``results`` instead. ``sha(rel)`` gives a source's SHA-256 from the build's one table of
+    file hashes (:meth:`sitegen.cache.PageCache.file_sha`, trusted by size and mtime); without it every source is
+    hashed (on threads: the hashing releases the GIL)."""
     keyed: dict[str, list[ImageJob]] = {}
-    to_hash: list[tuple[ImageJob, os.stat_result]] = []
+    usable = []
     for job in merged.values():
-        problem, st = _check_source(job)
+        problem, _ = _check_source(job)
         if problem:
             results[job.rel] = _failed(job, *problem)
-            continue
-        sha = hashes.lookup(job.source, st)
-        if sha is None:
-            to_hash.append((job, st))
         else:
-            keyed.setdefault(_key(sha, fingerprint), []).append(job)
-    if to_hash:
-        with cf.ThreadPoolExecutor(max_workers=min(8, len(to_hash))) as pool:
-            digests = list(pool.map(lambda item: _safe_hash(item[0].source), to_hash))
-        for (job, st), sha in zip(to_hash, digests):
-            if sha is None:
-                results[job.rel] = _failed(job, "E301")
-            else:
-                hashes.remember(job.source, st, sha)
-                keyed.setdefault(_key(sha, fingerprint), []).append(job)
-    hashes.save()
-
+            usable.append(job)
+    if sha is not None:
+        digests = [sha(job.rel) or None for job in usable]
+    else:
+        with cf.ThreadPoolExecutor(max_workers=max(1, min(8, len(usable)))) as pool:
+            digests = list(pool.map(lambda job: _safe_hash(job.source), usable))
+    for job, digest in zip(usable, digests):
+        if digest is None:
+            results[job.rel] = _failed(job, "E301")
+        else:
+            keyed.setdefault(_key(digest, fingerprint), []).append(job)
     return keyed
 
 
@@ -392,7 +350,7 @@ def _check_source(job: ImageJob) -> tuple[tuple[str, ...] | None, os.stat_result
 
 def _safe_hash(path: str) -> str | None:
     try:
-        return _hash_file(path)
+        return sha256_file(path)
     except OSError:
         return None
 

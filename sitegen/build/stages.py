@@ -153,7 +153,7 @@ class Run:
 
             jobs = images.plan(refs, self.config.root)
             self.results = images.run(jobs, self.config.images, self.config.cache_dir, workers=self.options.jobs,
-                                      progress=self.options.progress)
+                                      progress=self.options.progress, sha=self.state.file_sha)
         for result in self.results.values():
             self.problems.extend(result.problems)
 
