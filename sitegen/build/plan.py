@@ -16,7 +16,7 @@ A page whose own URL fails is left out before the site is assembled (:func:`admi
 an alias that fails is left out alone. In a non-strict build everything else is built."""
 from __future__ import annotations
 
-import unicodedata
+import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -31,7 +31,8 @@ SEGMENT_BYTES = 255
 """Longest path segment (file or folder name) in UTF-8 bytes."""
 
 _FORBIDDEN = {"?": "问号 ?", "#": "井号 #", "\\": "反斜杠 \\"}
-_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# control characters (Unicode category Cc: C0, DEL, C1) and the invisible ones editors paste (zero-width, bidi)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
 
 
 def gate(url: str) -> str | None:
@@ -41,9 +42,9 @@ def gate(url: str) -> str | None:
     for ch, name in _FORBIDDEN.items():
         if ch in url:
             return f"网址含有{name}（静态网站无法按查询参数或锚点响应）"
-    for ch in url:
-        if ord(ch) < 32 or ord(ch) == 127 or ch in _INVISIBLE or unicodedata.category(ch) == "Cc":
-            return f"网址含有不可见的控制字符 U+{ord(ch):04X}"
+    control = _CONTROL.search(url)
+    if control:
+        return f"网址含有不可见的控制字符 U+{ord(control.group()):04X}"
     for segment in output_path(url).split("/"):
         if segment in ("", ".", ".."):
             if segment:
