@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 
 from sitegen import cache as cachemod
 from sitegen import manifest as manifestmod
@@ -54,11 +55,12 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
         outputs[rel] = record
 
     pending: dict[str, tuple[str, str | None, manifestmod.Output | None]] = {}
+    base = str(writer.out) + "/"  # a string join and os.path.isfile: 20,000 files at 10,000 articles
     for name, pages in groups.items():
         rel = search.shard_key(name)
         found = _shard_digest(salt, name, pages, outputs)
         before = old.outputs.get(rel)
-        present = before is not None and all((writer.out / x).is_file() for x in (rel,) + tuple(before.extras))
+        present = before is not None and all(os.path.isfile(base + x) for x in (rel,) + tuple(before.extras))
         if present and (defer or (found is not None and before.digest == found)):
             if before.digest != found:
                 log.info("预览：站内搜索索引暂不更新（正式构建时更新）")
