@@ -92,6 +92,7 @@ def make_corpora(sizes: list[int], photos: int) -> dict:
     for n in sizes:
         for flavour in ("sitegen", "pelican", "hugo"):
             dest = corp / f"{flavour}-{n}"
+            shutil.rmtree(dest, ignore_errors=True)  # --force keeps files it did not make: an earlier run's added ones
             sh([sys.executable, SHARED / "make_corpus.py", dest, "--articles", str(n), "--photos", "0",
                 "--flavour", flavour, "--force"], stdout=subprocess.DEVNULL)
             made[(flavour, n)] = dest
