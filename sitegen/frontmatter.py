@@ -18,6 +18,7 @@ editors use put in a file that they cannot see is normalised by :func:`decode` a
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import itertools
@@ -263,12 +264,10 @@ def _decoded(data: bytes, rel: str) -> tuple[str, list[Problem]]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
+        with contextlib.suppress(UnicodeDecodeError):  # not really UTF-16: read as UTF-8 or GB18030 below
             return data.decode("utf-16").lstrip("\ufeff"), [Problem(
                 Location(rel, 1), "W100", "文件是 UTF-16 编码，已自动转换", "Windows 记事本的“Unicode”编码就是 UTF-16；建议另存为 UTF-8",
                 "warning")]
-        except UnicodeDecodeError:
-            pass
     try:
         return data.decode("utf-8"), []
     except UnicodeDecodeError as exc:
