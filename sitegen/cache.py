@@ -36,9 +36,11 @@ import hashlib
 import io
 import json
 import logging
+import gc
 import os
 import pickle
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,6 +126,19 @@ def read(path: Path, kind: str) -> Any | None:
     return got[0] if got is not None else None
 
 
+@contextmanager
+def collector_paused():
+    """Pause Python's cyclic garbage collector for the block (restored after, also on errors): loading a cache
+    makes hundreds of thousands of objects that hold no cycles, and each automatic collection would walk them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _read(path: Path, kind: str) -> tuple[Any, int] | None:
     """:func:`read`, with the payload's CRC-32 (what a journal names its base by)."""
     try:
@@ -148,7 +163,8 @@ def _read(path: Path, kind: str) -> tuple[Any, int] | None:
                 return None
         if header.get("length") != len(payload) or header.get("crc32") != zlib.crc32(payload):
             raise ValueError("校验和不符（文件不完整或已损坏）")
-        return _SafeUnpickler(io.BytesIO(payload)).load(), header["crc32"]
+        with collector_paused():  # thousands of new objects, no cycles: a collection would only walk them
+            return _SafeUnpickler(io.BytesIO(payload)).load(), header["crc32"]
     except Exception as exc:  # anything wrong with a cache file only costs a full rebuild
         log.warning("缓存 %s 不可用（%s），已忽略并重建", path, exc)
         return None
@@ -476,17 +492,5 @@ def exists_still_hold(root: Path, answers: tuple) -> bool:
     return True
 
 
-def theme_fingerprint(dirs: list[Path]) -> str:
-    """Hash of every template and static file of the theme folders ``dirs`` (their relative paths and bytes)."""
-    h = hashlib.sha256()
-    for i, d in enumerate(dirs):
-        for path in sorted(p for p in d.rglob("*") if p.is_file()):
-            h.update(f"{i}:{path.relative_to(d).as_posix()}\0".encode())
-            h.update(path.read_bytes())
-            h.update(b"\0")
-    return h.hexdigest()[:16]
-
-
 __all__ = ["CACHE_VERSION", "dist_version", "code_version", "read", "write", "Base", "JOURNAL_SHARE", "read_journaled",
-           "write_journaled", "Entry", "PageCache", "strip", "stored", "without_body", "touched", "exists_still_hold",
-           "theme_fingerprint"]
+           "write_journaled", "Entry", "PageCache", "strip", "stored", "without_body", "touched", "exists_still_hold"]

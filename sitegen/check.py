@@ -34,6 +34,7 @@ from sitegen import attachments
 from sitegen import clock
 from sitegen import content as contentmod
 from sitegen import render as rendermod
+from sitegen import sources as sourcesmod
 from sitegen.build import plan as planmod
 from sitegen.config import Config
 from sitegen.errors import Location, Problem, Problems, catalogued
@@ -256,7 +257,7 @@ def check(config: Config, *, now: datetime | None = None, templates: bool = True
     project folder itself propagate as ``OSError``."""
     now = now or clock.now(config)
     problems = Problems()
-    sources = contentmod.scan(config)
+    sources = sourcesmod.scan(config)
     parsed = [contentmod.read_source(config, s) for s in sources]
     for p in parsed:
         problems.extend(p.problems)

@@ -13,11 +13,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from sitegen.config import Config
-from sitegen.content import Page, parse_date
+from sitegen.dates import parse_date
 from sitegen.errors import UsageError
+
+if TYPE_CHECKING:  # only named in annotations: the clock loads without the Markdown stack
+    from sitegen.content import Page
 
 ENV = "SITEGEN_NOW"
 """Environment variable holding the pinned build clock (ISO 8601, or ``2026-12-08 09:00`` in the site's zone)."""

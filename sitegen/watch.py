@@ -25,7 +25,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from sitegen.config import Config
-from sitegen.content import IGNORED_NAME
+from sitegen.sources import IGNORED_NAME
 from sitegen.poller import Poller
 
 log = logging.getLogger(__name__)

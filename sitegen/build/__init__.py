@@ -8,13 +8,16 @@ current) → ``index`` (search) → ``commit`` (staged files moved into ``output
 exactly as it was; an incremental build equals a clean build byte for byte (tests/test_cache.py)."""
 from __future__ import annotations
 
+import gc
 import time
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
+from sitegen.build import stamp as stampmod
 from sitegen.build.report import BuildOptions, BuildReport, write_status
-from sitegen.build.stages import Run
-from sitegen.build.state import Session
 from sitegen.config import Config
+
+if TYPE_CHECKING:
+    from sitegen.build.state import Session
 
 __all__ = ["build", "BuildOptions", "BuildReport", "Session"]
 
@@ -25,15 +28,27 @@ def build(config: Config, options: BuildOptions = BuildOptions(), changed: Itera
 
     ``changed`` (project-relative paths changed since ``session``'s last build) lets a preview look at those files
     only instead of scanning ``content/``. A long-running process passes the same :class:`Session` to every build:
-    caches stay in memory and are written by :meth:`Session.flush` (the next build calls it first).
+    caches stay in memory and are written by :meth:`Session.flush` (the next build calls it first). A build
+    without a session whose inputs and outputs are as the last one left them ends after looking, with the last
+    report (:mod:`sitegen.build.stamp`).
 
     Never raises for content problems: they are in the report (``ok`` False under ``strict`` with errors, and then
     nothing is written). Raises :class:`~sitegen.errors.TemplateError` when the theme fails (nothing written) and
     :class:`~sitegen.errors.SitegenError` for I/O failures. Writes ``.sitegen-cache/build-status.json``."""
-    run = Run(config, options, session, time.perf_counter())
+    started = time.perf_counter()
+    if session is None and changed is None:
+        report = stampmod.replay(config, options, (options.out or config.root / "output").resolve(), started)
+        if report is not None:
+            write_status(config, report, options)
+            return report
+    stampmod.forget(config)
+    from sitegen.build.stages import Run  # the stages load Markdown, the templates and the caches
+
+    run = Run(config, options, session, started)
     write_status(config, BuildReport(False, run.out), options)  # a build that dies midway never vouches for output/
     try:
         run.stage("sources", run.load_sources, changed)
+        gc.freeze()  # the caches just loaded live as long as the build: automatic collections need not walk them
         run.stage("parse", run.parse)
         run.stage("theme", run.theme)
         run.stage("assemble", run.assemble)
@@ -48,4 +63,19 @@ def build(config: Config, options: BuildOptions = BuildOptions(), changed: Itera
     except BaseException:
         run.abort()
         raise
-    return run.report()
+    finally:
+        gc.unfreeze()
+    report = run.report()
+    if session is None and report.ok:
+        run.stamp(report)
+    return report
+
+
+def __getattr__(name: str):
+    """``Session`` on first use (PEP 562): it brings the build's modules, which a build that replays its stamp
+    never loads."""
+    if name == "Session":
+        from sitegen.build.state import Session
+
+        return Session
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

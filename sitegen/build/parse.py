@@ -14,11 +14,12 @@ from sitegen import pool
 from sitegen.build import digest
 from sitegen.config import Config
 from sitegen.errors import Location, Problem
+from sitegen.sources import Source
 
 log = logging.getLogger(__name__)
 
 
-def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: cachemod.PageCache,
+def load_pages(config: Config, sources: list[Source], pages_cache: cachemod.PageCache,
                jobs: int | None = None) -> tuple[list[cachemod.Entry], int]:
     """One :class:`~sitegen.cache.Entry` per source, in order, and how many files were parsed: from ``pages_cache``
     when the file's size and mtime (unless too recent to vouch for it, :meth:`~sitegen.cache.PageCache.trusts`),
@@ -28,7 +29,7 @@ def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: ca
     the cache folder, so bodies never travel between processes."""
     root = config.root
     entries: dict[str, cachemod.Entry] = {}
-    todo: list[contentmod.Source] = []
+    todo: list[Source] = []
     isfile = os.path.isfile
     for s in sources:
         e = pages_cache.entries.get(s.rel)
@@ -50,7 +51,7 @@ def load_pages(config: Config, sources: list[contentmod.Source], pages_cache: ca
     return [entries[s.rel] for s in sources], len(todo)
 
 
-def _touched_only(root, source: contentmod.Source, entry: cachemod.Entry) -> bool:
+def _touched_only(root, source: Source, entry: cachemod.Entry) -> bool:
     """Whether a file whose size or mtime changed still has the bytes ``entry`` was parsed from."""
     if not cachemod.exists_still_hold(root, entry.exists):
         return False
@@ -89,7 +90,7 @@ def store_body(bodies: bodiesmod.Bodies, entry: cachemod.Entry) -> cachemod.Entr
     return cachemod.stored(entry, where)
 
 
-def parse_entry(config: Config, source: contentmod.Source) -> cachemod.Entry:
+def parse_entry(config: Config, source: Source) -> cachemod.Entry:
     """Read and parse one source into a cache :class:`~sitegen.cache.Entry`, recording the file-exists answers
     the parse depended on. Raises nothing for content problems (an unreadable file is an E100 problem)."""
     root = config.root

@@ -6,11 +6,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sitegen.clock import Scheduled
 from sitegen.config import Config
 from sitegen.errors import Problem
 from sitegen.files import write_atomic
+
+if TYPE_CHECKING:
+    from sitegen.clock import Scheduled
 
 
 @dataclass(frozen=True, slots=True)

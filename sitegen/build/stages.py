@@ -13,8 +13,10 @@ from sitegen import bodies as bodiesmod
 from sitegen import manifest as manifestmod
 from sitegen import content as contentmod
 from sitegen import render as rendermod
+from sitegen import sources as sourcesmod
 from sitegen.build import assemble as assemblemod
 from sitegen.build import plan as planmod
+from sitegen.build import stamp as stampmod
 from sitegen.build import theme as thememod
 from sitegen.build.index import index_search
 from sitegen.build.media import Media, image_refs
@@ -23,7 +25,7 @@ from sitegen.build.render import render_outputs
 from sitegen.build.report import BuildOptions, BuildReport, write_status
 from sitegen.build.state import RenderState, Session
 from sitegen.build.write import Writer, recover
-from sitegen import clock
+from sitegen import clock, racy
 from sitegen.config import Config
 from sitegen.errors import Problems
 
@@ -56,6 +58,7 @@ class Run:
         """sources: the content files (``changed`` narrows a preview's rescan) and the page cache for the config's
         ``parse`` slice; finishes a commit a killed build left half done."""
         config, session = self.config, self.session
+        self.looked = racy.clock_ns()  # before any stat this build takes (the stamp's racy check)
         self.resumed = recover(self.out)
         if self.resumed:
             log.warning("上次构建在写入 %s 时中断，已先完成那次写入", self.out)
@@ -69,8 +72,8 @@ class Run:
         self.pages_cache.look()  # before the scan: stats taken from now on are dated from here (sitegen.racy)
         sources = None
         if session is not None and changed is not None and session.sources is not None and session.root == config.root:
-            sources = contentmod.rescan(config, session.sources, changed)
-        self.sources = sources if sources is not None else contentmod.scan(config)
+            sources = sourcesmod.rescan(config, session.sources, changed)
+        self.sources = sources if sources is not None else sourcesmod.scan(config)
         if session is not None:  # the file list as it is now, whatever happens later in this build
             session.sources, session.root = self.sources, config.root
 
@@ -97,7 +100,7 @@ class Run:
         files; a theme that reads bodies outside ``body`` gets every page with its body."""
         config, session = self.config, self.session
         self.assets = thememod.static_assets(config)
-        theme_fp = cachemod.theme_fingerprint(rendermod.theme_dirs(config))
+        theme_fp = thememod.theme_fingerprint(rendermod.theme_dirs(config))
         asset_urls = {name: rel for name, (rel, _) in self.assets.items()}
         env_key = (theme_fp, config.slice_fingerprint("render"), config.slice_fingerprint("sections"), config.root,
                    tuple(sorted(asset_urls.items())))
@@ -223,6 +226,16 @@ class Run:
                              upcoming=self.upcoming)
         write_status(self.config, report, self.options)
         return report
+
+    def stamp(self, report: BuildReport) -> None:
+        """Record what this finished build read and wrote (:mod:`sitegen.build.stamp`) for the next one to replay."""
+        root, cache = self.config.root, self.pages_cache
+        files = {root / rel for rel in cache.files}
+        files.update(root / rel for e in cache.entries.values() for rel, _ in e.exists)
+        files.update(Path(dict(o.data)["source"]) for o in self.planned.of_kind("asset", "attachment"))
+        stampmod.record(self.config, self.options, report, {
+            "looked": self.looked, "sources": self.sources, "files": files, "themes": [self.config.root / "themes", rendermod.PACKAGE_THEME],
+            "outputs": self.writer.produced})
 
     def config_changed(self) -> tuple[str, ...]:
         """The ``site.yaml`` settings whose value changed since the last build (for ``--explain``)."""

@@ -10,10 +10,10 @@ from pathlib import Path
 from sitegen import cache as cachemod
 from sitegen import bodies as bodiesmod
 from sitegen import manifest as manifestmod
-from sitegen import content as contentmod
 from sitegen.build import digest
 from sitegen.config import Config
 from sitegen.content import Page
+from sitegen.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class Session:
 
     def __init__(self):
         self.pages_cache: cachemod.PageCache | None = None
-        self.sources: list[contentmod.Source] | None = None
+        self.sources: list[Source] | None = None
         self.root: Path | None = None
         self.manifests: dict[Path, manifestmod.OutputManifest] = {}
         self.site_index: tuple[str, tuple] | None = None
@@ -93,7 +93,7 @@ class RenderState:
             from sitegen.build.parse import parse_entry
 
             log.info("缓存中缺少 %s 的正文，重新解析", page.source)
-            parsed = parse_entry(self.config, contentmod.Source(page.source, page.kind, entry.size, entry.mtime))
+            parsed = parse_entry(self.config, Source(page.source, page.kind, entry.size, entry.mtime))
             if parsed.page is None:
                 return page
             body = (parsed.page.html, parsed.page.text)

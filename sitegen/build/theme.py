@@ -3,15 +3,16 @@ templates read (:func:`template_reads_site`, :func:`template_reads_bodies`), whi
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 from pathlib import Path
 
 from sitegen import cache as cachemod
-from sitegen import content as contentmod
 from sitegen import render as rendermod
 from sitegen.config import Config
 from sitegen.files import write_atomic
+from sitegen.sources import IGNORED_NAME
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def static_assets(config: Config) -> dict[str, tuple[str, Path]]:
         static = d / "static"
         if static.is_dir():
             for f in sorted(static.rglob("*")):
-                if f.is_file() and not contentmod.IGNORED_NAME.match(f.name):
+                if f.is_file() and not IGNORED_NAME.match(f.name):
                     found[f.relative_to(static).as_posix()] = f
     assets = {}
     for name, f in found.items():
@@ -34,6 +35,17 @@ def static_assets(config: Config) -> dict[str, tuple[str, Path]]:
         else:
             assets[name] = (name, f)
     return assets
+
+
+def theme_fingerprint(dirs: list[Path]) -> str:
+    """Hash of every template and static file of the theme folders ``dirs`` (their relative paths and bytes)."""
+    h = hashlib.sha256()
+    for i, d in enumerate(dirs):
+        for path in sorted(p for p in d.rglob("*") if p.is_file()):
+            h.update(f"{i}:{path.relative_to(d).as_posix()}\0".encode())
+            h.update(path.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()[:16]
 
 
 _SAFE_SITE_ATTRS = frozenset({"pages", "tag_slug", "section", "config"})
