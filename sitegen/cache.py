@@ -128,13 +128,16 @@ def read(path: Path, kind: str) -> Any | None:
 
 @contextmanager
 def collector_paused():
-    """Pause Python's cyclic garbage collector for the block (restored after, also on errors): loading a cache
-    makes hundreds of thousands of objects that hold no cycles, and each automatic collection would walk them."""
+    """Pause Python's cyclic garbage collector for the block, then freeze what is alive (``gc.freeze``; a build
+    unfreezes it when it ends) and restore the collector, also on errors: loading a cache makes hundreds of
+    thousands of objects that hold no cycles and live as long as the build, and every automatic collection would
+    walk them, the first one right after the block."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
 
@@ -380,13 +383,13 @@ class PageCache:
         self._rows, self.previous, self.dirty = rows, dict(self.entries), False
         self._tags_saved = len(self.tag_slugs)
 
-    def look(self) -> None:
-        """Mark the start of a build's look at the files (call it before scanning them): the stats this build
-        records are dated from now, and the previous build of a long-running process becomes the reference of
-        :meth:`trusts`."""
+    def look(self, at: int | None = None) -> None:
+        """Mark the start of a build's look at the files (call it before scanning them, or give the moment ``at``,
+        :func:`sitegen.racy.clock_ns`, taken before the scan): the stats this build records are dated from then,
+        and the previous build of a long-running process becomes the reference of :meth:`trusts`."""
         if self._looking:
             self.looked = self._looking
-        self._looking = racy.clock_ns()
+        self._looking = at or racy.clock_ns()
 
     def trusts(self, entry: Entry, size: int, mtime: int) -> bool:
         """Whether ``entry`` may be reused on the word of its file's ``size`` (bytes) and ``mtime`` (ns) alone:

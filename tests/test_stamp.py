@@ -185,3 +185,14 @@ def test_an_article_held_back_for_its_date_is_published_when_due(tmp_path, monke
     later = run(root)
     assert not replayed(later) and later.upcoming is None
     assert any("a6" in rel for rel in later.written)
+
+
+def test_a_cache_removed_or_replaced_voids_the_stamp(site):
+    root, _ = site
+    shutil.rmtree(root / ".sitegen-cache" / "manifests")
+    assert not replayed(run(root))
+    assert replayed(run(root))
+    pages = root / ".sitegen-cache" / "pages.cache"
+    pages.write_bytes(pages.read_bytes())  # restored from elsewhere: another time
+    os.utime(pages, (time.time() - 600, time.time() - 600))
+    assert not replayed(run(root))

@@ -12,6 +12,8 @@ import gc
 import time
 from typing import TYPE_CHECKING, Iterable
 
+from sitegen import racy
+from sitegen import sources as sourcesmod
 from sitegen.build import stamp as stampmod
 from sitegen.build.report import BuildOptions, BuildReport, write_status
 from sitegen.config import Config
@@ -35,9 +37,11 @@ def build(config: Config, options: BuildOptions = BuildOptions(), changed: Itera
     Never raises for content problems: they are in the report (``ok`` False under ``strict`` with errors, and then
     nothing is written). Raises :class:`~sitegen.errors.TemplateError` when the theme fails (nothing written) and
     :class:`~sitegen.errors.SitegenError` for I/O failures. Writes ``.sitegen-cache/build-status.json``."""
-    started = time.perf_counter()
+    started, looked, scanned = time.perf_counter(), racy.clock_ns(), None
     if session is None and changed is None:
-        report = stampmod.replay(config, options, (options.out or config.root / "output").resolve(), started)
+        scanned = sourcesmod.scan(config)
+        report = stampmod.replay(config, options, (options.out or config.root / "output").resolve(), started,
+                                 scanned)
         if report is not None:
             write_status(config, report, options)
             return report
@@ -45,6 +49,7 @@ def build(config: Config, options: BuildOptions = BuildOptions(), changed: Itera
     from sitegen.build.stages import Run  # the stages load Markdown, the templates and the caches
 
     run = Run(config, options, session, started)
+    run.looked, run.scanned = looked, scanned  # the look began before that scan (sitegen.racy)
     write_status(config, BuildReport(False, run.out), options)  # a build that dies midway never vouches for output/
     try:
         run.stage("sources", run.load_sources, changed)

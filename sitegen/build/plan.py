@@ -33,10 +33,14 @@ SEGMENT_BYTES = 255
 _FORBIDDEN = {"?": "问号 ?", "#": "井号 #", "\\": "反斜杠 \\"}
 # control characters (Unicode category Cc: C0, DEL, C1) and the invisible ones editors paste (zero-width, bidi)
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
+# what nearly every URL is: ASCII segments that do not start with a dot, well under the segment limit
+_PLAIN = re.compile(r"/(?:[A-Za-z0-9_~+-][A-Za-z0-9._~+-]{0,199}/)*(?:[A-Za-z0-9_~+-][A-Za-z0-9._~+-]{0,199})?")
 
 
 def gate(url: str) -> str | None:
     """Why the site-relative ``url`` cannot be an output path (a Chinese phrase), or ``None`` when it can."""
+    if _PLAIN.fullmatch(url):
+        return None
     if not url.startswith("/"):
         return "网址必须以 / 开头"
     for ch, name in _FORBIDDEN.items():
@@ -86,16 +90,19 @@ class Claims:
 
     def claim(self, path: str, owner) -> object | None:
         """Claim ``path`` for ``owner``; returns the owner it clashes with (nothing claimed), else ``None``."""
-        key = _key(path)
-        parts = key.split("/")
-        ancestors = ["/".join(parts[:i]) for i in range(1, len(parts))]
-        found = self.owners.get(key) or self.folders.get(key) or next(
-            (self.owners[a] for a in ancestors if a in self.owners), None)
+        key, owners, folders = _key(path), self.owners, self.folders
+        found = owners.get(key) or folders.get(key)
+        cut = key.find("/")
+        while found is None and cut != -1:  # a file where this path needs a folder
+            found = owners.get(key[:cut])
+            cut = key.find("/", cut + 1)
         if found is not None:
             return found
-        self.owners[key] = owner
-        for a in ancestors:
-            self.folders.setdefault(a, owner)
+        owners[key] = owner
+        cut = key.rfind("/")
+        while cut != -1 and key[:cut] not in folders:  # a folder known has its own folders known
+            folders[key[:cut]] = owner
+            cut = key.rfind("/", 0, cut)
         return None
 
 

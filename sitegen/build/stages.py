@@ -47,6 +47,8 @@ class Run:
         self.parsed = 0
         self.resumed = False
         self.upcoming = None
+        self.looked = racy.clock_ns()  # before any stat this build takes; build() may set an earlier moment
+        self.scanned = None  # the content files, when build() scanned them already
 
     def stage(self, name: str, fn, *args) -> None:
         """Run one stage and record its wall time (seconds)."""
@@ -58,7 +60,6 @@ class Run:
         """sources: the content files (``changed`` narrows a preview's rescan) and the page cache for the config's
         ``parse`` slice; finishes a commit a killed build left half done."""
         config, session = self.config, self.session
-        self.looked = racy.clock_ns()  # before any stat this build takes (the stamp's racy check)
         self.resumed = recover(self.out)
         if self.resumed:
             log.warning("上次构建在写入 %s 时中断，已先完成那次写入", self.out)
@@ -69,8 +70,8 @@ class Run:
             self.pages_cache = session.pages_cache
         else:
             self.pages_cache = cachemod.PageCache.load(config.cache_dir, key)
-        self.pages_cache.look()  # before the scan: stats taken from now on are dated from here (sitegen.racy)
-        sources = None
+        self.pages_cache.look(self.looked)  # before the scan: its stats are dated from then (sitegen.racy)
+        sources = self.scanned
         if session is not None and changed is not None and session.sources is not None and session.root == config.root:
             sources = sourcesmod.rescan(config, session.sources, changed)
         self.sources = sources if sources is not None else sourcesmod.scan(config)

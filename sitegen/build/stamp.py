@@ -11,7 +11,9 @@ After a successful command-line build, :func:`record` writes ``.sitegen-cache/bu
   :func:`sitegen.sources.scan` lists them, every other project file the pages use or whose existence they
   checked (photos, attachments, linked files), and every file under ``themes/`` and the bundled theme (templates,
   static files; a theme folder that appears counts too);
-* every file the build vouches for in the output folder, and the report it printed.
+* every file the build vouches for in the output folder, and the report it printed;
+* the caches it wrote beside the stamp (the page cache, the output manifests): a cache removed or restored from
+  elsewhere (CI) makes the next build run its stages, as it would without the stamp.
 
 :func:`replay` answers the next build: when the key is the same, no recorded file changed size or time, no file
 appeared in or left ``content/`` or a theme folder, every output file still exists, no recorded time is racy (see
@@ -91,27 +93,38 @@ def record(config: Config, options: BuildOptions, report: BuildReport, inputs: d
     due = (upcoming.date.isoformat(), upcoming.title, upcoming.source) if upcoming is not None else None
     data = {"key": key(config, options, report.output), "looked": inputs["looked"], "sources": sources,
             "files": files, "themes": themes, "outputs": list(inputs["outputs"]), "report": _fields(shown),
-            "due": due}
+            "due": due, "caches": _caches(config)}
     try:
         cachemod.write(config.cache_dir / FILE, _KIND, data)
     except OSError:
         forget(config)
 
 
+def _caches(config: Config) -> dict[str, tuple[int, int]]:
+    """Size and time of the caches a build leaves for the next (written by sitegen itself: never racy-checked)."""
+    cache_dir = str(config.cache_dir)
+    found = _tree(os.path.join(cache_dir, "manifests"))
+    for name in ("pages.cache", "pages.cache.journal", "site.cache"):
+        found[os.path.join(cache_dir, name)] = _stat(os.path.join(cache_dir, name))
+    return found
+
+
 def _fields(report: BuildReport) -> dict:
     return {name: getattr(report, name) for name in report.__dataclass_fields__}
 
 
-def replay(config: Config, options: BuildOptions, out: Path, started: float) -> BuildReport | None:
+def replay(config: Config, options: BuildOptions, out: Path, started: float,
+           scanned: list[sourcesmod.Source]) -> BuildReport | None:
     """The last build's report again (``seconds`` from ``started``, a ``time.perf_counter()`` value) when nothing
-    it read or wrote has changed since (see the module docstring), else ``None``. Never writes; never raises for a
-    missing or damaged stamp (``None``)."""
+    it read or wrote has changed since (see the module docstring; ``scanned`` is :func:`sitegen.sources.scan` as
+    of now), else ``None``. Never writes; never raises for a missing or damaged stamp (``None``)."""
     if options.explain or not (config.cache_dir / FILE).is_file():
         return None
     data = cachemod.read(config.cache_dir / FILE, _KIND)
     if not isinstance(data, dict) or data.get("key") != key(config, options, out):
         return None
-    if not _inputs_hold(config, data) or not _due_later(config, data.get("due")):
+    if not _inputs_hold(data, scanned) or not _due_later(config, data.get("due")) or _caches(config) != {
+            path: tuple(stat) for path, stat in data["caches"].items()}:
         return None
     base = str(out) + os.sep
     isfile = os.path.isfile
@@ -129,7 +142,7 @@ def replay(config: Config, options: BuildOptions, out: Path, started: float) -> 
                               stages=(("stamp", round(seconds, 3)),)))
 
 
-def _inputs_hold(config: Config, data: dict) -> bool:
+def _inputs_hold(data: dict, scanned: list[sourcesmod.Source]) -> bool:
     """Whether every recorded input is as it was, and none of the recorded times is racy."""
     looked = data["looked"]
     recorded = [m for *_, m in data["sources"]] + [m for _, m in data["files"].values()]
@@ -140,7 +153,7 @@ def _inputs_hold(config: Config, data: dict) -> bool:
         return False
     if any(_tree(folder) != {p: tuple(s) for p, s in tree.items()} for folder, tree in data["themes"].items()):
         return False
-    now = [(s.rel, s.kind, s.size, s.mtime) for s in sourcesmod.scan(config)]
+    now = [(s.rel, s.kind, s.size, s.mtime) for s in scanned]
     return now == [tuple(s) for s in data["sources"]]
 
 
