@@ -287,6 +287,7 @@ class SitegenAt(Sitegen):
         shutil.copytree(src, twin)
         super().__init__(twin, out_root, jobs)
         self.env["PYTHONPATH"] = str(tree)
+        self.cwd = tree  # ``python -m`` puts the working folder first on sys.path, before PYTHONPATH
 
 
 class Hugo(Tool):
@@ -358,11 +359,11 @@ def scenario_runs(tools: list[Tool], scenario: str, runs: int, warmup: int) -> d
             measure(t.command("nochange"), env=getattr(t, "env", None))
         if scenario == "template":
             t.template_file()
-            measure(t.command(scenario), env=getattr(t, "env", None))
+            measure(t.command(scenario), cwd=getattr(t, "cwd", None), env=getattr(t, "env", None))
     for i in range(warmup + runs):
         for t in tools:
             t.prepare(scenario)
-            r = measure(t.command(scenario), env=getattr(t, "env", None))
+            r = measure(t.command(scenario), cwd=getattr(t, "cwd", None), env=getattr(t, "env", None))
             if i >= warmup:
                 results[t.name].append(r)
     return {name: summarize(rs) for name, rs in results.items()}

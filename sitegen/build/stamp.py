@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -77,9 +78,10 @@ def _tree(folder: str) -> dict[str, tuple[int, int]]:
 
 def record(config: Config, options: BuildOptions, report: BuildReport, inputs: dict) -> None:
     """Write the stamp of a finished build: ``report`` (what it printed) and ``inputs`` = ``{"looked": ns before
-    the first stat, "sources": [Source], "files": [absolute paths of other files read], "themes": [folders
-    whose every file counts, present or not: the project's ``themes/`` and the bundled theme], "outputs": [paths relative to the output folder]}``. Never raises: without a stamp the next build
-    only runs its stages (a warning is logged by the cache writer's caller)."""
+    the first stat, "sources": [Source], "files": [absolute paths of the other files read], "themes": [folders
+    whose every file counts, present or not: the project's ``themes/`` and the bundled theme], "outputs": [paths
+    relative to the output folder]}``. A stamp that cannot be written is removed; the next build then runs its
+    stages."""
     themes = {}
     for folder in inputs["themes"]:
         themes[str(folder)] = _tree(str(folder))
@@ -130,8 +132,6 @@ def replay(config: Config, options: BuildOptions, out: Path, started: float,
     isfile = os.path.isfile
     if not all(isfile(base + rel) for rel in data["outputs"]):
         return None
-    import time
-
     due = data.get("due")
     if due is not None:
         from sitegen.clock import Scheduled
