@@ -17,7 +17,7 @@ Layout (``config.cache_dir``, kept between CI runs, never published)::
 
 Each ``.cache`` file is one header line and one payload: ``SITEGEN-CACHE <json header>\\n`` + pickle. The header carries the
 format version (:data:`CACHE_VERSION`), sitegen's version, the fingerprint of sitegen's own code and of the libraries
-that shape output (:func:`code_version`), the file's kind, and the payload's length and CRC-32. A file whose header
+that shape output (:func:`sitegen.versions.code_version`), the file's kind, and the payload's length and CRC-32. A file whose header
 or checksum does not match — written by another sitegen version, truncated, corrupt, or not a cache at all — is
 discarded with a logged warning and rebuilt, never trusted. The payload is read with a restricted unpickler that
 only builds sitegen's own data classes and the standard types they contain, so a hostile file cannot run code.
@@ -32,7 +32,6 @@ version, and only while every file-exists answer it was parsed with still holds.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import json
 import logging
@@ -46,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from sitegen import __version__, racy
+from sitegen.versions import code_version
 
 log = logging.getLogger(__name__)
 
@@ -53,35 +53,6 @@ CACHE_VERSION = 6
 """Bump when the layout of a payload changes."""
 
 MAGIC = b"SITEGEN-CACHE "
-
-_PACKAGE = Path(__file__).resolve().parent
-_code_version: str | None = None
-
-
-def dist_version(dist: str) -> str:
-    """The installed version of distribution ``dist`` (PyPI name) without importing it, ``"none"`` when it is not
-    installed."""
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "none"
-
-
-def code_version() -> str:
-    """A 16-hex-digit fingerprint of sitegen's Python sources and the versions of the libraries whose output ends
-    up in pages (Markdown, nh3, pypinyin, PyYAML, Jinja2): a cache written by other code is never reused."""
-    global _code_version
-    if _code_version is None:
-        h = hashlib.sha256(__version__.encode())
-        for path in sorted(_PACKAGE.rglob("*.py")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        for dist in ("Markdown", "nh3", "pypinyin", "PyYAML", "Jinja2"):
-            h.update(f"{dist}={dist_version(dist)};".encode())
-        _code_version = h.hexdigest()[:16]
-    return _code_version
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # reading and writing one cache file
@@ -495,5 +466,5 @@ def exists_still_hold(root: Path, answers: tuple) -> bool:
     return True
 
 
-__all__ = ["CACHE_VERSION", "dist_version", "code_version", "read", "write", "Base", "JOURNAL_SHARE", "read_journaled",
+__all__ = ["CACHE_VERSION", "read", "write", "Base", "JOURNAL_SHARE", "read_journaled",
            "write_journaled", "Entry", "PageCache", "strip", "stored", "without_body", "touched", "exists_still_hold"]

@@ -19,6 +19,7 @@ from sitegen.build import plan as planmod
 from sitegen.build.render import QR_CACHE, SEARCH_DIR
 from sitegen.build.write import output_path
 from sitegen import cache as cachemod
+from sitegen.versions import code_version
 from sitegen import manifest as manifestmod
 from sitegen import config as configmod
 from sitegen import pool
@@ -446,7 +447,7 @@ def test_cache_of_another_sitegen_version_is_reported_in_chinese(tmp_path, caplo
     cachemod.write(path, "pages", {"a": 1})
     assert cachemod.read(path, "pages") == {"a": 1}
     data = path.read_bytes()
-    path.write_bytes(data.replace(cachemod.code_version().encode(), b"0" * len(cachemod.code_version()), 1))
+    path.write_bytes(data.replace(code_version().encode(), b"0" * len(code_version()), 1))
     with caplog.at_level(logging.INFO, logger="sitegen.cache"):
         assert cachemod.read(path, "pages") is None
     assert len(caplog.records) == 1

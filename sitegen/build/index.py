@@ -6,7 +6,7 @@ import hashlib
 import logging
 import os
 
-from sitegen import cache as cachemod
+from sitegen.versions import code_version
 from sitegen import manifest as manifestmod
 from sitegen.build.state import RenderState
 from sitegen.build.write import Writer, output_path
@@ -27,6 +27,27 @@ def _shard_digest(salt: str, name: str, pages, outputs) -> str | None:
     return h.hexdigest()
 
 
+class _Listed:
+    """Which files exist under the output folder ``base`` (ending in a separator), each folder listed once
+    (``os.scandir``): a block's few folders hold thousands of files, where one ``stat`` each costs far more."""
+
+    def __init__(self, base: str):
+        self.base, self.folders = base, {}
+
+    def has(self, rel: str) -> bool:
+        """Whether ``rel`` (relative to the output folder) is a file there."""
+        folder, _, name = rel.rpartition("/")
+        names = self.folders.get(folder)
+        if names is None:
+            try:
+                with os.scandir(self.base + folder) as entries:
+                    names = frozenset(e.name for e in entries if e.is_file())
+            except OSError:
+                names = frozenset()
+            self.folders[folder] = names
+        return name in names
+
+
 def _why(state: RenderState, before) -> str:
     old = state.old
     why = ("新输出（new）" if before is None else "模板有变化（template changed）" if old.theme != state.manifest.theme
@@ -45,7 +66,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     from sitegen import search
 
     outputs, old = state.manifest.outputs, state.old
-    salt = (f"{search.INDEX_VERSION}\0{cachemod.code_version()}\0{site.config.base_path}"
+    salt = (f"{search.INDEX_VERSION}\0{code_version()}\0{site.config.base_path}"
             f"\0{state.config.slice_fingerprint('render')}\0{state.config.slice_fingerprint('sections')}")
     groups = search.shards(site)
 
@@ -55,12 +76,12 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
         outputs[rel] = record
 
     pending: dict[str, tuple[str, str | None, manifestmod.Output | None]] = {}
-    base = str(writer.out) + "/"  # a string join and os.path.isfile: 20,000 files at 10,000 articles
+    listed = _Listed(str(writer.out) + "/")  # 20,000 files at 10,000 articles, in a few dozen folders
     for name, pages in groups.items():
         rel = search.shard_key(name)
         found = _shard_digest(salt, name, pages, outputs)
         before = old.outputs.get(rel)
-        present = before is not None and all(os.path.isfile(base + x) for x in (rel,) + tuple(before.extras))
+        present = before is not None and all(listed.has(x) for x in (rel,) + tuple(before.extras))
         if present and (defer or (found is not None and before.digest == found)):
             if before.digest != found:
                 log.info("预览：站内搜索索引暂不更新（正式构建时更新）")

@@ -14,6 +14,7 @@ import re
 from typing import Any, Mapping
 
 from sitegen import cache as cachemod
+from sitegen.versions import dist_version
 from sitegen import manifest as manifestmod
 from sitegen import pool
 from sitegen import render as rendermod
@@ -248,7 +249,7 @@ class Renderer:
 def load_qr(path) -> dict:
     """The drawings of :data:`QR_CACHE` (empty when missing, unusable or made by another segno)."""
     data = cachemod.read(path, "qr")
-    if isinstance(data, tuple) and len(data) == 2 and data[0] == cachemod.dist_version("segno") and isinstance(data[1], dict):
+    if isinstance(data, tuple) and len(data) == 2 and data[0] == dist_version("segno") and isinstance(data[1], dict):
         return data[1]
     return {}
 
@@ -260,7 +261,7 @@ def save_qr(path, drawn: dict, live: set) -> None:
 
     known = {url: d for url, d in drawn.items() if url in live}
     try:
-        cachemod.write(path, "qr", (cachemod.dist_version("segno"), known))
+        cachemod.write(path, "qr", (dist_version("segno"), known))
     except OSError as exc:
         logging.getLogger(__name__).warning("无法写入缓存 %s：%s", path, exc)
 

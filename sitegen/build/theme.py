@@ -8,7 +8,7 @@ import json
 import logging
 from pathlib import Path
 
-from sitegen import cache as cachemod
+from sitegen.versions import code_version
 from sitegen import render as rendermod
 from sitegen.config import Config
 from sitegen.files import write_atomic
@@ -106,14 +106,14 @@ def theme_facts(env, theme_fp: str, cache_dir: Path, memo: dict) -> tuple[dict[s
     path = cache_dir / "theme-facts.json"
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):  # else recomputed below
         data = json.loads(path.read_text("utf-8"))
-        if data.get("theme") == theme_fp and data.get("code") == cachemod.code_version():
+        if data.get("theme") == theme_fp and data.get("code") == code_version():
             reads = data["reads_site"]
             if isinstance(reads, dict) and all(isinstance(v, bool) for v in reads.values()):
                 facts = memo[theme_fp] = (reads, bool(data["reads_bodies"]))
                 return facts
     facts = memo[theme_fp] = (template_reads_site(env), template_reads_bodies(env))
     try:
-        write_atomic(path, json.dumps({"theme": theme_fp, "code": cachemod.code_version(), "reads_site": facts[0],
+        write_atomic(path, json.dumps({"theme": theme_fp, "code": code_version(), "reads_site": facts[0],
                                        "reads_bodies": facts[1]}, ensure_ascii=False))
     except OSError as exc:
         log.warning("无法写入缓存 %s：%s", cache_dir, exc)
