@@ -32,10 +32,10 @@ version, and only while every file-exists answer it was parsed with still holds.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import io
 import json
 import logging
-import gc
 import os
 import pickle
 import zlib

@@ -40,8 +40,7 @@ def build(config: Config, options: BuildOptions = BuildOptions(), changed: Itera
     started, looked, scanned = time.perf_counter(), racy.clock_ns(), None
     if session is None and changed is None:
         scanned = sourcesmod.scan(config)
-        report = stampmod.replay(config, options, (options.out or config.root / "output").resolve(), started,
-                                 scanned)
+        report = stampmod.replay(config, options, options.folder(config), started, scanned)
         if report is not None:
             write_status(config, report, options)
             return report

@@ -32,6 +32,10 @@ class BuildOptions:
     explain: bool = False
     defer_search: bool = False
 
+    def folder(self, config: Config) -> Path:
+        """The output folder, absolute: ``out``, else ``<root>/output``."""
+        return (self.out or config.root / "output").resolve()
+
     @property
     def preview(self) -> bool:
         """Whether drafts or future-dated articles are built (never to be published)."""

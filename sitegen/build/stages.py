@@ -38,7 +38,7 @@ class Run:
 
     def __init__(self, config: Config, options: BuildOptions, session: Session | None, started: float):
         self.config, self.options, self.session, self.started = config, options, session, started
-        self.out = (options.out or config.root / "output").resolve()
+        self.out = options.folder(config)
         self.problems = Problems(strict=options.strict)
         self.stages: list[tuple[str, float]] = []
         self.writer: Writer | None = None
@@ -234,9 +234,10 @@ class Run:
         files = {root / rel for rel in cache.files}
         files.update(root / rel for e in cache.entries.values() for rel, _ in e.exists)
         files.update(Path(dict(o.data)["source"]) for o in self.planned.of_kind("asset", "attachment"))
-        stampmod.record(self.config, self.options, report, {
-            "looked": self.looked, "sources": self.sources, "files": files, "themes": [self.config.root / "themes", rendermod.PACKAGE_THEME],
-            "outputs": self.writer.produced})
+        themes = [root / "themes", rendermod.PACKAGE_THEME]
+        stampmod.record(self.config, self.options, report, {"looked": self.looked, "sources": self.sources,
+                                                            "files": files, "themes": themes,
+                                                            "outputs": self.writer.produced})
 
     def config_changed(self) -> tuple[str, ...]:
         """The ``site.yaml`` settings whose value changed since the last build (for ``--explain``)."""

@@ -23,6 +23,7 @@ output by output. Any build that may change ``output/`` (including a preview's) 
 (:func:`forget`), so a stamp never outlives the output it describes."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sitegen import cache as cachemod
-from sitegen import racy
+from sitegen import clock, racy
 from sitegen import sources as sourcesmod
 from sitegen.build.report import BuildOptions, BuildReport
 from sitegen.config import Config
@@ -45,17 +46,15 @@ _MISSING = (-1, -1)
 def key(config: Config, options: BuildOptions, out: Path) -> str:
     """The 16-hex-digit key of a build's settings: what a replayed report must share with the build asked for."""
     text = json.dumps([config.slice_fingerprint("render"), config.slice_fingerprint("sections"), str(out),
-                       options.strict, options.drafts, options.future, os.environ.get("SITEGEN_NOW", "")])
+                       options.strict, options.drafts, options.future, os.environ.get(clock.ENV, "")])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def forget(config: Config) -> None:
     """Remove the stamp (before a build that may change ``output/``); a stamp that cannot be removed is left to
     the key check of the next build, which it then fails."""
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(config.cache_dir / FILE)
-    except OSError:
-        pass
 
 
 def _stat(path: str) -> tuple[int, int]:
@@ -120,9 +119,9 @@ def replay(config: Config, options: BuildOptions, out: Path, started: float,
     """The last build's report again (``seconds`` from ``started``, a ``time.perf_counter()`` value) when nothing
     it read or wrote has changed since (see the module docstring; ``scanned`` is :func:`sitegen.sources.scan` as
     of now), else ``None``. Never writes; never raises for a missing or damaged stamp (``None``)."""
-    if options.explain or not (config.cache_dir / FILE).is_file():
+    if options.explain:
         return None
-    data = cachemod.read(config.cache_dir / FILE, _KIND)
+    data = cachemod.read(config.cache_dir / FILE, _KIND)  # None, silently, when there is none
     if not isinstance(data, dict) or data.get("key") != key(config, options, out):
         return None
     if not _inputs_hold(data, scanned) or not _due_later(config, data.get("due")) or _caches(config) != {
@@ -134,9 +133,7 @@ def replay(config: Config, options: BuildOptions, out: Path, started: float,
         return None
     due = data.get("due")
     if due is not None:
-        from sitegen.clock import Scheduled
-
-        due = Scheduled(datetime.fromisoformat(due[0]), due[1], due[2])
+        due = clock.Scheduled(datetime.fromisoformat(due[0]), due[1], due[2])
     seconds = time.perf_counter() - started
     return BuildReport(**dict(data["report"], output=out, upcoming=due, seconds=seconds,
                               stages=(("stamp", round(seconds, 3)),)))
@@ -161,8 +158,6 @@ def _due_later(config: Config, due) -> bool:
     """Whether the article held back for its date (``(iso date, title, source)`` or ``None``) is still not due."""
     if due is None:
         return True
-    from sitegen import clock
-
     return clock.now(config) < datetime.fromisoformat(due[0])
 
 
