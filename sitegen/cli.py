@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import shutil
 import signal
@@ -373,8 +374,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def run() -> None:
+    """The ``sitegen`` command (console script and ``python -m sitegen``): :func:`main`, then leave at once. Output
+    and logs are flushed first; what is skipped is the interpreter's teardown, which frees every object of the
+    build one by one (about 0.1 s after a 10,000-article build, a tenth of an incremental one). Never returns."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe (``sitegen build | head``): nothing left to say
+        code = code or 1
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
 
 
-__all__ = ["main", "make_parser", "ChineseArgumentParser", "translate_error"]
+__all__ = ["main", "run", "make_parser", "ChineseArgumentParser", "translate_error"]

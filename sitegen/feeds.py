@@ -37,7 +37,6 @@ from datetime import datetime
 from html import escape
 from typing import Callable, Iterable
 from urllib.parse import quote, urljoin, urlsplit
-from xml.sax.saxutils import escape as xml_escape
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
@@ -270,7 +269,7 @@ def _urlset(config: Config, urls: list[tuple[str, datetime]]) -> bytes:
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for url, when in urls:
         loc = _abs(config, quote(url, safe="/-._~%!$&'()*+,;=:@"))
-        lines.append(f"<url><loc>{xml_escape(xml_clean(loc))}</loc>"
+        lines.append(f"<url><loc>{escape(xml_clean(loc), quote=False)}</loc>"
                      f"<lastmod>{when.isoformat(timespec='seconds')}</lastmod></url>")
     lines.append("</urlset>\n")
     return "\n".join(lines).encode("utf-8")
@@ -290,7 +289,7 @@ def sitemaps(config: Config, urls: list[tuple[str, datetime]], limit: int = SITE
         name = f"sitemap-{n}.xml"
         files.append((name, _urlset(config, chunk)))
         newest = max(when for _, when in chunk)
-        index.append(f"<sitemap><loc>{xml_escape(_abs(config, name))}</loc>"
+        index.append(f"<sitemap><loc>{escape(_abs(config, name), quote=False)}</loc>"
                      f"<lastmod>{newest.isoformat(timespec='seconds')}</lastmod></sitemap>")
     index.append("</sitemapindex>\n")
     return [("sitemap.xml", "\n".join(index).encode("utf-8"))] + files

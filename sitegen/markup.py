@@ -28,7 +28,12 @@ from dataclasses import dataclass
 import markdown
 import nh3
 from markdown.extensions import Extension
-from markdown.extensions.toc import slugify_unicode
+from markdown.extensions.attr_list import AttrListExtension
+from markdown.extensions.fenced_code import FencedCodeExtension
+from markdown.extensions.footnotes import FootnoteExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.tables import TableExtension
+from markdown.extensions.toc import TocExtension, slugify_unicode
 from markdown.postprocessors import Postprocessor
 from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
@@ -321,10 +326,12 @@ def _converter():
     global _CONVERTER
     if _CONVERTER is None:
         ext = _SitegenExtension()
+        # instances, not names: a name makes Markdown look its extension up among every installed package's
+        # entry points (importlib.metadata, tens of milliseconds a process)
         md = markdown.Markdown(
-            extensions=["tables", "fenced_code", "footnotes", "attr_list", "sane_lists", "toc", ext],
-            extension_configs={"toc": {"slugify": slugify_unicode, "permalink": False},
-                               "footnotes": {"BACKLINK_TITLE": "返回正文"}},
+            extensions=[TableExtension(), FencedCodeExtension(), FootnoteExtension(BACKLINK_TITLE="返回正文"),
+                        AttrListExtension(), SaneListExtension(), TocExtension(slugify=slugify_unicode, permalink=False),
+                        ext],
             output_format="html",
         )
         _CONVERTER = (md, ext)
