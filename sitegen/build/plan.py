@@ -92,14 +92,16 @@ class Claims:
         """Claim ``path`` for ``owner``; returns the owner it clashes with (nothing claimed), else ``None``."""
         key, owners, folders = _key(path), self.owners, self.folders
         found = owners.get(key) or folders.get(key)
-        cut = key.find("/")
+        parent = key.rfind("/")
+        # a known folder has no file at it nor at any folder above it (claims keep the two apart): no need to look
+        cut = -1 if found is not None or parent == -1 or key[:parent] in folders else key.find("/")
         while found is None and cut != -1:  # a file where this path needs a folder
             found = owners.get(key[:cut])
             cut = key.find("/", cut + 1)
         if found is not None:
             return found
         owners[key] = owner
-        cut = key.rfind("/")
+        cut = parent
         while cut != -1 and key[:cut] not in folders:  # a folder known has its own folders known
             folders[key[:cut]] = owner
             cut = key.rfind("/", 0, cut)

@@ -20,6 +20,7 @@ from sitegen import pool
 from sitegen import render as rendermod
 from sitegen.build import digest
 from sitegen.build.media import Media
+from sitegen.build.kinds import Output
 from sitegen.build.plan import Plan
 from sitegen.build.state import RenderState, is_current
 from sitegen.build.write import Writer, stage_file
@@ -40,12 +41,32 @@ LATER: Any = object()
 CONTENT_KINDS = frozenset({"article", "page", "gallery"})
 
 
+class Contexts:
+    """The template context of each output (``contexts(output)`` → dict): the common values (``common``: the
+    site, the sections, the media), ``page_url`` for HTML pages, the output's own data, and the body of the page
+    it is about. Made when an output's digest or bytes are needed, not for the outputs kept as they are."""
+
+    def __init__(self, common: dict, bodies: "Bodies", kinds: Mapping):
+        self.common, self.bodies, self.kinds = common, bodies, kinds
+
+    def __call__(self, o: Output) -> dict:
+        kind = self.kinds.get(o.kind)
+        context = {"page_url": o.url} if kind is None or kind.html else {}
+        context.update(self.common)
+        context.update(o.data)
+        if o.kind in CONTENT_KINDS:
+            context["body"] = self.bodies.of(context["page"])
+        return context
+
+
 class Renderer:
     """The outputs of one render: each with its template, context and digest; decides which to render, renders
     them (on several processes when there are many) and records the new manifest in ``state``."""
 
-    def __init__(self, state: RenderState, site: Site, env, common: dict, writer: Writer, theme: tuple[str, dict]):
+    def __init__(self, state: RenderState, site: Site, env, contexts: Contexts, writer: Writer,
+                 theme: tuple[str, dict]):
         self.state, self.site, self.env, self.writer = state, site, env, writer
+        common = contexts.common
         self.theme_fp, self.reads_site = theme
         self.config_fp = site.config.slice_fingerprint("render")
         self.digester = digest.Digester(state.card_fp, state.page_fp, (Site, Media))
@@ -54,9 +75,9 @@ class Renderer:
         ok = self.digester.into({k: v for k, v in common.items() if k != "sections"}, parts, [])
         ok = ok and self.digester.into(list(site.pages), parts, [])  # the footer lists static pages
         self.global_digest = "\x1f".join(parts) if ok else None
-        self.common = common
+        self.common, self.contexts = common, contexts
         self._site_digest: str | None = None
-        self.jobs: list[tuple[str, str, dict, str | None, tuple]] = []
+        self.jobs: list[tuple[str, str, Output, str | None, tuple]] = []
         self.files: list[tuple[str, str | None, object]] = []
         manifest, old = state.manifest, state.old
         manifest.theme, manifest.config, manifest.shape = self.theme_fp, self.config_fp, state.shape
@@ -124,25 +145,27 @@ class Renderer:
             self._site_digest = h.hexdigest()
         return self._site_digest
 
-    def add(self, rel: str, template: str, context: dict, deps: tuple[str, ...] = ()) -> None:
-        """One output ``rel`` rendered from ``template`` with ``context``; ``deps`` the sources it shows."""
+    def add(self, o: Output) -> None:
+        """Output ``o``, rendered from its template with its context (:class:`Contexts`) unless it is current."""
+        rel, template = o.path, o.template
         if self.fast:
             before = self.state.old.outputs.get(rel)
             dirty = self.dirty
             if before is not None and before.digest is not None and not (dirty and (
                     self.reads_site.get(template, True) or not dirty.isdisjoint(before.sources))):
-                self.jobs.append((rel, template, context, before.digest, before.sources))
+                self.jobs.append((rel, template, o, before.digest, before.sources))
                 return
         if not self.state.old.outputs:  # a first build: nothing to compare with, digests made by the workers
-            self.jobs.append((rel, template, context, LATER, ()))
+            self.jobs.append((rel, template, o, LATER, ()))
             return
-        self.jobs.append((rel, template, context) + self.digest(template, context))
+        self.jobs.append((rel, template, o) + self.digest(template, o))
 
-    def digest(self, template: str, context: dict) -> tuple[str | None, tuple]:
-        """``(digest, sources)`` of an output: the digest of everything it depends on (``None`` when its context
+    def digest(self, template: str, o: Output) -> tuple[str | None, tuple]:
+        """``(digest, sources)`` of output ``o``: the digest of everything it depends on (``None`` when its context
         holds a value whose content cannot be known) and the pages it shows."""
         found, sources = None, []
         if self.global_digest is not None:
+            context = self.contexts(o)
             parts = [self.global_digest, template]
             if self.reads_site.get(template, True):
                 parts.append(self.site_digest())
@@ -157,7 +180,7 @@ class Renderer:
         state, old, writer = self.state, self.state.old, self.writer
         base = str(writer.out) + "/"
         todo = []
-        for i, (rel, template, context, found, sources) in enumerate(self.jobs):
+        for i, (rel, template, _, found, sources) in enumerate(self.jobs):
             before = old.outputs.get(rel)
             if found is not LATER and is_current(rel, before, found, base):
                 self.keep(rel, before)
@@ -199,19 +222,19 @@ class Renderer:
                 with contextlib.suppress(Exception):  # a template that fails is reported with its line when rendered
                     self.env.get_template(name)
             rendermod.qr_drawings(self.env).remember(load_qr(state.config.cache_dir / QR_CACHE))  # inherited by workers
-        shared = (self.env, self.jobs, writer.out, writer.staging, state.full, self.digest)
+        shared = (self.env, self.jobs, writer.out, writer.staging, (state.full, self.contexts), self.digest)
         drawn: dict = {}
         for i, result in zip(todo, pool.run(render_chunk, todo, jobs=state.jobs, shared=shared)):
             if result[0] == "error":
                 raise TemplateError(result[1], result[2])
-            rel, _, context, found, sources = self.jobs[i]
+            rel, _, o, found, sources = self.jobs[i]
             if found is LATER:
                 found, sources = result[2], result[3]
             writer.adopt(rel, result[1])
             state.manifest.outputs[rel] = manifestmod.Output(found, sources)
             drawn.update(result[4])
             if result[5] is not None and found is not None:
-                state.search_inputs[f"{context['page_url']}\0{found}"] = result[5]
+                state.search_inputs[f"{o.url}\0{found}"] = result[5]
         if many and drawn:
             qr = rendermod.qr_drawings(self.env)
             qr.remember(drawn)
@@ -271,13 +294,13 @@ def render_chunk(indices) -> list:
     ``("ok", staged, [digest, sources,] qr drawings, search input digest)`` or ``("error", message, problems)``."""
     from sitegen import search
 
-    env, jobs, out, staging, full, digest_of = pool.state()
+    env, jobs, out, staging, (full, contexts), digest_of = pool.state()
     made: set = set()
     results = []
     for i in indices:
-        rel, template, context, found, _ = jobs[i]
-        later = digest_of(template, context) if found is LATER else (None, None)
-        ctx = {k: (v.fn() if isinstance(v, digest.Lazy) else v) for k, v in context.items()}
+        rel, template, o, found, _ = jobs[i]
+        later = digest_of(template, o) if found is LATER else (None, None)
+        ctx = {k: (v.fn() if isinstance(v, digest.Lazy) else v) for k, v in contexts(o).items()}
         if isinstance(ctx.get("page"), Page):
             ctx["page"] = full(ctx["page"])
         try:
@@ -332,28 +355,19 @@ class Bodies:
                            lambda: (digest.BodyOf(page), tuple(urls.get(t or "") for t, _, _ in page.links)))
 
 
-def add_outputs(renderer: Renderer, plan: Plan, bodies: Bodies) -> None:
-    """Hand every output of ``plan`` to ``renderer`` with its template context: the common values, ``page_url``
-    for HTML pages, the output's own data, and the body of the page it is about."""
-    common = renderer.common
+def add_outputs(renderer: Renderer, plan: Plan) -> None:
+    """Hand every output of ``plan`` to ``renderer``: those from templates, the feeds, ``robots.txt`` and the
+    sitemap."""
     for o in plan.outputs:
-        if o.template is None:
-            continue
-        kind = plan.kinds.get(o.kind)
-        context = {"page_url": o.url} if kind is None or kind.html else {}
-        context.update(common)
-        context.update(o.data)
-        if o.kind in CONTENT_KINDS:
-            context["body"] = bodies.of(context["page"])
-        renderer.add(o.path, o.template, context, o.deps)
-    add_feeds(renderer, plan, bodies)
-    sitemap = plan.sitemap()
+        if o.template is not None:
+            renderer.add(o)
+    add_feeds(renderer, plan, renderer.contexts.bodies)
     site = renderer.site
 
     def site_files():
         from sitegen import feeds
 
-        return [("robots.txt", feeds.robots(site))] + feeds.sitemaps(site.config, sitemap)
+        return [("robots.txt", feeds.robots(site))] + feeds.sitemaps(site.config, plan.sitemap())
 
     renderer.add_files("robots.txt", renderer.state.shape or "-", site_files)
 
@@ -391,10 +405,11 @@ def render_outputs(plan: Plan, site: Site, writer: Writer, media: Media, state: 
     config = site.config
     sections = {s.slug: s for s in config.categories + config.columns}
     common = {"site": site, "sections": sections, "media": media, "drafts": state.drafts}
-    renderer = Renderer(state, site, env, common, writer, (theme_fp, reads_site))
+    contexts = Contexts(common, Bodies(site, env, media, state), plan.kinds)
+    renderer = Renderer(state, site, env, contexts, writer, (theme_fp, reads_site))
     if renderer.keep_all():
         return state.manifest.count
-    add_outputs(renderer, plan, Bodies(site, env, media, state))
+    add_outputs(renderer, plan)
     state.manifest.count = plan.pages
     renderer.run()
     return plan.pages
