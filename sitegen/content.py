@@ -345,19 +345,17 @@ def _related(articles, by_tag, slugs_of) -> dict:
     from collections import Counter
     from itertools import combinations
 
-    pages = {p.url: p for items in by_tag.values() for p in items}
-    # articles are newest first, then by URL: their index is the (-date, url) order
+    # articles are newest first, then by URL: an article's index is its place in the (-date, url) order, and the
+    # index stands for the article below (integers hash and compare faster than URLs)
     order = {a.url: i for i, a in enumerate(articles)}
-    by_order = [a.url for a in articles]
     big = len(articles) + 1
-    keys = {url: order[url] for url in pages}
-    ordered = {t: sorted((p.url for p in items), key=keys.__getitem__) for t, items in by_tag.items()}
-    members = {t: set(urls) for t, urls in ordered.items()}
+    ordered = {t: sorted(order[p.url] for p in items) for t, items in by_tag.items()}
+    members = {t: set(ixs) for t, ixs in ordered.items()}
     common: dict[tuple[str, str], set] = {}  # each pair of tags intersected once, not once per article
     related = {}
-    for a in articles:
-        tags = list(slugs_of[a.url])
-        best: list[str] = []
+    for me, a in enumerate(articles):
+        tags = slugs_of[a.url]
+        best: list[int] = []
         # an article in s of the tags lies in s*(s-1)/2 pairwise intersections: that count orders like s
         pairs: Counter = Counter()
         for t1, t2 in combinations(tags[:RELATED_TAGS], 2):
@@ -366,19 +364,19 @@ def _related(articles, by_tag, slugs_of) -> dict:
             if shared is None:
                 shared = common[pair] = members[t1] & members[t2]
             pairs.update(shared)
-        pairs.pop(a.url, None)
+        pairs.pop(me, None)
         if pairs:  # most shared pairs first, then newest: one integer per candidate, the five smallest
-            best = [by_order[k % big] for k in heapq.nsmallest(5, [order[u] - n * big for u, n in pairs.items()])]
+            best = [k % big for k in heapq.nsmallest(5, [i - n * big for i, n in pairs.items()])]
         if len(best) < 5 and tags:
             chosen = set(best)
-            chosen.add(a.url)
-            for url in heapq.merge(*(ordered[t] for t in tags), key=keys.__getitem__):
-                if url not in chosen:
-                    chosen.add(url)
-                    best.append(url)
+            chosen.add(me)
+            for i in heapq.merge(*(ordered[t] for t in tags)):
+                if i not in chosen:
+                    chosen.add(i)
+                    best.append(i)
                     if len(best) == 5:
                         break
-        related[a.url] = tuple(pages[u] for u in best)
+        related[a.url] = tuple(articles[i] for i in best)
     return related
 
 
