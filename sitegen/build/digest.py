@@ -104,13 +104,21 @@ class Digester:
         self.whole = whole or fp
         self.opaque = opaque
         self._memo: dict[int, tuple[object, str | None]] = {}
+        self._cards: dict[str, str] = {}  # source → "P" + fp(page): a page is listed by ~12 outputs
+
+    def card(self, page: Page) -> str:
+        """``"P"`` + ``fp(page)``, memoised by source for the life of this digester (a build)."""
+        text = self._cards.get(page.source)
+        if text is None:
+            text = self._cards[page.source] = "P" + self.fp(page)
+        return text
 
     def into(self, value, parts: list, sources: list) -> bool:
         """Append ``value``'s text to ``parts`` (pages by fingerprint, their sources to ``sources``); False when
         the value has a type whose content cannot be known (the output is then always rendered)."""
         t = type(value)
         if t is Page:
-            parts.append("P" + self.fp(value))
+            parts.append(self.card(value))
             sources.append(value.source)
         elif t in _PLAIN:
             parts.append(repr(value))
@@ -129,23 +137,33 @@ class Digester:
 
     def _sequence(self, value, parts: list, sources: list) -> bool:
         parts.append("[")
-        fp, append = self.fp, parts.append
+        cards, append = self._cards, parts.append
         for v in value:
-            if type(v) is Page:
-                append("P" + fp(v))
+            t = type(v)
+            if t is Page:
+                append(cards.get(v.source) or self.card(v))
                 sources.append(v.source)
+            elif t is str:  # a pager's list of page URLs: 100 pages of a listing hold 100 each
+                append(repr(v))
             elif not self.into(v, parts, sources):
                 return False
         append("]")
         return True
 
     def _mapping(self, value, parts: list, sources: list) -> bool:
-        parts.append("{")
+        append = parts.append
+        append("{")
         for k, v in value.items():
-            parts.append(repr(k))
-            if not self.into(v, parts, sources):
+            append(repr(k))
+            t = type(v)
+            if t is Page:
+                append(self.card(v))
+                sources.append(v.source)
+            elif t is str or v is None:
+                append(repr(v))
+            elif not self.into(v, parts, sources):
                 return False
-        parts.append("}")
+        append("}")
         return True
 
     def _other(self, value, parts: list, sources: list) -> bool:
