@@ -16,6 +16,7 @@ import pytest
 
 from sitegen import build as buildmod
 from sitegen.build import plan as planmod
+from sitegen.build import render as build_render
 from sitegen.build.render import QR_CACHE, SEARCH_DIR
 from sitegen.build.write import output_path
 from sitegen import cache as cachemod
@@ -260,6 +261,7 @@ def test_qr_codes_are_drawn_once(site, tmp_path, monkeypatch):
 
     root, out = site
     monkeypatch.setattr(pool, "THRESHOLD", 0)  # "many pages": the cache is read, in this process (jobs=1)
+    monkeypatch.setattr(build_render, "QR_BATCH", 1)
     encoded = []
     real = render.qr_path
     monkeypatch.setattr(render, "qr_path", lambda url: encoded.append(url) or real(url))
@@ -274,6 +276,24 @@ def test_qr_codes_are_drawn_once(site, tmp_path, monkeypatch):
             assert_same_as_clean(root, out, tmp_path)
             cachemod.write(cache, "qr", ("0.0-another-segno", drawings))
     assert_same_as_clean(root, out, tmp_path)
+
+
+def test_a_small_rebuild_draws_its_qr_codes_without_the_cache(site, tmp_path):
+    """Below QR_BATCH pages to render, the few QR codes needed are drawn afresh: the cache (25 MB at 10,000
+    articles) is neither read nor written."""
+    root, out = site
+
+    def cache_state():
+        cache = root / ".sitegen-cache" / QR_CACHE
+        return (cache.stat().st_mtime_ns, cache.stat().st_ino) if cache.exists() else None
+
+    before = cache_state()
+    page = root / "content" / "news" / "a07.md"
+    page.write_text(page.read_text("utf-8").replace("测试文章第7号", "第七号改过"), "utf-8")
+    report = run(root, out)
+    assert 0 < report.rendered < build_render.QR_BATCH
+    assert cache_state() == before
+    assert_same_as_clean(root, out, tmp_path)  # the edited page's QR code included
 
 
 def test_site_yaml_edit_rebuilds_what_depends_on_it(site, tmp_path):

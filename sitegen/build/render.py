@@ -35,6 +35,10 @@ QR_CACHE = "qr.cache"
 """The QR drawings of the pages' URLs (:func:`sitegen.render.qr_path`), under the cache folder: a render of
 every article (a template or ``site.yaml`` edit) then encodes none of them again (1.5 ms each)."""
 
+QR_BATCH = 200
+"""Pages to render from which the build reads and writes :data:`QR_CACHE` (about 25 MB at 10,000 articles:
+reading and writing it costs what drawing some 200 codes does); fewer are drawn afresh."""
+
 LATER: Any = object()
 """The digest of a job whose digest the worker rendering it computes (a first build: nothing to skip)."""
 
@@ -221,7 +225,9 @@ class Renderer:
             for name in self.env.list_templates():
                 with contextlib.suppress(Exception):  # a template that fails is reported with its line when rendered
                     self.env.get_template(name)
-            rendermod.qr_drawings(self.env).remember(load_qr(state.config.cache_dir / QR_CACHE))  # inherited by workers
+        pages = sum(1 for i in todo if self.jobs[i][2].kind in CONTENT_KINDS)
+        if pages >= QR_BATCH:  # inherited by the workers
+            rendermod.qr_drawings(self.env).remember(load_qr(state.config.cache_dir / QR_CACHE))
         shared = (self.env, self.jobs, writer.out, writer.staging, (state.full, self.contexts), self.digest)
         drawn: dict = {}
         for i, result in zip(todo, pool.run(render_chunk, todo, jobs=state.jobs, shared=shared)):
@@ -235,7 +241,7 @@ class Renderer:
             drawn.update(result[4])
             if result[5] is not None and found is not None:
                 state.search_inputs[f"{o.url}\0{found}"] = result[5]
-        if many and drawn:
+        if pages >= QR_BATCH and drawn:
             qr = rendermod.qr_drawings(self.env)
             qr.remember(drawn)
             save_qr(state.config.cache_dir / QR_CACHE, qr.drawn,

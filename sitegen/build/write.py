@@ -132,8 +132,8 @@ def recover(out: Path) -> bool:
 
 
 def _inside(rel: str) -> bool:
-    return isinstance(rel, str) and bool(rel) and not rel.startswith("/") and ".." not in rel.split("/") \
-        and "\\" not in rel
+    return isinstance(rel, str) and bool(rel) and not rel.startswith("/") and "\\" not in rel \
+        and (".." not in rel or ".." not in rel.split("/"))  # split only the rare path with two dots in it
 
 
 class Writer:
