@@ -700,3 +700,22 @@ def test_body_packs_are_compacted_into_new_entries(tmp_path):
     assert [reader.read(moved[f"content/a{n}.md"].body) for n in range(30)] == [
         (f"<p>第{n}篇</p>", f"第{n}篇") for n in range(30)]
     assert not any((tmp_path / "bodies" / name).exists() for name in packs)
+
+
+def test_an_added_article_remakes_only_the_feeds_of_its_scopes(site, tmp_path):
+    """A new article changes the site's feed and its category's (and column's) feeds; the other categories' feeds
+    are not made again. A feed is made again when a page linked from one of its articles moves."""
+    root, out = site
+    feeds_of = {o.path: dict(o.data).get("section") for o in planmod.plan(site_pages(root)).of_kind("feed")
+                if o.path.endswith("feed.xml")}
+    (root / "content" / "news" / "a30.md").write_text(article(30).replace("2026-07-04", "2026-12-01"), "utf-8")
+    remade = {rel for rel, _ in run(root, out, explain=True).explained if rel in feeds_of}
+    mine = {rel for rel, s in feeds_of.items() if s is None or s.name == CATEGORIES[0]}  # a30: no column
+    assert remade == mine and len(feeds_of) > len(mine)
+    assert_same_as_clean(root, out, tmp_path)
+    # a05 (维权服务) links to a04 (基层动态): a04 moving remakes 维权服务's feed too
+    a04 = root / "content" / "news" / "a04.md"
+    a04.write_text(a04.read_text("utf-8").replace("title:", "slug: moved-a04\ntitle:", 1), "utf-8")
+    remade = {rel for rel, _ in run(root, out, explain=True).explained if rel in feeds_of}
+    assert any(feeds_of[rel] is not None and feeds_of[rel].name == CATEGORIES[5 % 3] for rel in remade)
+    assert_same_as_clean(root, out, tmp_path)

@@ -379,14 +379,15 @@ def add_outputs(renderer: Renderer, plan: Plan) -> None:
 
 
 def add_feeds(renderer: Renderer, plan: Plan, bodies: Bodies) -> None:
-    """Each feed scope's RSS and Atom files, made again only when one of its newest ``feeds_limit`` articles
-    changed (or the site's shape). Each feed is given only its newest articles, picked as
+    """Each feed scope's RSS and Atom files, made again only when its section, one of its newest ``feeds_limit``
+    articles or the URL of a page one of them links to changed (adding an article to one category leaves the
+    other categories' feeds alone). Each feed is given only its newest articles, picked as
     :func:`sitegen.feeds.feed` picks them (newest ``(date, url)`` first), and the published photos (enclosures and
     the front-matter photos of photo stories)."""
     from sitegen import feeds
 
     site, state = renderer.site, renderer.state
-    shape, fps, limit = state.shape or "-", state.manifest.pages, site.config.feeds_limit
+    fps, limit, urls = state.manifest.pages, site.config.feeds_limit, bodies.urls
     scopes = {(s.slug if s else None): pages for s, _, pages in feeds.feed_scopes(site)}
     for o in plan.of_kind("feed"):
         if not o.path.endswith("feed.xml"):
@@ -400,7 +401,8 @@ def add_feeds(renderer: Renderer, plan: Plan, bodies: Bodies) -> None:
             return [(folder + name, feeds.feed(site, section, kind, newest, bodies.resolve, bodies.media))
                     for name, kind in (("feed.xml", "rss"), ("atom.xml", "atom"))]
 
-        renderer.add_files(o.path, shape + "".join(fps[p.source] for p in newest), make)
+        shown = "".join(fps[p.source] + repr([urls.get(t or "") for t, _, _ in p.links]) for p in newest)
+        renderer.add_files(o.path, repr(section) + shown, make)
 
 
 def render_outputs(plan: Plan, site: Site, writer: Writer, media: Media, state: RenderState, env_theme) -> int:
