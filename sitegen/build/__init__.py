@@ -51,8 +51,7 @@ def build(config: Config, options: BuildOptions = BuildOptions(), changed: Itera
     run.looked, run.scanned = looked, scanned  # the look began before that scan (sitegen.racy)
     write_status(config, BuildReport(False, run.out), options)  # a build that dies midway never vouches for output/
     try:
-        run.stage("sources", run.load_sources, changed)
-        gc.freeze()  # the caches just loaded live as long as the build: automatic collections need not walk them
+        run.stage("sources", run.load_sources, changed)  # each stage ends with gc.freeze (Run.stage)
         run.stage("parse", run.parse)
         run.stage("theme", run.theme)
         run.stage("assemble", run.assemble)
