@@ -9,6 +9,8 @@ Layout (``config.cache_dir``, kept between CI runs, never published)::
     manifests/<out-hash>.cache  per output folder: the digest of everything each output depends on
                                 (see :class:`OutputManifest`)
     site.cache                  the assembled indexes of the last site shape (see :class:`SiteIndex`)
+    checks.cache                the plan's gate and clash results, by a digest of what they read
+                                (sitegen.build.plan.checked)
     *.journal                   beside pages.cache and a manifest: the changes since that file was last
                                 written whole (see :func:`write_journaled`)
     search/                     the digest of what the search index read of each article (sitegen.search)

@@ -104,6 +104,35 @@ def test_alias_clashes_are_reported_at_the_alias_entry_and_drop_only_the_alias(t
     assert "/jia/" in (out / "old/1.html").read_text("utf-8")
 
 
+def test_checks_remembered_from_the_last_build_say_the_same_and_follow_every_line_move(tmp_path, monkeypatch):
+    """The gate and clash results are kept between builds by what they read: a build that changes nothing they
+    read reports the same problems (a preview too); a moved ``slug:`` or alias line moves the problem with it."""
+    a = article("甲", "2026-01-05 09:00", "正文。", extra="slug: jia\naliases:\n  - /old/1.html\n")
+    b = article("乙", "2026-01-06 09:00", "正文。", extra="slug: yi\naliases:\n  - /x/\n  - /OLD/1.html\n")
+    d = article("丁", "2026-01-08 09:00", "正文。", extra="slug: jia\n")
+    root = make_site(tmp_path / "s", {"content/2026/01/a.md": a, "content/2026/01/b.md": b,
+                                      "content/2026/01/c.md": article("丙", "2026-01-07 09:00", "正文。"),
+                                      "content/2026/01/d.md": d})
+    first = lines(build_site(root))
+    assert [line.split(": ")[:2] for line in first] == [["content/2026/01/b.md:8", "E401"],  # the plan's check
+                                                        ["content/2026/01/d.md:5", "E401"]]  # admitting pages
+    assert (root / ".sitegen-cache" / "checks.cache").is_file()
+    c = root / "content/2026/01/c.md"
+    c.write_text(c.read_text("utf-8").replace("正文。", "正文改了。"), "utf-8")
+    gated = []
+    real_gate = planmod.gate
+    monkeypatch.setattr(planmod, "gate", lambda url: gated.append(url) or real_gate(url))
+    assert lines(build_site(root)) == first
+    assert gated == []  # remembered, not checked again
+    (root / "content/2026/01/b.md").write_text(b.replace("slug: yi", "author: 某人\nslug: yi"), "utf-8")
+    (root / "content/2026/01/d.md").write_text(d.replace("slug: jia", "author: 某人\nslug: jia"), "utf-8")
+    moved = lines(build_site(root))
+    assert gated
+    assert [line.split(":")[1] for line in moved] == [str(int(line.split(":")[1]) + 1) for line in first]
+    (root / ".sitegen-cache" / "checks.cache").write_bytes(b"not a cache")
+    assert lines(build_site(root)) == moved
+
+
 def test_gate_refuses_paths_that_leave_or_confuse_the_output_folder():
     assert planmod.gate("/a/b/") is None and planmod.gate("/system/000123.shtml") is None
     for bad in ("/../../x/", "/a/../b/", "/a?id=1", "/a#b", "/a\\b/", "/a\u202eb/", "/a\x01/", "a/",

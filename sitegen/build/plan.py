@@ -16,6 +16,7 @@ A page whose own URL fails is left out before the site is assembled (:func:`admi
 an alias that fails is left out alone. In a non-strict build everything else is built."""
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -108,32 +109,55 @@ class Claims:
         return None
 
 
-def admit(pages: Iterable[Page], config: Config, kinds: Iterable[Kind] | None = None) -> tuple[list[Page], list[Problem]]:
+def checked(memo: dict | None, name: str, items: Iterable[str], check) -> tuple[frozenset, tuple[Problem, ...]]:
+    """``check()`` → ``(dropped, problems)``, or the result ``memo`` (the last build's, kept by the caller) holds
+    under ``name`` for the same ``items`` (the text of everything the check reads); stores the result in
+    ``memo``. The gate and the clash checks of 23,000 outputs cost more than digesting their text."""
+    key = hashlib.blake2b("\x1f".join(items).encode(), digest_size=16).hexdigest()
+    known = memo.get(name) if memo is not None else None
+    if known is not None and known[0] == key:
+        return known[1], known[2]
+    dropped, problems = check()
+    result = (frozenset(dropped), tuple(problems))
+    if memo is not None:
+        memo[name] = (key,) + result
+    return result
+
+
+def admit(pages: Iterable[Page], config: Config, kinds: Iterable[Kind] | None = None,
+          memo: dict | None = None) -> tuple[list[Page], list[Problem]]:
     """The pages whose own URL passes :func:`gate` and clashes with no generated page and no earlier page (in
     source order), and a problem for each page left out (E402 for the gate, E401 for a clash, at the ``slug:``
-    line or line 1)."""
+    line or line 1). ``memo``: see :func:`checked`."""
     taken = reserved(config, kinds)
-    claims = Claims()
-    for path, label in taken.items():
-        claims.claim(path, ("site.yaml", label))
-    kept, problems = [], []
-    for p in sorted(pages, key=lambda p: p.source):
-        where = page_origin(p)
-        why = gate(p.url)
-        if why:
-            hint = "请把 slug 改短或改为拼音、英文" if p.slug_line else "请在 front matter 中写一个简短的 slug"
-            problems.append(Problem(where, "E402", f"网址 {p.url} 无法使用：{why}", hint))
-            continue
-        first = claims.claim(output_path(p.url), (p.source, ""))
-        if first is not None:
-            source, label = first
-            generated = source == "site.yaml"
-            other = label if generated else f" {source} "
-            hint = "请修改 slug（或文件名），换一个网址" if generated else "请修改其中一篇的 slug"
-            problems.append(_clash(where, p.url, other, hint))
-            continue
-        kept.append(p)
-    return kept, problems
+    ordered = sorted(pages, key=lambda p: p.source)
+
+    def check():
+        claims = Claims()
+        for path, label in taken.items():
+            claims.claim(path, ("site.yaml", label))
+        dropped, problems = set(), []
+        for p in ordered:
+            why = gate(p.url)
+            if why:
+                hint = "请把 slug 改短或改为拼音、英文" if p.slug_line else "请在 front matter 中写一个简短的 slug"
+                problems.append(Problem(page_origin(p), "E402", f"网址 {p.url} 无法使用：{why}", hint))
+                dropped.add(p.source)
+                continue
+            first = claims.claim(output_path(p.url), (p.source, ""))
+            if first is not None:
+                source, label = first
+                generated = source == "site.yaml"
+                other = label if generated else f" {source} "
+                hint = "请修改 slug（或文件名），换一个网址" if generated else "请修改其中一篇的 slug"
+                problems.append(_clash(page_origin(p), p.url, other, hint))
+                dropped.add(p.source)
+        return dropped, problems
+
+    items = [f"{path}\x1e{label}" for path, label in taken.items()]
+    items += [f"{p.source}\x1e{p.url}\x1e{p.slug_line}" for p in ordered]
+    dropped, problems = checked(memo, "admit", items, check)
+    return [p for p in ordered if p.source not in dropped], list(problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,16 +196,25 @@ def _label(kinds: Mapping[str, Kind], o: Output) -> str:
     return kind.label if kind else o.kind
 
 
-def plan(site: Site, kinds: Iterable[Kind] | None = None) -> Plan:
+def plan(site: Site, kinds: Iterable[Kind] | None = None, memo: dict | None = None) -> Plan:
     """Every output of ``site``: generated ones first, then pages, then aliases (so content never displaces a
     generated page and an alias never displaces a page), each checked by :func:`gate` and for clashes. Outputs
     that fail are left out with a problem at their origin; the plan keeps table order. ``kinds`` defaults to
-    :data:`sitegen.build.kinds.KINDS` as it is when called."""
+    :data:`sitegen.build.kinds.KINDS` as it is when called; ``memo``: see :func:`checked`."""
     kinds = tuple(kinds if kinds is not None else kindsmod.KINDS)
     table = {k.name: k for k in kinds}
     for name in ("article", "page", "gallery"):
         table.setdefault(name, table.get("content"))
     listed = [(k, o) for k in kinds for o in k.outputs(site)]
+    items = [f"{name}\x1e{getattr(k, 'label', '')}" for name, k in table.items()]
+    items += [f"{k.name}\x1e{o.kind}\x1e{o.url}\x1e{o.path}\x1e{o.origin.path}\x1e{o.origin.line}" for k, o in listed]
+    dropped, problems = checked(memo, "plan", items, lambda: _check(listed, table))
+    outputs = tuple(o for i, (_, o) in enumerate(listed) if i not in dropped)
+    return Plan(outputs, problems, table)
+
+
+def _check(listed: list[tuple[Kind, Output]], table: Mapping[str, Kind]) -> tuple[set[int], list[Problem]]:
+    """The positions in ``listed`` of the outputs the gate or a clash leaves out, and their problems."""
     def claim_order(i: int) -> tuple:  # generated pages, then pages, then aliases; content in source order
         kind, o = listed[i]
         if kind.name == "redirect":
@@ -206,8 +239,7 @@ def plan(site: Site, kinds: Iterable[Kind] | None = None) -> Plan:
                 o.kind, "请修改 slug（或文件名），换一个网址")
             problems.append(_clash(o.origin, o.url, f"“{_label(table, first)}”（{first.url}）", hint))
             continue
-    outputs = tuple(o for i, (_, o) in enumerate(listed) if i not in dropped)
-    return Plan(outputs, tuple(problems), table)
+    return dropped, problems
 
 
 def _gate_hint(o: Output) -> str:

@@ -2,6 +2,7 @@
 reads what the earlier ones left on the run and adds its own result; nothing flows backwards."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import logging
@@ -32,6 +33,9 @@ from sitegen.errors import Problems
 
 log = logging.getLogger(__name__)
 
+CHECKS = "checks.cache"
+"""The plan's gate and clash results of the last build, by a digest of what they read (in the cache folder)."""
+
 
 class Run:
     """One build in progress: the config, the options, the preview ``session`` if any, the problems found, the
@@ -48,6 +52,8 @@ class Run:
         self.parsed = 0
         self.resumed = False
         self.upcoming = None
+        self.checks: dict = {}  # the plan's gate and clash results by what they read (planmod.checked)
+        self.checks_before: dict = {}
         self.looked = racy.clock_ns()  # before any stat this build takes; build() may set an earlier moment
         self.scanned = None  # the content files, when build() scanned them already
 
@@ -137,7 +143,8 @@ class Run:
     def assemble(self) -> None:
         """assemble: the pages whose URLs the plan admits, and the site's indexes (from the cache when the site's
         shape is unchanged)."""
-        admitted, problems = planmod.admit(self.pages, self.config)
+        self.checks = self.known_checks()
+        admitted, problems = planmod.admit(self.pages, self.config, memo=self.checks)
         self.problems.extend(problems)
         entries = {e.page.source: e for e in self.entries if e.page}
         shape = assemblemod.site_shape(admitted, entries, self.config)
@@ -149,9 +156,20 @@ class Run:
         self.problems.extend(problems)
         self.state.shape = shape
 
+    def known_checks(self) -> dict:
+        """The last build's plan checks (:func:`sitegen.build.plan.checked`): the preview session's, else
+        :data:`CHECKS` in the cache folder (an unusable one is ignored)."""
+        if self.session is not None:
+            return self.session.checks
+        data = cachemod.read(self.config.cache_dir / CHECKS, "checks")
+        if isinstance(data, dict):
+            self.checks_before = {name: v for name, v in data.items() if isinstance(v, tuple) and len(v) == 3
+                                  and isinstance(v[1], frozenset) and isinstance(v[2], tuple)}
+        return dict(self.checks_before)
+
     def plan(self) -> None:
         """plan: every output of the site, once, gated and checked for clashes."""
-        self.planned = planmod.plan(self.site)
+        self.planned = planmod.plan(self.site, memo=self.checks)
         self.problems.extend(self.planned.problems)
 
     def images(self) -> None:
@@ -202,6 +220,9 @@ class Run:
             session.pending = lambda: save_caches(config, self.pages_cache, (state.manifest, old), out)
         else:
             save_caches(config, self.pages_cache, (state.manifest, self.old_manifest), out)
+            if self.checks != self.checks_before:
+                with contextlib.suppress(OSError):  # the next build checks again
+                    cachemod.write(config.cache_dir / CHECKS, "checks", self.checks)
 
     def fail(self) -> BuildReport:
         """End a ``--strict`` build with errors before anything is written."""

@@ -20,14 +20,15 @@ log = logging.getLogger(__name__)
 
 class Session:
     """What a long-running process (the preview server) keeps between its builds: the page cache, the file list of
-    the last scan, the output manifests, the assembled indexes, the compiled template environment and the theme
-    facts, and the cache writing left for :meth:`flush`. Not thread-safe: one build at a time."""
+    the last scan, the output manifests, the assembled indexes, the plan's check results, the compiled template
+    environment and the theme facts, and the cache writing left for :meth:`flush`. Not thread-safe: one build at a time."""
 
     def __init__(self):
         self.pages_cache: cachemod.PageCache | None = None
         self.sources: list[Source] | None = None
         self.root: Path | None = None
         self.manifests: dict[Path, manifestmod.OutputManifest] = {}
+        self.checks: dict = {}
         self.site_index: tuple[str, tuple] | None = None
         self.envs: dict[tuple, object] = {}
         self.theme_facts: dict[str, tuple] = {}
