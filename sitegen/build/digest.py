@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from datetime import datetime
+from functools import lru_cache
 from typing import Callable
 
 from sitegen.content import Page
@@ -63,7 +64,12 @@ def fingerprint(card: str, sha: str, exists: tuple, image_shas: str) -> str:
 def with_sections(fp: str, sections: tuple) -> str:
     """``fp`` (a page fingerprint) whose card half also covers ``sections``, the page's category and column
     (:class:`sitegen.config.Section` values or None) as ``site.yaml`` describes them now."""
-    return _blake(fp[:CARD] + repr(sections)) + fp[CARD:]
+    return _blake(fp[:CARD] + _sections_text(sections)) + fp[CARD:]
+
+
+@lru_cache(maxsize=1024)
+def _sections_text(sections: tuple) -> str:  # a site has a few dozen (category, column) pairs, 10,000 pages
+    return repr(sections)
 
 
 class Lazy:

@@ -418,6 +418,6 @@ def render_outputs(plan: Plan, site: Site, writer: Writer, media: Media, state: 
     if renderer.keep_all():
         return state.manifest.count
     add_outputs(renderer, plan)
-    state.manifest.count = plan.pages
+    state.manifest.count = pages = plan.pages
     renderer.run()
-    return plan.pages
+    return pages
