@@ -102,27 +102,32 @@ def family(n: int, units: np.ndarray, where: np.ndarray, place: np.ndarray, titl
     """The n-grams of length ``n`` (1-3) of the texts :func:`units_of` made ``units, where, place`` of, their
     records sorted by key and each record's entries by article; ``title_len`` holds each article's title length in
     code units (int64, one more element than articles)."""
-    ok = np.ones(len(where), dtype=bool)
-    for k in range(1, n):
-        ok &= units[where + k] != 0
+    ok = units[where + 1] != 0 if n > 1 else slice(None)
+    if n == 3:
+        ok &= units[where + 2] != 0
     at = where[ok]
-    key = units[at].astype(np.uint64) << np.uint64(32)
-    for k in range(1, n):
-        key |= units[at + k].astype(np.uint64) << np.uint64(32 - 16 * k)
-    doc, rel = place[0][ok], place[1][ok]
-    order = np.argsort(key, kind="stable")  # keeps article and position order within a key
-    key, doc, rel = key[order], doc[order], rel[order]
-    new_entry = np.ones(len(key), dtype=bool)
-    new_entry[1:] = (key[1:] != key[:-1]) | (doc[1:] != doc[:-1])
+    cols = [units[at + k] for k in range(n)]
+    order = np.argsort(cols[-1], kind="stable")  # radix sorts, one per code unit: keep article and position order
+    for col in reversed(cols[:-1]):
+        order = order[np.argsort(col[order], kind="stable")]
+    cols = [col[order] for col in cols]
+    doc, rel = place[0][ok][order], place[1][ok][order]
+    new_entry = np.ones(len(order), dtype=bool)
+    new_rec = np.zeros(len(order), dtype=bool)
+    for col in cols:
+        new_rec[1:] |= col[1:] != col[:-1]
+    new_rec[0] = True
+    new_entry[1:] = new_rec[1:] | (doc[1:] != doc[:-1])
     entry_start = np.flatnonzero(new_entry)
-    counts = np.diff(np.append(entry_start, len(key)))
-    titled = np.maximum.reduceat((rel + n <= title_len[doc]).astype(np.uint8), entry_start) if len(key) else \
+    counts = np.diff(np.append(entry_start, len(order)))
+    titled = np.maximum.reduceat((rel + n <= title_len[doc]).astype(np.uint8), entry_start) if len(order) else \
         np.zeros(0, np.uint8)
-    ekey = key[entry_start]
-    new_rec = np.ones(len(ekey), dtype=bool)
-    new_rec[1:] = ekey[1:] != ekey[:-1]
-    first = np.append(np.flatnonzero(new_rec), len(ekey))
-    return Family(ekey[first[:-1]], first, doc[entry_start], counts, titled, rel if n == 3 else None)
+    rec_at = np.flatnonzero(new_rec)
+    key = cols[0][rec_at].astype(np.uint64) << np.uint64(32)
+    for k in range(1, n):
+        key |= cols[k][rec_at].astype(np.uint64) << np.uint64(32 - 16 * k)
+    first = np.append(np.searchsorted(entry_start, rec_at), len(entry_start))
+    return Family(key, first, doc[entry_start], counts, titled, rel if n == 3 else None)
 
 
 def segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
