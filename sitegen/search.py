@@ -155,12 +155,22 @@ def _output_rel(url: str) -> str:
 class Inputs:
     """What :func:`input_keys` found of the blocks' input: ``keys`` (``{block: key}``), ``digests`` (``{block: each
     article's essentials digest, in block order}``), ``read`` (``{URL: essentials}`` of the pages it read on the
-    way) and the ``salt`` the keys were made with."""
+    way) and the ``salt`` the keys were made with; ``texts`` (``{URL: text}``, :func:`text_of`) holds texts
+    extracted elsewhere (by the processes that rendered the pages), which :func:`index` uses as they are."""
 
     salt: str
     keys: dict[str, str] = field(default_factory=dict)
     digests: dict[str, list[str]] = field(default_factory=dict)
     read: dict[str, bytes] = field(default_factory=dict)
+    texts: Mapping[str, str] = field(default_factory=dict)
+
+    def text(self, writer: _Writer, url: str) -> str:
+        """The indexed text (:func:`text_of`) of the article at ``url`` as this build leaves its page."""
+        known = self.texts.get(url)
+        if known is not None:
+            return known
+        essential = self.read[url] if url in self.read else essentials(_final_bytes(writer, _output_rel(url)))
+        return text_of(essential)
 
 
 def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]],
@@ -211,10 +221,10 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
     return found
 
 
-def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, bytes]):
+def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, str]):
     """The :class:`sitegen.searchindex.Doc` of each page in ``pages`` (same order) from ``texts``
-    (``{URL: essentials}``): URL, title, date (``YYYY-MM-DD``), category and column names from the page, text from
-    what the page shows."""
+    (``{URL: text}``, :func:`text_of` of the page's :func:`essentials`): URL, title, date (``YYYY-MM-DD``),
+    category and column names from the page, text from what the page shows."""
     from sitegen.searchindex import Doc
 
     config = site.config
@@ -223,7 +233,7 @@ def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, bytes]):
         cat = config.category(page.category) if page.category else None
         col = config.column(page.column) if page.column else None
         docs.append(Doc(page.url, page.title, page.date.strftime("%Y-%m-%d"), cat.name if cat else "",
-                        col.name if col else "", text_of(texts[page.url])))
+                        col.name if col else "", texts[page.url]))
     return docs
 
 
@@ -272,10 +282,7 @@ def _patch(site: Site, writer: _Writer, name: str, pages: Sequence[Page], inputs
     changed = _changed(site, name, pages, inputs, present)
     if changed is None:
         return None
-    texts = {}
-    for i in changed:
-        url = pages[i].url
-        texts[url] = inputs.read[url] if url in inputs.read else essentials(_final_bytes(writer, _output_rel(url)))
+    texts = {pages[i].url: inputs.text(writer, pages[i].url) for i in changed}
     docs = documents(site, [pages[i] for i in changed], texts)
     folder = writer.out / shard_folder(name)
     try:
@@ -300,7 +307,7 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
     """Build the blocks ``groups`` of the index (``{"b<first>": articles, oldest first}``, default: all of
     :func:`shards`) from the articles as rendered by this build and stage their files through ``writer`` under
     :func:`shard_folder`. ``inputs`` (from :func:`input_keys`; None: every block indexed whole, versions digested
-    from the files) supplies the essentials already extracted, each block's key (its ``index.json`` version) and
+    from the files) supplies the texts already extracted, each block's key (its ``index.json`` version) and
     its articles' digests; ``present`` the key of each block's files now in the output folder (``{name: key}``,
     from the build's manifest): a block whose state in the cache says which of its articles changed since is
     corrected in place when few did (:data:`PATCH_LIMIT`), else indexed whole, in this process, with NumPy,
@@ -309,6 +316,7 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
     from sitegen import searchindex
 
     groups = shards(site) if groups is None else groups
+    source = inputs or Inputs("")
     made: dict[str, list[str]] = {}
     for name, pages in groups.items():
         folder = shard_folder(name)
@@ -316,10 +324,7 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
         if files is not None:
             log.info("站内搜索索引 %s：就地更新，%d 个文件", name, len(files))
         else:
-            texts = dict(inputs.read) if inputs else {}
-            for page in pages:
-                if page.url not in texts:
-                    texts[page.url] = essentials(_final_bytes(writer, _output_rel(page.url)))
+            texts = {p.url: source.text(writer, p.url) for p in pages}
             files = searchindex.build(documents(site, pages, texts), first=int(name[1:]),
                                       version=inputs.keys[name] if inputs else None)
             log.info("站内搜索索引 %s：%d 篇文章，%d 个文件", name, len(pages), len(files))

@@ -99,6 +99,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     # the shard's input is the same, its bundle stays
     inputs = search.input_keys(site, writer, {name: groups[name] for name in pending}, output_digest, salt,
                                state.search_inputs)
+    inputs.texts = state.search_texts  # extracted by the processes that rendered the pages
     keys, stale, present = inputs.keys, {}, {}
     for name, (rel, found, before) in pending.items():
         if before is not None and before.sources[:1] == (keys[name],):
