@@ -18,8 +18,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from sitegen.searchindex import (Doc, block_meta, deltas, doc_file, doc_table, family, fnv1a, index_json, normalize,
-                                 segments, title_length, unit_rows, units_of)
+from sitegen.searchindex import (Doc, block_meta, deflate_positions, deltas, doc_file, doc_table, family, fnv1a,
+                                 index_json, normalize, segments, title_length, unit_rows, units_of)
 
 _TITLE = np.uint64(1 << 31)
 
@@ -140,7 +140,7 @@ def _docs_bin(raw: bytes, meta: dict, changed: Mapping[int, Doc]) -> tuple[bytes
     return doc_table(length, tlen, cats, cols), int(length.sum()), (cats, cols)
 
 
-def patch(old: Callable[[str], bytes], changed: Mapping[int, Doc], *, version: str, level: int = 3,
+def patch(old: Callable[[str], bytes], changed: Mapping[int, Doc], *, version: str, level: int = 1,
           fast: int = 1) -> dict[str, bytes] | None:
     """The files of a block that change when its articles ``changed`` (``{number in the block: new Doc}``) are
     corrected, as ``{path relative to the block's folder: bytes}`` (always ``index.json``), made from ``old(path)``,
@@ -174,7 +174,7 @@ def patch(old: Callable[[str], bytes], changed: Mapping[int, Doc], *, version: s
         e = _join([e.take(~np.isin(e.doc, gone)), fresh.take(fresh_shard == s)])
         s_raw, p_raw = encode_shard(e)
         files[f"s/{s}.bin"] = zlib.compress(s_raw, level)
-        files[f"p/{s}.bin"] = zlib.compress(p_raw, fast)
+        files[f"p/{s}.bin"] = deflate_positions(p_raw)
     files["docs.bin"] = zlib.compress(raw_docs, level)
     for i, doc in changed.items():
         files[f"d/{i}.bin"] = doc_file(doc, fast)
