@@ -23,7 +23,7 @@ import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Callable, Iterator, Mapping, Protocol, Sequence
 
 from sitegen.content import Page, Site
 from sitegen.files import write_atomic
@@ -73,17 +73,36 @@ def _element_end(html: bytes, m: re.Match) -> int | None:
     return None
 
 
+_BODY_MARKS = (b"data-search-body", b"data-pagefind-body")
+_IGNORE_MARKS = (b"data-search-ignore", b"data-pagefind-ignore")
+
+
+def _marked(html: bytes, marks: tuple[bytes, ...], pattern: re.Pattern) -> Iterator[re.Match]:
+    """The matches of ``pattern.finditer(html)`` for a pattern that matches one tag (no ``>`` before its end)
+    holding one of ``marks``: each searched from the last ``>`` before the next marker, since no match can begin
+    earlier (it would span that ``>``), so the regular expression does not try every tag of the page (it took
+    most of the time of :func:`essentials`)."""
+    pos = 0
+    while True:
+        at = [i for i in (html.find(mark, pos) for mark in marks) if i >= 0]
+        m = pattern.search(html, max(pos, html.rfind(b">", pos, min(at)) + 1)) if at else None
+        if m is None:
+            return
+        yield m
+        pos = m.end()
+
+
 def essentials(html: bytes) -> bytes:
     """What the index reads of a page: the first element marked ``data-search-body`` (or ``data-pagefind-body``),
     comments removed, without its elements marked ``data-search-ignore`` / ``data-pagefind-ignore`` (whatever
     the attribute's value). ``b""`` when the page has no such element (it is not indexed)."""
-    m = _BODY_OPEN.search(html)
+    m = next(_marked(html, _BODY_MARKS, _BODY_OPEN), None)
     end = _element_end(html, m) if m else None
     if end is None:
         return b""
     body = _COMMENT.sub(b"", html[m.start():end])
     parts, pos = [], 0
-    for ig in _IGNORE_OPEN.finditer(body):
+    for ig in _marked(body, _IGNORE_MARKS, _IGNORE_OPEN):
         if ig.start() < pos or ig.start() == 0:
             continue  # inside an ignored element already cut, or the body element itself
         stop = _element_end(body, ig)
