@@ -115,7 +115,7 @@ def family(n: int, units: np.ndarray, where: np.ndarray, place: np.ndarray, titl
     new_rec = np.zeros(len(order), dtype=bool)
     for col in cols:
         new_rec[1:] |= col[1:] != col[:-1]
-    new_rec[0] = True
+    new_rec[:1] = True  # none when no text has an n-gram of this length
     new_entry[1:] = new_rec[1:] | (doc[1:] != doc[:-1])
     entry_start = np.flatnonzero(new_entry)
     counts = np.diff(np.append(entry_start, len(order)))

@@ -57,3 +57,11 @@ def test_a_foreign_article_or_a_capped_length_is_not_patched():
         is None
     long = si.Doc(doc.url, doc.title, doc.date, "", "", "长" * 70000)
     assert sp.patch(files.__getitem__, {3: long}, version="b") is None
+
+
+def test_empty_and_short_texts_are_indexed_and_patched():
+    docs = [si.Doc("/a/", "", "2024-01-01", "", "", ""), si.Doc("/b/", "x", "2024-01-02", "", "", "ab")]
+    files = si.build(docs, version="a")
+    assert si.query(si.Reader(files), "ab") == [1] and si.build(docs[:1])
+    changed = {0: si.Doc("/a/", "标题", "2024-01-01", "", "", "标题 正文"), 1: si.Doc("/b/", "", "2024-01-02", "", "", "")}
+    assert {**files, **sp.patch(files.__getitem__, changed, version="b")} == si.build(list(changed.values()), version="b")
