@@ -20,8 +20,10 @@ import html as htmllib
 import json
 import logging
 import re
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Callable, Iterator, Mapping, Protocol, Sequence
 
 from sitegen.content import Page, Site
 from sitegen.files import write_atomic
@@ -41,6 +43,8 @@ class _Writer(Protocol):
     written: list[str]
 
     def write(self, rel: str, data: bytes | str) -> None: ...
+
+    def keep(self, rel: str) -> None: ...
 
 
 def _final_bytes(writer: _Writer, rel: str) -> bytes:
@@ -69,17 +73,36 @@ def _element_end(html: bytes, m: re.Match) -> int | None:
     return None
 
 
+_BODY_MARKS = (b"data-search-body", b"data-pagefind-body")
+_IGNORE_MARKS = (b"data-search-ignore", b"data-pagefind-ignore")
+
+
+def _marked(html: bytes, marks: tuple[bytes, ...], pattern: re.Pattern) -> Iterator[re.Match]:
+    """The matches of ``pattern.finditer(html)`` for a pattern that matches one tag (no ``>`` before its end)
+    holding one of ``marks``: each searched from the last ``>`` before the next marker, since no match can begin
+    earlier (it would span that ``>``), so the regular expression does not try every tag of the page (it took
+    most of the time of :func:`essentials`)."""
+    pos = 0
+    while True:
+        at = [i for i in (html.find(mark, pos) for mark in marks) if i >= 0]
+        m = pattern.search(html, max(pos, html.rfind(b">", pos, min(at)) + 1)) if at else None
+        if m is None:
+            return
+        yield m
+        pos = m.end()
+
+
 def essentials(html: bytes) -> bytes:
     """What the index reads of a page: the first element marked ``data-search-body`` (or ``data-pagefind-body``),
     comments removed, without its elements marked ``data-search-ignore`` / ``data-pagefind-ignore`` (whatever
     the attribute's value). ``b""`` when the page has no such element (it is not indexed)."""
-    m = _BODY_OPEN.search(html)
+    m = next(_marked(html, _BODY_MARKS, _BODY_OPEN), None)
     end = _element_end(html, m) if m else None
     if end is None:
         return b""
     body = _COMMENT.sub(b"", html[m.start():end])
     parts, pos = [], 0
-    for ig in _IGNORE_OPEN.finditer(body):
+    for ig in _marked(body, _IGNORE_MARKS, _IGNORE_OPEN):
         if ig.start() < pos or ig.start() == 0:
             continue  # inside an ignored element already cut, or the body element itself
         stop = _element_end(body, ig)
@@ -147,9 +170,31 @@ def _output_rel(url: str) -> str:
     return url + "index.html" if not url or url.endswith("/") else url
 
 
+@dataclass
+class Inputs:
+    """What :func:`input_keys` found of the blocks' input: ``keys`` (``{block: key}``), ``digests`` (``{block: each
+    article's essentials digest, in block order}``), ``read`` (``{URL: essentials}`` of the pages it read on the
+    way) and the ``salt`` the keys were made with; ``texts`` (``{URL: text}``, :func:`text_of`) holds texts
+    extracted elsewhere (by the processes that rendered the pages), which :func:`index` uses as they are."""
+
+    salt: str
+    keys: dict[str, str] = field(default_factory=dict)
+    digests: dict[str, list[str]] = field(default_factory=dict)
+    read: dict[str, bytes] = field(default_factory=dict)
+    texts: Mapping[str, str] = field(default_factory=dict)
+
+    def text(self, writer: _Writer, url: str) -> str:
+        """The indexed text (:func:`text_of`) of the article at ``url`` as this build leaves its page."""
+        known = self.texts.get(url)
+        if known is not None:
+            return known
+        essential = self.read[url] if url in self.read else essentials(_final_bytes(writer, _output_rel(url)))
+        return text_of(essential)
+
+
 def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]],
                output_digest: Callable[[str], str | None], salt: str,
-               known: Mapping[str, str] | None = None) -> tuple[dict[str, str], dict[str, bytes]]:
+               known: Mapping[str, str] | None = None) -> Inputs:
     """``{shard name: key}`` for the shards ``groups`` (``{name: its articles}``, from :func:`shards`): a digest
     of exactly what the indexer reads for the shard (each article's URL and :func:`essentials` of its page as
     this build leaves it) and ``salt`` (the index format, code and settings). Two builds with the same key make
@@ -158,30 +203,32 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
     article's essentials is remembered in ``.sitegen-cache/search/inputs.json`` under its URL and
     ``output_digest(output path)`` (what the page was rendered from, None when unknown), so only pages rendered
     from new inputs are read; ``known`` adds such digests made elsewhere (by the processes that rendered the
-    pages, see :func:`input_digest`), under the same ``URL\0output digest`` keys. Returns the keys and the texts
-    read on the way (``{URL: essentials}``, for :func:`index`)."""
+    pages, see :func:`input_digest`), under the same ``URL\0output digest`` keys. Returns the keys with each
+    article's digest and the texts read on the way (for :func:`index`)."""
     path = site.config.cache_dir / "search" / "inputs.json"
     try:
         memo = json.loads(path.read_text("utf-8"))
         memo = memo if isinstance(memo, dict) else {}
     except (OSError, ValueError):
         memo = {}
-    keys, added, read = {}, dict(known or {}), {}
+    found, added = Inputs(salt), dict(known or {})
     memo.update(added)
     for name in groups:
         h = hashlib.blake2b(f"{salt}\0{name}".encode(), digest_size=16)
+        digests = found.digests[name] = []
         for page in groups[name]:
             rel = _output_rel(page.url)
             d = output_digest(rel)
             m = f"{page.url}\0{d}" if d else None
             e = memo.get(m) if m else None
             if not isinstance(e, str):
-                text = read[page.url] = essentials(_final_bytes(writer, rel))
+                text = found.read[page.url] = essentials(_final_bytes(writer, rel))
                 e = input_digest(text)
                 if m:
                     added[m] = e
             h.update(f"{page.url}\0{e}\0".encode())
-        keys[name] = h.hexdigest()
+            digests.append(e)
+        found.keys[name] = h.hexdigest()
     if added:
         live = {f"{p.url}\0{output_digest(_output_rel(p.url))}" for p in site.articles}
         memo = {k: v for k, v in memo.items() if k in live}
@@ -190,13 +237,13 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
             write_atomic(path, json.dumps(memo, ensure_ascii=False))
         except OSError as exc:
             log.warning("无法写入缓存 %s：%s", path, exc)
-    return keys, read
+    return found
 
 
-def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, bytes]):
+def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, str]):
     """The :class:`sitegen.searchindex.Doc` of each page in ``pages`` (same order) from ``texts``
-    (``{URL: essentials}``): URL, title, date (``YYYY-MM-DD``), category and column names from the page, text from
-    what the page shows."""
+    (``{URL: text}``, :func:`text_of` of the page's :func:`essentials`): URL, title, date (``YYYY-MM-DD``),
+    category and column names from the page, text from what the page shows."""
     from sitegen.searchindex import Doc
 
     config = site.config
@@ -205,32 +252,107 @@ def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, bytes]):
         cat = config.category(page.category) if page.category else None
         col = config.column(page.column) if page.column else None
         docs.append(Doc(page.url, page.title, page.date.strftime("%Y-%m-%d"), cat.name if cat else "",
-                        col.name if col else "", text_of(texts[page.url])))
+                        col.name if col else "", texts[page.url]))
     return docs
 
 
+PATCH_LIMIT = 32
+"""A block with at most this many changed articles is corrected in place (:mod:`sitegen.searchpatch`, the cost of
+those articles); with more, it is indexed whole (cheaper then)."""
+
+
+def block_files(docs: int) -> list[str]:
+    """The files of a block of ``docs`` articles, relative to its folder, ``index.json`` last."""
+    from sitegen.searchindex import shard_count
+
+    shards = shard_count(docs)
+    return (["docs.bin"] + [f"d/{i}.bin" for i in range(docs)] + [f"p/{s}.bin" for s in range(shards)]
+            + [f"s/{s}.bin" for s in range(shards)] + ["index.json"])
+
+
+def _state_path(site: Site, name: str) -> Path:
+    return site.config.cache_dir / "search" / "blocks" / f"{name}.json"
+
+
+def _changed(site: Site, name: str, pages: Sequence[Page], inputs: Inputs, present: str | None) -> list[int] | None:
+    """The numbers in block ``name`` of the articles whose input changed since its files in the output folder
+    (made from the input whose key is ``present``) were made, from the block's state in
+    ``.sitegen-cache/search/blocks/``; None when that state does not describe those files with this salt and
+    these articles, or too many changed."""
+    try:
+        state = json.loads(_state_path(site, name).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or present is None or state.get("key") != present \
+            or state.get("salt") != inputs.salt or state.get("urls") != [p.url for p in pages]:
+        return None
+    before, now = state.get("digests"), inputs.digests[name]
+    if not isinstance(before, list) or len(before) != len(now):
+        return None
+    changed = [i for i, (a, b) in enumerate(zip(before, now)) if a != b]
+    return changed if 0 < len(changed) <= PATCH_LIMIT else None
+
+
+def _patch(site: Site, writer: _Writer, name: str, pages: Sequence[Page], inputs: Inputs,
+           present: str | None) -> dict[str, bytes] | None:
+    """The changed files of block ``name`` corrected in place, or None when it must be indexed whole."""
+    from sitegen import searchpatch
+
+    changed = _changed(site, name, pages, inputs, present)
+    if changed is None:
+        return None
+    texts = {pages[i].url: inputs.text(writer, pages[i].url) for i in changed}
+    docs = documents(site, [pages[i] for i in changed], texts)
+    folder = writer.out / shard_folder(name)
+    try:
+        return searchpatch.patch(lambda rel: (folder / rel).read_bytes(), dict(zip(changed, docs)),
+                                 version=inputs.keys[name])
+    except (OSError, ValueError, KeyError, zlib.error) as exc:
+        log.info("站内搜索索引 %s 无法就地更新（%s），整块重建", name, exc)
+        return None
+
+
+def _save_state(site: Site, name: str, pages: Sequence[Page], inputs: Inputs) -> None:
+    state = {"salt": inputs.salt, "key": inputs.keys[name], "urls": [p.url for p in pages],
+             "digests": inputs.digests[name]}
+    try:
+        write_atomic(_state_path(site, name), json.dumps(state, ensure_ascii=False))
+    except OSError as exc:
+        log.warning("无法写入缓存 %s：%s", _state_path(site, name), exc)
+
+
 def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | None = None, *,
-          read: Mapping[str, bytes] | None = None) -> dict[str, list[str]]:
+          inputs: Inputs | None = None, present: Mapping[str, str] | None = None) -> dict[str, list[str]]:
     """Build the blocks ``groups`` of the index (``{"b<first>": articles, oldest first}``, default: all of
     :func:`shards`) from the articles as rendered by this build and stage their files through ``writer`` under
-    :func:`shard_folder`. ``read`` holds the
-    :func:`essentials` :func:`input_keys` already extracted (``{URL: bytes}``); the other pages are read from the
-    staging or output folder. The index is built in this process, with NumPy. Call after the pages are rendered
-    and before ``writer.commit()``. Returns ``{name: output paths}``."""
+    :func:`shard_folder`. ``inputs`` (from :func:`input_keys`; None: every block indexed whole, versions digested
+    from the files) supplies the texts already extracted, each block's key (its ``index.json`` version) and
+    its articles' digests; ``present`` the key of each block's files now in the output folder (``{name: key}``,
+    from the build's manifest): a block whose state in the cache says which of its articles changed since is
+    corrected in place when few did (:data:`PATCH_LIMIT`), else indexed whole, in this process, with NumPy,
+    the same bytes either way. Call after the pages are rendered and before ``writer.commit()``. Returns
+    ``{name: output paths}``."""
     from sitegen import searchindex
 
     groups = shards(site) if groups is None else groups
+    source = inputs or Inputs("")
     made: dict[str, list[str]] = {}
     for name, pages in groups.items():
-        texts = dict(read or {})
-        for page in pages:
-            if page.url not in texts:
-                texts[page.url] = essentials(_final_bytes(writer, _output_rel(page.url)))
-        files = searchindex.build(documents(site, pages, texts), first=int(name[1:]))
         folder = shard_folder(name)
-        made[name] = []
-        for rel in sorted(files, key=lambda r: (r == "index.json", r)):
-            writer.write(folder + rel, files[rel])
-            made[name].append(folder + rel)
-        log.info("站内搜索索引 %s：%d 篇文章，%d 个文件", name, len(pages), len(files))
+        files = _patch(site, writer, name, pages, inputs, (present or {}).get(name)) if inputs else None
+        if files is not None:
+            log.info("站内搜索索引 %s：就地更新，%d 个文件", name, len(files))
+        else:
+            texts = {p.url: source.text(writer, p.url) for p in pages}
+            files = searchindex.build(documents(site, pages, texts), first=int(name[1:]),
+                                      version=inputs.keys[name] if inputs else None)
+            log.info("站内搜索索引 %s：%d 篇文章，%d 个文件", name, len(pages), len(files))
+        made[name] = [folder + rel for rel in block_files(len(pages))]
+        for rel in made[name]:
+            if rel[len(folder):] in files:
+                writer.write(rel, files[rel[len(folder):]])
+            else:
+                writer.keep(rel)
+        if inputs:
+            _save_state(site, name, pages, inputs)
     return made

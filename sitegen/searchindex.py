@@ -26,7 +26,6 @@ import numpy as np
 FORMAT = 1
 """Version of the file format (``docs/search-index.md``); part of ``index.json``."""
 
-_WHITESPACE = re.compile(r"\s+")
 _ASCII_UPPER = re.compile(r"[A-Z]+")
 _FNV_OFFSET, _FNV_PRIME = 2166136261, 16777619
 
@@ -34,7 +33,7 @@ _FNV_OFFSET, _FNV_PRIME = 2166136261, 16777619
 def normalize(text: str) -> str:
     """``text`` as the index and the search page compare it: Unicode whitespace removed, ``A``–``Z`` lower-cased
     (other letters untouched), NUL removed (it separates articles in the index)."""
-    text = _WHITESPACE.sub("", text).replace("\0", "")
+    text = "".join(text.split()).replace("\0", "")  # str.split() splits at what \s matches, 3x faster than re
     return _ASCII_UPPER.sub(lambda m: m.group().lower(), text)  # str.translate looks up every character: slower
 
 
@@ -72,20 +71,22 @@ def fnv1a(units: np.ndarray) -> np.ndarray:
     return h
 
 
-def _units(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Code units of all texts joined by NUL (plus 3 NUL), per-unit article number and offset in its article."""
+def units_of(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(units, where, place)`` of normalised ``texts``: their UTF-16 code units joined by NUL (plus 3 NUL, uint16,
+    shape ``(U,)``), the indices of the non-NUL units (int64, ``(W,)``), and for each of those its article number
+    and offset in its article (int32, ``(2, W)``: half the memory traffic of int64 in :func:`family`)."""
     joined = "\0".join(texts) + "\0\0\0"
     units = np.frombuffer(joined.encode("utf-16-le"), "<u2")
     lens = np.array([len(t.encode("utf-16-le")) // 2 for t in texts], dtype=np.int64)
     starts = np.concatenate(([0], np.cumsum(lens + 1)[:-1])).astype(np.int64)
     where = np.flatnonzero(units[:-3] != 0)
-    doc = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
-    return units, where, np.stack([doc, where - starts[doc]])
+    doc = np.repeat(np.arange(len(texts), dtype=np.int32), lens)
+    return units, where, np.stack([doc, (where - starts[doc]).astype(np.int32)])
 
 
 @dataclass(frozen=True)
-class _Family:
-    """The n-grams of length ``n``: unique ``keys`` (48 bits: c1<<32 | c2<<16 | c3), per record its entries'
+class Family:
+    """What :func:`family` returns. The n-grams of length ``n``: unique ``keys`` (48 bits: c1<<32 | c2<<16 | c3), per record its entries'
     range, per entry (key, article) its article, count and title flag, and for n == 3 each entry's positions."""
 
     keys: np.ndarray
@@ -96,32 +97,40 @@ class _Family:
     positions: np.ndarray | None  # in entry order, ascending within an entry (n == 3 only)
 
 
-def _family(n: int, units: np.ndarray, where: np.ndarray, place: np.ndarray, title_len: np.ndarray) -> _Family:
-    ok = np.ones(len(where), dtype=bool)
-    for k in range(1, n):
-        ok &= units[where + k] != 0
+def family(n: int, units: np.ndarray, where: np.ndarray, place: np.ndarray, title_len: np.ndarray) -> Family:
+    """The n-grams of length ``n`` (1-3) of the texts :func:`units_of` made ``units, where, place`` of, their
+    records sorted by key and each record's entries by article; ``title_len`` holds each article's title length in
+    code units (int64, one more element than articles)."""
+    ok = units[where + 1] != 0 if n > 1 else slice(None)
+    if n == 3:
+        ok &= units[where + 2] != 0
     at = where[ok]
-    key = units[at].astype(np.uint64) << np.uint64(32)
-    for k in range(1, n):
-        key |= units[at + k].astype(np.uint64) << np.uint64(32 - 16 * k)
-    doc, rel = place[0][ok], place[1][ok]
-    order = np.argsort(key, kind="stable")  # keeps article and position order within a key
-    key, doc, rel = key[order], doc[order], rel[order]
-    new_entry = np.ones(len(key), dtype=bool)
-    new_entry[1:] = (key[1:] != key[:-1]) | (doc[1:] != doc[:-1])
+    cols = [units[at + k] for k in range(n)]
+    order = np.argsort(cols[-1], kind="stable")  # radix sorts, one per code unit: keep article and position order
+    for col in reversed(cols[:-1]):
+        order = order[np.argsort(col[order], kind="stable")]
+    cols = [col[order] for col in cols]
+    doc, rel = place[0][ok][order], place[1][ok][order]
+    new_entry = np.ones(len(order), dtype=bool)
+    new_rec = np.zeros(len(order), dtype=bool)
+    for col in cols:
+        new_rec[1:] |= col[1:] != col[:-1]
+    new_rec[:1] = True  # none when no text has an n-gram of this length
+    new_entry[1:] = new_rec[1:] | (doc[1:] != doc[:-1])
     entry_start = np.flatnonzero(new_entry)
-    counts = np.diff(np.append(entry_start, len(key)))
-    titled = np.maximum.reduceat((rel + n <= title_len[doc]).astype(np.uint8), entry_start) if len(key) else \
+    counts = np.diff(np.append(entry_start, len(order)))
+    titled = np.maximum.reduceat((rel + n <= title_len[doc]).astype(np.uint8), entry_start) if len(order) else \
         np.zeros(0, np.uint8)
-    ekey = key[entry_start]
-    new_rec = np.ones(len(ekey), dtype=bool)
-    new_rec[1:] = ekey[1:] != ekey[:-1]
-    first = np.append(np.flatnonzero(new_rec), len(ekey))
-    return _Family(ekey[first[:-1]], first, doc[entry_start], counts, titled, rel if n == 3 else None)
+    rec_at = np.flatnonzero(new_rec)
+    key = cols[0][rec_at].astype(np.uint64) << np.uint64(32)
+    for k in range(1, n):
+        key |= cols[k][rec_at].astype(np.uint64) << np.uint64(32 - 16 * k)
+    first = np.append(np.searchsorted(entry_start, rec_at), len(entry_start))
+    return Family(key, first, doc[entry_start], counts, titled, rel if n == 3 else None)
 
 
-def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Indices ``starts[0] .. starts[0]+lengths[0]-1, starts[1] ..`` as one array (gathers records in a new order)."""
+def segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(int64) Indices ``starts[0] .. starts[0]+lengths[0]-1, starts[1] ..`` as one array (gathers records in a new order)."""
     total = int(lengths.sum())
     if not total:
         return np.zeros(0, dtype=np.int64)
@@ -129,8 +138,9 @@ def _segments(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.repeat(starts - offsets, lengths) + np.arange(total, dtype=np.int64)
 
 
-def _deltas(values: np.ndarray, group_first: np.ndarray) -> np.ndarray:
-    """``values`` as differences from the previous value, restarting at each index in ``group_first``."""
+def deltas(values: np.ndarray, group_first: np.ndarray) -> np.ndarray:
+    """``values`` (1-D) as differences from the previous value, restarting at each index in ``group_first`` (valid
+    indices into ``values``), same dtype."""
     out = values.copy()
     if len(values) > 1:
         out[1:] = values[1:] - values[:-1]
@@ -138,24 +148,42 @@ def _deltas(values: np.ndarray, group_first: np.ndarray) -> np.ndarray:
     return out
 
 
-def _unit_rows(keys: np.ndarray) -> np.ndarray:
+def unit_rows(keys: np.ndarray) -> np.ndarray:
+    """The 48-bit n-gram ``keys`` (uint64, ``(n,)``) as their code units, uint64 ``(n, 3)``."""
     return np.stack([(keys >> np.uint64(s)) & np.uint64(0xFFFF) for s in (32, 16, 0)], axis=1)
 
 
-def build(docs: Sequence[Doc], *, first: int = 0, level: int = 3, fast: int = 1) -> dict[str, bytes]:
+def title_length(doc: Doc, text: str) -> int:
+    """Code units of ``doc``'s normalised title when its normalised ``text`` begins with it (a match ending within
+    them is a title match), else 0."""
+    title = normalize(doc.title)
+    return len(title.encode("utf-16-le")) // 2 if text.startswith(title) else 0
+
+
+def deflate_positions(raw: bytes) -> bytes:
+    """``raw`` (a ``p/`` file) as a zlib stream of Huffman codes only (no repeated strings looked for): on the
+    bench corpus 8 % smaller than zlib's level 1 for positions, whose differences rarely repeat, and faster."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, 15, 8, zlib.Z_HUFFMAN_ONLY)
+    return packer.compress(raw) + packer.flush()
+
+
+def build(docs: Sequence[Doc], *, first: int = 0, level: int = 1, fast: int = 1,
+          version: str | None = None) -> dict[str, bytes]:
     """The index files of one block of articles, ``docs``, as ``{path relative to the block's folder: bytes}``.
     An article's number in the site is ``first`` + its position in ``docs`` (give them oldest first, so that the
     highest number is the newest article); inside the block's files it is its position. Files: ``index.json``,
     ``docs.bin``, ``s/<shard>.bin``, ``p/<shard>.bin`` and ``d/<article>.bin`` (``docs/search-index.md``).
-    ``level`` is zlib's compression level of what every query fetches (``s/``, ``docs.bin``; level 6 makes them
-    12 % smaller than 3 for 60 % more CPU time over the whole index, measured on the 2,000-article bench corpus),
-    ``fast`` that of the rest (positions and articles: level 6 saves 3-5 % of them for twice the time). The same docs always give
-    the same bytes."""
+    ``level`` is zlib's compression level of what every query fetches (``s/``, ``docs.bin``; on a 2,048-article
+    bench block level 3 makes them 9 % smaller than 1 for twice its time, 0.2 CPU-s a block, level 6 13 % smaller
+    for three times the time of 3), ``fast`` that of the articles (``d/``: level 6 saves 4 % for 1.3 times the
+    time); positions are coded by :func:`deflate_positions`.
+    ``version`` is ``index.json``'s version (default: a digest of the other files; a caller that knows a digest of
+    what the block is made from passes that, and must give the same one whenever the docs are the same). The same
+    docs always give the same bytes."""
     texts = [normalize(d.text) for d in docs]
-    title_len = np.array([len(normalize(d.title).encode("utf-16-le")) // 2 if t.startswith(normalize(d.title)) else 0
-                          for d, t in zip(docs, texts)] + [0], dtype=np.int64)
-    units, where, place = _units(texts)
-    families = [_family(n, units, where, place, title_len) for n in (1, 2, 3)]
+    title_len = np.array([title_length(d, t) for d, t in zip(docs, texts)] + [0], dtype=np.int64)
+    units, where, place = units_of(texts)
+    families = [family(n, units, where, place, title_len) for n in (1, 2, 3)]
     shards = shard_count(len(docs))
     files: dict[str, bytes] = {}
     keys = np.concatenate([f.keys for f in families])
@@ -165,18 +193,18 @@ def build(docs: Sequence[Doc], *, first: int = 0, level: int = 3, fast: int = 1)
     e_doc = np.concatenate([f.docs for f in families])
     e_count = np.concatenate([f.counts for f in families])
     e_title = np.concatenate([f.titled for f in families])
-    shard = (fnv1a(_unit_rows(keys)) % np.uint64(shards)).astype(np.int64)
+    shard = (fnv1a(unit_rows(keys)) % np.uint64(shards)).astype(np.int64)
     order = np.argsort(shard, kind="stable")
     keys, fam_of, rec_first, rec_len, shard = keys[order], fam_of[order], rec_first[order], rec_len[order], shard[order]
-    gather = _segments(rec_first, rec_len)
+    gather = segments(rec_first, rec_len)
     new_first = np.cumsum(rec_len) - rec_len
-    docs_d = _deltas(e_doc[gather], new_first).astype("<u4")
+    docs_d = deltas(e_doc[gather], new_first).astype("<u4")
     tf = (e_count[gather].astype(np.uint64) | (e_title[gather].astype(np.uint64) << np.uint64(31))).astype("<u4")
     records = (fam_of, rec_first, rec_len)
     trigrams = (families[2], np.concatenate(([0], np.cumsum(families[2].counts))),  # entry → its first position
                 len(families[0].docs) + len(families[1].docs))  # trigram entries' offset in the entry arrays
     bounds = np.searchsorted(shard, np.arange(shards + 1))
-    rows = _unit_rows(keys).astype("<u2")
+    rows = unit_rows(keys).astype("<u2")
     for s in range(shards):
         a, b = bounds[s], bounds[s + 1]
         head = np.zeros((b - a, 6), dtype="<u2")
@@ -186,17 +214,24 @@ def build(docs: Sequence[Doc], *, first: int = 0, level: int = 3, fast: int = 1)
         ea, eb = (int(new_first[a]), int(new_first[b - 1] + rec_len[b - 1])) if b > a else (0, 0)
         raw = b"".join((np.uint32(b - a).tobytes(), head.tobytes(), docs_d[ea:eb].tobytes(), tf[ea:eb].tobytes()))
         files[f"s/{s}.bin"] = zlib.compress(raw, level)
-        files[f"p/{s}.bin"] = zlib.compress(_positions(a, b, records, trigrams), fast)
+        files[f"p/{s}.bin"] = deflate_positions(_positions(a, b, records, trigrams))
     files["docs.bin"] = zlib.compress(_doc_table(docs, texts, title_len), level)
     for i, d in enumerate(docs):
         files[f"d/{i}.bin"] = doc_file(d, fast)
-    digest = hashlib.blake2b(digest_size=8)
-    for name in sorted(files):
-        digest.update(f"{name}\0{len(files[name])}\0".encode())
-        digest.update(files[name])
-    files["index.json"] = json.dumps({**manifest(docs, shards, texts, first), "version": digest.hexdigest()},
-                                     ensure_ascii=False, sort_keys=True).encode("utf-8")
+    if version is None:
+        digest = hashlib.blake2b(digest_size=8)
+        for name in sorted(files):
+            digest.update(f"{name}\0{len(files[name])}\0".encode())
+            digest.update(files[name])
+        version = digest.hexdigest()
+    files["index.json"] = index_json(manifest(docs, shards, texts, first), version)
     return files
+
+
+def index_json(meta: dict, version: str) -> bytes:
+    """The ``index.json`` bytes of a block: :func:`manifest`'s ``meta`` with ``version`` (UTF-8 JSON, keys
+    sorted)."""
+    return json.dumps({**meta, "version": version}, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
 def _offsets(lengths: Sequence[int]) -> list[int]:
@@ -215,22 +250,28 @@ def _positions(a: int, b: int, records: tuple, trigrams: tuple) -> bytes:
     fam_of, rec_first, rec_len = records
     tri, tri_pos_first, base = trigrams
     sel = np.flatnonzero(fam_of[a:b] == 3) + a
-    entries = _segments(rec_first[sel] - base, rec_len[sel])
+    entries = segments(rec_first[sel] - base, rec_len[sel])
     counts = tri.counts[entries]
-    pos_idx = _segments(tri_pos_first[entries], counts)
+    pos_idx = segments(tri_pos_first[entries], counts)
     starts = np.cumsum(counts) - counts
-    deltas = _deltas(tri.positions[pos_idx], starts).astype("<u4")
-    return np.uint32(len(deltas)).tobytes() + deltas.tobytes()
+    gaps = deltas(tri.positions[pos_idx], starts).astype("<u4")
+    return np.uint32(len(gaps)).tobytes() + gaps.tobytes()
 
 
 def _doc_table(docs: Sequence[Doc], texts: Sequence[str], title_len: np.ndarray) -> bytes:
-    cats = sorted({d.category for d in docs if d.category})
-    cols = sorted({d.column for d in docs if d.column})
-    length = np.array([min(len(t.encode("utf-16-le")) // 2, 0xFFFF) for t in texts], dtype="<u2")
-    tlen = np.minimum(title_len[:-1], 0xFFFF).astype("<u2")
-    cat = np.array([cats.index(d.category) + 1 if d.category else 0 for d in docs], dtype="u1")
-    col = np.array([cols.index(d.column) + 1 if d.column else 0 for d in docs], dtype="u1")
-    return length.tobytes() + tlen.tobytes() + cat.tobytes() + col.tobytes()
+    length = np.array([len(t.encode("utf-16-le")) // 2 for t in texts], dtype=np.int64)
+    return doc_table(length, title_len[:-1], [d.category for d in docs], [d.column for d in docs])
+
+
+def doc_table(length: np.ndarray, title_len: np.ndarray, categories: Sequence[str], columns: Sequence[str]) -> bytes:
+    """The uncompressed ``docs.bin`` of a block from its articles' normalised text and title lengths (code units,
+    int64, capped at 65535 here) and category and column names (``""``: none)."""
+    cats = {c: i for i, c in enumerate(sorted({c for c in categories if c}), 1)}
+    cols = {c: i for i, c in enumerate(sorted({c for c in columns if c}), 1)}
+    cat = np.array([cats.get(c, 0) for c in categories], dtype="u1")
+    col = np.array([cols.get(c, 0) for c in columns], dtype="u1")
+    return (np.minimum(length, 0xFFFF).astype("<u2").tobytes() + np.minimum(title_len, 0xFFFF).astype("<u2").tobytes()
+            + cat.tobytes() + col.tobytes())
 
 
 def doc_file(doc: Doc, level: int = 6) -> bytes:
@@ -244,10 +285,16 @@ def manifest(docs: Sequence[Doc], shards: int, texts: Sequence[str], first: int 
     """The ``index.json`` of a block: format, number of its first article, article and shard counts, category and
     column names (1-based in ``docs.bin``), mean text length in code units."""
     total = sum(len(t.encode("utf-16-le")) // 2 for t in texts)
-    return {"format": FORMAT, "first": first, "docs": len(docs), "shards": shards,
-            "categories": sorted({d.category for d in docs if d.category}),
-            "columns": sorted({d.column for d in docs if d.column}),
-            "avglen": round(total / len(docs), 1) if docs else 0}
+    return block_meta(first, shards, [d.category for d in docs], [d.column for d in docs], total)
+
+
+def block_meta(first: int, shards: int, categories: Sequence[str], columns: Sequence[str], total: int) -> dict:
+    """:func:`manifest` from its parts: the articles' category and column names (one each, ``""`` = none) and
+    ``total``, the sum of their normalised text lengths in code units."""
+    docs = len(categories)
+    return {"format": FORMAT, "first": first, "docs": docs, "shards": shards,
+            "categories": sorted({c for c in categories if c}), "columns": sorted({c for c in columns if c}),
+            "avglen": round(total / docs, 1) if docs else 0}
 
 
 K1, B = 1.2, 0.75

@@ -97,9 +97,10 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
 
     # an article re-rendered because of something the indexer does not read (a neighbour's title in its footer):
     # the shard's input is the same, its bundle stays
-    keys, read = search.input_keys(site, writer, {name: groups[name] for name in pending}, output_digest, salt,
-                                   state.search_inputs)
-    stale = {}
+    inputs = search.input_keys(site, writer, {name: groups[name] for name in pending}, output_digest, salt,
+                               state.search_inputs)
+    inputs.texts = state.search_texts  # extracted by the processes that rendered the pages
+    keys, stale, present = inputs.keys, {}, {}
     for name, (rel, found, before) in pending.items():
         if before is not None and before.sources[:1] == (keys[name],):
             keep(rel, manifestmod.Output(found, (keys[name],), before.extras))
@@ -107,8 +108,10 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
         if state.explain:
             state.reasons.append((rel, _why(state, before)))
         stale[name] = (rel, found)
+        if before is not None and before.sources:
+            present[name] = before.sources[0]  # what the block's files in the output folder were made from
     if not stale:
         return
-    made = search.index(site, writer, {name: groups[name] for name in stale}, read=read)
+    made = search.index(site, writer, {name: groups[name] for name in stale}, inputs=inputs, present=present)
     for name, (rel, found) in stale.items():
         outputs[rel] = manifestmod.Output(found, (keys[name],), tuple(x for x in made[name] if x != rel))

@@ -239,8 +239,10 @@ class Renderer:
             writer.adopt(rel, result[1])
             state.manifest.outputs[rel] = manifestmod.Output(found, sources)
             drawn.update(result[4])
-            if result[5] is not None and found is not None:
-                state.search_inputs[f"{o.url}\0{found}"] = result[5]
+            if result[5] is not None:
+                state.search_texts[o.url] = result[5][1]
+                if found is not None:
+                    state.search_inputs[f"{o.url}\0{found}"] = result[5][0]
         if pages >= QR_BATCH and drawn:
             qr = rendermod.qr_drawings(self.env)
             qr.remember(drawn)
@@ -297,7 +299,7 @@ def save_qr(path, drawn: dict, live: set) -> None:
 
 def render_chunk(indices) -> list:
     """Render the jobs ``indices`` in a pool worker (the renderer's shared state); each result is
-    ``("ok", staged, [digest, sources,] qr drawings, search input digest)`` or ``("error", message, problems)``."""
+    ``("ok", staged, [digest, sources,] qr drawings, (search input digest, indexed text) or None)`` or ``("error", message, problems)``."""
     from sitegen import search
 
     env, jobs, out, staging, (full, contexts), digest_of = pool.state()
@@ -314,8 +316,11 @@ def render_chunk(indices) -> list:
         except SitegenError as exc:
             return results + [("error", str(exc), exc.problems)]
         data = html.encode("utf-8")
-        # what the search indexer will read of an article, digested here in parallel
-        searched = search.input_digest(search.essentials(data)) if template == "article.html" else None
+        # what the search indexer will read of an article, digested and extracted here in parallel
+        searched = None
+        if template == "article.html":
+            essential = search.essentials(data)
+            searched = (search.input_digest(essential), search.text_of(essential))
         results.append(("ok", stage_file(out, staging, rel, data, made)) + later + (rendermod.qr_drawings(env).take_new(), searched))
     return results
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 from sitegen import modes
 from sitegen.errors import SitegenError
 from sitegen.files import write_atomic
+
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 JOURNAL = ".sitegen-commit.json"
 """The commit journal, beside ``output/`` as ``.<output name>.sitegen-commit.json``."""
@@ -35,19 +38,20 @@ def output_path(url: str) -> str:
 
 def stage_file(out: Path, staging: Path, rel: str, data: bytes, made: set) -> bool:
     """Stage ``data`` for ``out/rel`` unless that file already holds these bytes; True when staged. ``made``
-    remembers folders already created in ``staging`` (one ``mkdir`` each)."""
-    target = out / rel
+    remembers folders (``str``) already created in ``staging`` (one ``mkdir`` each). Paths are joined as strings:
+    a cold build stages 30,000 files, where pathlib's joins cost more than the system calls."""
+    target = f"{out}/{rel}"
     with contextlib.suppress(OSError):  # a missing or unreadable output is simply staged
-        st = target.stat()
+        st = os.stat(target)
         if st.st_size == len(data):
             with open(target, "rb") as f:
                 if f.read() == data:
                     modes.ensure(target, st)  # kept as it is: readable by any user all the same
                     return False
-    staged = staging / rel
-    parent = staged.parent
+    staged = f"{staging}/{rel}"
+    parent = staged.rpartition("/")[0]
     if parent not in made:
-        parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(parent, exist_ok=True)
         made.add(parent)
     with open(staged, "wb") as f:
         f.write(data)
@@ -156,7 +160,7 @@ class Writer:
         self.produced: set[str] = set()
         self.written: list[str] = []
         self.unchanged = 0
-        self._made: set[Path] = set()
+        self._made: set[str] = set()
 
     def write(self, rel: str, data: bytes | str) -> None:
         """Stage ``data`` (str is UTF-8 encoded) as output ``rel``. Raises :class:`SitegenError` when ``rel`` was
@@ -194,9 +198,9 @@ class Writer:
                 self.unchanged += 1
                 return
         staged = self.staging / rel
-        if staged.parent not in self._made:
+        if str(staged.parent) not in self._made:
             staged.parent.mkdir(parents=True, exist_ok=True)
-            self._made.add(staged.parent)
+            self._made.add(str(staged.parent))
         try:
             os.link(source, staged)
             modes.ensure(staged)  # a cache file restored or written with private modes
@@ -221,7 +225,7 @@ class Writer:
             self.unchanged += 1
 
     def _check(self, rel: str) -> None:
-        if not _inside(rel) or any(ord(c) < 32 for c in rel):
+        if not _inside(rel) or _CONTROL.search(rel):
             raise SitegenError(f"内部错误：输出路径 {rel!r} 不在输出文件夹内，已拒绝写入")
 
     def _claim(self, rel: str) -> None:
