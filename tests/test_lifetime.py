@@ -123,10 +123,16 @@ def staged(root: Path) -> bool:
     return False
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C's default disposition in the child, as a shell gives a foreground command: a test run started in the
+    background of a script inherits SIGINT ignored, and Python then never turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_build(root: Path, token: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "sitegen", "build", str(root), "--jobs", "2"],
                             env=_env(token), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_as_from_a_terminal)
 
 
 def wait_for_phase(proc: subprocess.Popen, root: Path, want: str, timeout: float = 600) -> list[tuple[int, str]]:
@@ -196,7 +202,8 @@ def test_ctrl_c_stops_serve_cleanly(tmp_path):
     token = uuid.uuid4().hex
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", str(root), "--port", str(port)],
-                            env=_env(token), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            env=_env(token), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=_as_from_a_terminal)
     try:
         deadline = time.monotonic() + 120
         while True:
