@@ -10,11 +10,13 @@ Ctrl-C and die with the parent however it dies, ``kill -9`` included (:mod:`site
 processes, no half-written output (the build's writer only commits at the end).
 
 Below :data:`THRESHOLD` items, or with one job, the work runs in-process: starting workers costs more than it saves.
+:class:`Warm` is a single worker forked early that imports what a later stage needs while this process works.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import importlib
 import logging
 import multiprocessing
 import os
@@ -166,6 +168,85 @@ def _collect(done, inflight: dict, crashes: dict, finish, pending: deque) -> boo
     return broken
 
 
+class Warm:
+    """One worker process, forked now, that imports ``modules`` at once and then runs the calls it is sent: a later
+    stage's imports (NumPy for the search index, about 0.2 s) happen on another core while this process works.
+    Uses a pipe, no thread in this process (a later fork stays safe); the worker ignores Ctrl-C and dies with this
+    process (:func:`sitegen.lifetime.worker_init`). One call at a time; not thread-safe."""
+
+    def __init__(self, modules: Sequence[str]):
+        context = multiprocessing.get_context("fork")
+        self._conn, child = context.Pipe()
+        self._proc = context.Process(target=_warm_main, args=(child, os.getpid(), tuple(modules)), daemon=True,
+                                     name="sitegen-warm")
+        self._proc.start()
+        child.close()
+
+    @classmethod
+    def start(cls, modules: Sequence[str], jobs: int | None) -> Warm | None:
+        """A warm worker, or None where it cannot help: ``jobs`` 1, one CPU, no ``fork``, or the fork failed."""
+        if jobs == 1 or default_jobs() < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        try:
+            return cls(modules)
+        except OSError as exc:
+            log.debug("预热进程未能启动：%s", exc)
+            return None
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id; None once closed."""
+        return self._proc.pid if self._proc is not None else None
+
+    def call(self, target: str, *args) -> Any:
+        """``module:function`` called with ``args`` in the worker (in this process when the worker is gone) and its
+        result; re-raises what the function raised. Arguments and result must pickle."""
+        if self._proc is not None:
+            try:
+                self._conn.send((target, args))
+                ok, value = self._conn.recv()
+            except (OSError, EOFError) as exc:  # the worker died: do it here
+                log.debug("预热进程已退出（%s），在本进程中运行", exc)
+                self.close()
+            else:
+                if ok:
+                    return value
+                raise value
+        return call_here(target, *args)
+
+    def close(self) -> None:
+        """Stop the worker (killed: it may still be importing); calls after this run in this process."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            self._conn.close()
+            with contextlib.suppress(OSError, ValueError):
+                proc.kill()
+                proc.join()
+
+
+def call_here(target: str, *args) -> Any:
+    """``module:function`` (e.g. ``"sitegen.searchpatch:patch_folder"``) called with ``args`` in this process."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(*args)
+
+
+def _warm_main(conn, parent: int, modules: tuple[str, ...]) -> None:
+    lifetime.worker_init(parent)
+    for name in modules:
+        with contextlib.suppress(ImportError):  # the call will raise it, in context
+            importlib.import_module(name)
+    while True:
+        try:
+            target, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply = (True, call_here(target, *args))
+        except Exception as exc:  # noqa: BLE001 - handed back to the caller, which decides
+            reply = (False, exc)
+        conn.send(reply)
+
+
 def _kill(pool: cf.ProcessPoolExecutor) -> None:
     """Stop a pool whose workers may hang (``kill_workers`` on Python 3.14+, else its process table, which
     ``shutdown`` would forget)."""
@@ -178,4 +259,4 @@ def _kill(pool: cf.ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-__all__ = ["run", "run_each", "Failed", "state", "default_jobs", "THRESHOLD"]
+__all__ = ["run", "run_each", "Warm", "call_here", "Failed", "state", "default_jobs", "THRESHOLD"]

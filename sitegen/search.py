@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Protocol, Sequence
 
+from sitegen import pool
 from sitegen.content import Page, Site
 from sitegen.files import write_atomic
+from sitegen.searchdoc import STATES, Doc, shard_count
 
 log = logging.getLogger(__name__)
 
@@ -244,8 +246,6 @@ def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, str]):
     """The :class:`sitegen.searchindex.Doc` of each page in ``pages`` (same order) from ``texts``
     (``{URL: text}``, :func:`text_of` of the page's :func:`essentials`): URL, title, date (``YYYY-MM-DD``),
     category and column names from the page, text from what the page shows."""
-    from sitegen.searchindex import Doc
-
     config = site.config
     docs = []
     for page in pages:
@@ -263,15 +263,13 @@ those articles); with more, it is indexed whole (cheaper then)."""
 
 def block_files(docs: int) -> list[str]:
     """The files of a block of ``docs`` articles, relative to its folder, ``index.json`` last."""
-    from sitegen.searchindex import shard_count
-
     shards = shard_count(docs)
     return (["docs.bin"] + [f"d/{i}.bin" for i in range(docs)] + [f"p/{s}.bin" for s in range(shards)]
             + [f"s/{s}.bin" for s in range(shards)] + ["index.json"])
 
 
 def _state_path(site: Site, name: str) -> Path:
-    return site.config.cache_dir / "search" / "blocks" / f"{name}.json"
+    return site.config.cache_dir / STATES / f"{name}.json"
 
 
 def _changed(site: Site, name: str, pages: Sequence[Page], inputs: Inputs, present: str | None) -> list[int] | None:
@@ -293,20 +291,22 @@ def _changed(site: Site, name: str, pages: Sequence[Page], inputs: Inputs, prese
     return changed if 0 < len(changed) <= PATCH_LIMIT else None
 
 
-def _patch(site: Site, writer: _Writer, name: str, pages: Sequence[Page], inputs: Inputs,
-           present: str | None) -> dict[str, bytes] | None:
-    """The changed files of block ``name`` corrected in place, or None when it must be indexed whole."""
-    from sitegen import searchpatch
-
+def _corrections(site: Site, writer: _Writer, name: str, pages: Sequence[Page], inputs: Inputs,
+                 present: str | None) -> dict[int, Doc] | None:
+    """The articles of block ``name`` to correct in place (``{number in the block: Doc}``), or None when the block
+    must be indexed whole."""
     changed = _changed(site, name, pages, inputs, present)
     if changed is None:
         return None
     texts = {pages[i].url: inputs.text(writer, pages[i].url) for i in changed}
-    docs = documents(site, [pages[i] for i in changed], texts)
-    folder = writer.out / shard_folder(name)
+    return dict(zip(changed, documents(site, [pages[i] for i in changed], texts)))
+
+
+def _corrected(run: Callable, folder: Path, name: str, docs: Mapping[int, Doc], version: str) -> dict | None:
+    """The files of block ``name`` (in ``folder``) corrected for ``docs`` by ``run`` (a worker's call, or a
+    direct one), or None when it must be indexed whole."""
     try:
-        return searchpatch.patch(lambda rel: (folder / rel).read_bytes(), dict(zip(changed, docs)),
-                                 version=inputs.keys[name])
+        return run("sitegen.searchpatch:patch_folder", str(folder), dict(docs), version)
     except (OSError, ValueError, KeyError, zlib.error) as exc:
         log.info("站内搜索索引 %s 无法就地更新（%s），整块重建", name, exc)
         return None
@@ -322,7 +322,8 @@ def _save_state(site: Site, name: str, pages: Sequence[Page], inputs: Inputs) ->
 
 
 def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | None = None, *,
-          inputs: Inputs | None = None, present: Mapping[str, str] | None = None) -> dict[str, list[str]]:
+          inputs: Inputs | None = None, present: Mapping[str, str] | None = None,
+          worker=None) -> dict[str, list[str]]:
     """Build the blocks ``groups`` of the index (``{"b<first>": articles, oldest first}``, default: all of
     :func:`shards`) from the articles as rendered by this build and stage their files through ``writer`` under
     :func:`shard_folder`. ``inputs`` (from :func:`input_keys`; None: every block indexed whole, versions digested
@@ -330,19 +331,22 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
     its articles' digests; ``present`` the key of each block's files now in the output folder (``{name: key}``,
     from the build's manifest): a block whose state in the cache says which of its articles changed since is
     corrected in place when few did (:data:`PATCH_LIMIT`), else indexed whole, in this process, with NumPy,
-    the same bytes either way. Call after the pages are rendered and before ``writer.commit()``. Returns
-    ``{name: output paths}``."""
-    from sitegen import searchindex
-
+    the same bytes either way; corrections run on ``worker`` (a :class:`sitegen.pool.Warm` that imported
+    :mod:`sitegen.searchpatch` while the pages rendered) when given. Call after the pages are rendered and before
+    ``writer.commit()``. Returns ``{name: output paths}``."""
     groups = shards(site) if groups is None else groups
     source = inputs or Inputs("")
     made: dict[str, list[str]] = {}
     for name, pages in groups.items():
         folder = shard_folder(name)
-        files = _patch(site, writer, name, pages, inputs, (present or {}).get(name)) if inputs else None
+        docs = _corrections(site, writer, name, pages, inputs, (present or {}).get(name)) if inputs else None
+        files = _corrected(worker.call if worker else pool.call_here, writer.out / folder, name, docs,
+                           inputs.keys[name]) if docs else None
         if files is not None:
             log.info("站内搜索索引 %s：就地更新，%d 个文件", name, len(files))
         else:
+            from sitegen import searchindex
+
             texts = {p.url: source.text(writer, p.url) for p in pages}
             files = searchindex.build(documents(site, pages, texts), first=int(name[1:]),
                                       version=inputs.keys[name] if inputs else None)

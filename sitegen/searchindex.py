@@ -23,6 +23,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from sitegen.searchdoc import Doc, shard_count
+
 FORMAT = 1
 """Version of the file format (``docs/search-index.md``); part of ``index.json``."""
 
@@ -35,29 +37,6 @@ def normalize(text: str) -> str:
     (other letters untouched), NUL removed (it separates articles in the index)."""
     text = "".join(text.split()).replace("\0", "")  # str.split() splits at what \s matches, 3x faster than re
     return _ASCII_UPPER.sub(lambda m: m.group().lower(), text)  # str.translate looks up every character: slower
-
-
-@dataclass(frozen=True, slots=True)
-class Doc:
-    """One indexed article: ``url`` (site-relative, e.g. ``/gongzuo-dongtai/2024/01/a/``), ``title``, ``date``
-    (``YYYY-MM-DD``, site time zone), ``category`` and ``column`` names (``""`` when none) and ``text``, the
-    indexed element's text with whitespace runs collapsed to one space (what the page shows as an excerpt)."""
-
-    url: str
-    title: str
-    date: str
-    category: str
-    column: str
-    text: str
-
-
-def shard_count(docs: int) -> int:
-    """Shards of an index of ``docs`` articles: a power of two near ``docs / 3``, from 8 to 4096 (about 4-10 KB a
-    shard whatever the size of the site)."""
-    n = 8
-    while n < 4096 and n * 3 < docs:
-        n *= 2
-    return n
 
 
 def fnv1a(units: np.ndarray) -> np.ndarray:

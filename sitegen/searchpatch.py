@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
@@ -180,3 +181,9 @@ def patch(old: Callable[[str], bytes], changed: Mapping[int, Doc], *, version: s
         files[f"d/{i}.bin"] = doc_file(doc, fast)
     files["index.json"] = index_json(block_meta(meta["first"], shards, cats, cols, total), version)
     return files
+
+
+def patch_folder(folder: str, changed: Mapping[int, Doc], version: str) -> dict[str, bytes] | None:
+    """:func:`patch` of the block whose files are in ``folder`` (a path): what the build runs, in a worker process
+    when it has one (:class:`sitegen.pool.Warm`)."""
+    return patch(lambda rel: (Path(folder) / rel).read_bytes(), changed, version=version)

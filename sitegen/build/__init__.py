@@ -12,7 +12,7 @@ import gc
 import time
 from typing import TYPE_CHECKING, Iterable
 
-from sitegen import racy
+from sitegen import pool, racy, searchdoc
 from sitegen import sources as sourcesmod
 from sitegen.build import stamp as stampmod
 from sitegen.build.report import BuildOptions, BuildReport, write_status
@@ -45,10 +45,13 @@ def build(config: Config, options: BuildOptions = BuildOptions(), changed: Itera
             write_status(config, report, options)
             return report
     stampmod.forget(config)
+    # an index block may be corrected in place: NumPy is imported on the other core while this process works
+    warm = pool.Warm.start(("sitegen.searchpatch",), options.jobs) if (
+        session is None and searchdoc.correctable(config.cache_dir)) else None
     from sitegen.build.stages import Run  # the stages load Markdown, the templates and the caches
 
     run = Run(config, options, session, started)
-    run.looked, run.scanned = looked, scanned  # the look began before that scan (sitegen.racy)
+    run.looked, run.scanned, run.warm = looked, scanned, warm  # the look began before that scan (sitegen.racy)
     write_status(config, BuildReport(False, run.out), options)  # a build that dies midway never vouches for output/
     try:
         run.stage("sources", run.load_sources, changed)  # each stage ends with gc.freeze (Run.stage)
@@ -68,6 +71,8 @@ def build(config: Config, options: BuildOptions = BuildOptions(), changed: Itera
         raise
     finally:
         gc.unfreeze()
+        if warm is not None:
+            warm.close()
     report = run.report()
     if session is None and report.ok:
         run.stamp(report)

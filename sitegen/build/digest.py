@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from datetime import datetime
-from functools import lru_cache
 from typing import Callable
 
 from sitegen.content import Page
@@ -61,15 +60,10 @@ def fingerprint(card: str, sha: str, exists: tuple, image_shas: str) -> str:
     return _blake(card + image_shas) + files.hexdigest()
 
 
-def with_sections(fp: str, sections: tuple) -> str:
-    """``fp`` (a page fingerprint) whose card half also covers ``sections``, the page's category and column
-    (:class:`sitegen.config.Section` values or None) as ``site.yaml`` describes them now."""
-    return _blake(fp[:CARD] + _sections_text(sections)) + fp[CARD:]
-
-
-@lru_cache(maxsize=1024)
-def _sections_text(sections: tuple) -> str:  # a site has a few dozen (category, column) pairs, 10,000 pages
-    return repr(sections)
+def with_sections(fp: str, sections: str) -> str:
+    """``fp`` (a page fingerprint) whose card half also covers ``sections``, the ``repr`` of the page's category and
+    column (:class:`sitegen.config.Section` values or None) as ``site.yaml`` describes them now."""
+    return _blake(fp[:CARD] + sections) + fp[CARD:]
 
 
 class Lazy:

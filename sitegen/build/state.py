@@ -77,6 +77,7 @@ class RenderState:
         self.drafts = False
         self.reasons: list[tuple[str, str]] = []
         self.fps: dict[str, str] = {}
+        self.sections: dict[tuple, str] = {}
         self.whole_cards = True
         self.search_inputs: dict[str, str] = {}
         self.search_texts: dict[str, str] = {}
@@ -124,11 +125,19 @@ class RenderState:
                 fp = digest.fingerprint(card, parsed.sha if parsed else page.digest, parsed.exists if parsed else (),
                                         shas)
             if page.category or page.column:
-                config = self.config
-                fp = digest.with_sections(fp, (config.category(page.category) if page.category else None,
-                                               config.column(page.column) if page.column else None))
+                fp = digest.with_sections(fp, self.sections_of(page.category, page.column))
             self.fps[page.source] = fp
         return fp
+
+    def sections_of(self, category: str | None, column: str | None) -> str:
+        """The ``repr`` of the category and column named so (Section or None each), memoised: a site has a few
+        dozen such pairs and 10,000 pages."""
+        text = self.sections.get((category, column))
+        if text is None:
+            config = self.config
+            text = self.sections[(category, column)] = repr((config.category(category) if category else None,
+                                                            config.column(column) if column else None))
+        return text
 
     def card_fp(self, page: Page) -> str:
         """The part of :meth:`page_fp` an output that lists ``page`` depends on (all of it with ``whole_cards``)."""

@@ -129,7 +129,8 @@ def recover(out: Path) -> bool:
     for rel in removed:
         if _inside(rel):
             _remove(out, rel)
-    write_atomic(manifest, json.dumps(produced, ensure_ascii=False))
+    if produced is not None:  # None: the file list did not change
+        write_atomic(manifest, json.dumps(produced, ensure_ascii=False))
     shutil.rmtree(staging, ignore_errors=True)
     path.unlink(missing_ok=True)
     return True
@@ -238,8 +239,9 @@ class Writer:
         """Move staged files into ``out``, delete stale files of the previous build; returns the removed paths."""
         previous = set(self._read_manifest())
         modes.publish_made(self.staging)  # files and folders readable by any user, whatever the umask
+        same = self.produced == previous  # the usual edit: the file list stays (33,000 paths at 10,000 articles)
         removed = sorted(previous - self.produced)
-        produced = sorted(self.produced)
+        produced = [] if same else sorted(self.produced)
         fresh = not previous and (not self.out.exists() or (self.out.is_dir() and not any(self.out.iterdir())))
         if fresh and self.written:  # first build into an empty folder: one rename instead of one per file
             if self.out.exists():
@@ -251,7 +253,7 @@ class Writer:
         modes.makedirs(self.out)
         journal = journal_path(self.out)
         write_atomic(journal, json.dumps({"staging": str(self.staging), "written": self.written, "removed": removed,
-                                          "manifest": str(self.manifest), "produced": produced},
+                                          "manifest": str(self.manifest), "produced": None if same else produced},
                                          ensure_ascii=False))
         pause = float(os.environ.get("SITEGEN_TEST_COMMIT_PAUSE", "0") or 0)  # kill tests: a wide commit window
         for rel in self.written:  # replace first: the folder and file usually exist (one system call)
@@ -262,7 +264,8 @@ class Writer:
                 time.sleep(pause)
         for rel in removed:
             _remove(self.out, rel)
-        write_atomic(self.manifest, json.dumps(produced, ensure_ascii=False))
+        if not same:
+            write_atomic(self.manifest, json.dumps(produced, ensure_ascii=False))
         shutil.rmtree(self.staging, ignore_errors=True)
         journal.unlink(missing_ok=True)
         return removed

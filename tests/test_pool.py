@@ -1,0 +1,48 @@
+"""The warm worker (sitegen.pool.Warm): a process forked early that imports what a later stage needs (NumPy for
+the search index's corrections) and then runs that stage's calls; when it is gone, calls run in this process."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import zlib
+
+import pytest
+
+from sitegen import pool
+
+pytestmark = pytest.mark.skipif(pool.default_jobs() < 2 or "fork" not in multiprocessing.get_all_start_methods(),
+                                reason="a warm worker needs the fork start method and two or more CPUs")
+
+
+def test_calls_run_in_the_worker_and_errors_come_back():
+    """A call runs in the worker (its pid), an error raised there is raised here and the worker goes on serving;
+    once closed, calls run in this process."""
+    warm = pool.Warm(("sitegen.searchpatch",))
+    try:
+        assert warm.pid not in (None, os.getpid())
+        assert warm.call("os:getpid") == warm.pid
+        assert warm.call("sys:getrecursionlimit") > 0
+        with pytest.raises(zlib.error):
+            warm.call("zlib:decompress", b"not deflate")
+        assert warm.call("zlib:decompress", zlib.compress(b"ok")) == b"ok"  # still serving after an error
+    finally:
+        warm.close()
+    assert warm.pid is None and warm.call("os:getpid") == os.getpid()
+
+
+def test_a_dead_worker_means_calls_run_here():
+    """A worker killed from outside: the next call runs in this process instead of failing."""
+    warm = pool.Warm(())
+    pid = warm.pid
+    os.kill(pid, signal.SIGKILL)
+    try:
+        assert warm.call("os:getpid") == os.getpid()
+        assert warm.pid is None
+    finally:
+        warm.close()
+
+
+def test_one_job_or_one_cpu_starts_none():
+    """``--jobs 1`` means one process: no warm worker."""
+    assert pool.Warm.start(("json",), 1) is None
