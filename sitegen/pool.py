@@ -198,20 +198,24 @@ class Warm:
         """The worker's process id; None once closed."""
         return self._proc.pid if self._proc is not None else None
 
-    def call(self, target: str, *args) -> Any:
-        """``module:function`` called with ``args`` in the worker (in this process when the worker is gone) and its
-        result; re-raises what the function raised. Arguments and result must pickle."""
+    def call(self, target: str, *args, timeout: float = 300) -> Any:
+        """``module:function`` called with ``args`` in the worker and its result; re-raises what the function raised.
+        Runs in this process instead when the worker is gone, gives no answer within ``timeout`` seconds (it is
+        then stopped) or could not send its answer back (one that does not pickle)."""
         if self._proc is not None:
             try:
                 self._conn.send((target, args))
+                if not self._conn.poll(timeout):
+                    raise TimeoutError(f"{timeout} s")
                 ok, value = self._conn.recv()
-            except (OSError, EOFError) as exc:  # the worker died: do it here
-                log.debug("预热进程已退出（%s），在本进程中运行", exc)
+            except (OSError, EOFError) as exc:  # TimeoutError is an OSError
+                log.debug("预热进程没有答复（%s），在本进程中运行", exc)
                 self.close()
             else:
                 if ok:
                     return value
-                raise value
+                if value is not None:
+                    raise value
         return call_here(target, *args)
 
     def close(self) -> None:
@@ -244,7 +248,10 @@ def _warm_main(conn, parent: int, modules: tuple[str, ...]) -> None:
             reply = (True, call_here(target, *args))
         except Exception as exc:  # noqa: BLE001 - handed back to the caller, which decides
             reply = (False, exc)
-        conn.send(reply)
+        try:
+            conn.send(reply)
+        except Exception:  # noqa: BLE001 - an answer that does not pickle: the caller runs the call itself
+            conn.send((False, None))
 
 
 def _kill(pool: cf.ProcessPoolExecutor) -> None:

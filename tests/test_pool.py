@@ -46,3 +46,15 @@ def test_a_dead_worker_means_calls_run_here():
 def test_one_job_or_one_cpu_starts_none():
     """``--jobs 1`` means one process: no warm worker."""
     assert pool.Warm.start(("json",), 1) is None
+
+
+def test_an_answer_that_does_not_pickle_or_never_comes_means_the_call_runs_here():
+    """A result the worker cannot send back, or no answer within the timeout: the call runs in this process."""
+    warm = pool.Warm(())
+    try:
+        assert warm.call("threading:Lock") is not None  # a lock does not pickle: made here instead
+        assert warm.pid is not None  # the worker still serves
+        assert warm.call("time:sleep", 1, timeout=0.1) is None  # slept here too, after the worker was stopped
+        assert warm.pid is None
+    finally:
+        warm.close()

@@ -62,7 +62,7 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     not by reading the pages again); when that changed, :func:`sitegen.search.input_keys` says whether what the
     indexer reads changed too (that key is the record's only ``sources`` entry). With ``defer`` (the preview after
     its first build) a shard that is out of date is kept as it is, still recorded with its old digest, so the next
-    full build indexes it again. ``worker`` (a :class:`sitegen.pool.Warm`) corrects blocks in place. Raises :class:`SitegenError` when the indexer fails."""
+    full build indexes it again. ``worker``: a :class:`sitegen.pool.Warm` to correct blocks on. Raises SitegenError."""
     from sitegen import search
 
     outputs, old = state.manifest.outputs, state.old
