@@ -256,14 +256,16 @@ def _warm_main(conn, parent: int, modules: tuple[str, ...]) -> None:
 
 def _kill(pool: cf.ProcessPoolExecutor) -> None:
     """Stop a pool whose workers may hang (``kill_workers`` on Python 3.14+, else its process table, which
-    ``shutdown`` would forget)."""
+    ``shutdown`` would forget). Safe when Ctrl-C interrupted ``submit`` while it started the pool's manager
+    thread: ``shutdown`` then cannot join that thread (``RuntimeError``), the workers are killed all the same."""
     if hasattr(pool, "kill_workers"):
         pool.kill_workers()
     else:
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             with contextlib.suppress(OSError, AttributeError, ValueError):  # already gone
                 proc.kill()
-    pool.shutdown(wait=True, cancel_futures=True)
+    with contextlib.suppress(RuntimeError):  # "cannot join thread before it is started"
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 __all__ = ["run", "run_each", "Warm", "call_here", "Failed", "state", "default_jobs", "THRESHOLD"]

@@ -1,5 +1,6 @@
 """The warm worker (sitegen.pool.Warm): a process forked early that imports what a later stage needs (NumPy for
-the search index's corrections) and then runs that stage's calls; when it is gone, calls run in this process."""
+the search index's corrections) and then runs that stage's calls; when it is gone, calls run in this process. Also
+the process pool (sitegen.pool.run) stopped by Ctrl-C at an awkward moment."""
 from __future__ import annotations
 
 import multiprocessing
@@ -58,3 +59,23 @@ def test_an_answer_that_does_not_pickle_or_never_comes_means_the_call_runs_here(
         assert warm.pid is None
     finally:
         warm.close()
+
+
+def test_ctrl_c_while_the_pool_starts_its_thread_raises_keyboardinterrupt(monkeypatch):
+    """Ctrl-C can land while ``submit`` starts the process pool's manager thread (seen in CI: the thread object
+    exists, not yet started). The build must stop with KeyboardInterrupt (exit 130), not a RuntimeError from
+    joining that thread while the pool is torn down."""
+    import concurrent.futures.process as cfp
+    import threading
+
+    def interrupted(self):
+        self._executor_manager_thread = threading.Thread(target=lambda: None)  # created, never started
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cfp.ProcessPoolExecutor, "_start_executor_manager_thread", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pool.run(_double, list(range(100)), jobs=2, shared=None, threshold=1)
+
+
+def _double(chunk):
+    return [2 * x for x in chunk]
