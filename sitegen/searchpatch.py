@@ -19,8 +19,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from sitegen.searchindex import (Doc, block_meta, deflate_positions, deltas, doc_file, doc_table, family, fnv1a,
-                                 index_json, normalize, segments, title_length, unit_rows, units_of)
+from sitegen.searchindex import (Doc, block_meta, deltas, doc_file, doc_table, family, fnv1a, index_json, normalize,
+                                 planes, segments, title_length, unit_rows, units_of, unplanes)
 
 _TITLE = np.uint64(1 << 31)
 
@@ -77,14 +77,14 @@ def decode_shard(s_raw: bytes, p_raw: bytes) -> Entries:
     total = int(ndocs.sum())
     key = np.repeat((head[:, 0] << np.uint64(32)) | (head[:, 1] << np.uint64(16)) | head[:, 2], ndocs)
     base = 4 + 12 * count
-    gaps = np.frombuffer(s_raw, "<u4", total, base).astype(np.int64)
-    tf = np.frombuffer(s_raw, "<u4", total, base + 4 * total).astype(np.uint64)
+    gaps = unplanes(s_raw, base, total)
+    tf = unplanes(s_raw, base + 4 * total, total).astype(np.uint64)
     run = np.cumsum(gaps)
     rec_first = np.cumsum(ndocs) - ndocs
     before = np.concatenate(([0], run))[rec_first]  # the running sum before each record
     doc = run - np.repeat(before, ndocs)
     npos = np.where(_n_of(key) == 3, (tf & np.uint64(0x7FFFFFFF)).astype(np.int64), 0)
-    pgaps = np.frombuffer(p_raw, "<u4", -1, 4).astype(np.int64)
+    pgaps = unplanes(p_raw, 4, int(np.frombuffer(p_raw, "<u4", 1)[0]))
     prun = np.cumsum(pgaps)
     pstart = np.cumsum(npos) - npos
     pbefore = np.concatenate(([0], prun))[pstart]
@@ -104,10 +104,10 @@ def encode_shard(e: Entries) -> tuple[bytes, bytes]:
     head[:, 4] = (rec_len & 0xFFFF).astype("<u2")
     head[:, 5] = (rec_len >> 16).astype("<u2")
     s_raw = b"".join((np.uint32(len(rec_first)).tobytes(), head.tobytes(),
-                      deltas(e.doc, rec_first).astype("<u4").tobytes(), e.tf.astype("<u4").tobytes()))
+                      planes(deltas(e.doc, rec_first)), planes(e.tf)))
     starts = (np.cumsum(e.npos) - e.npos)[e.npos > 0]
-    gaps = deltas(e.pos, starts).astype("<u4")
-    return s_raw, np.uint32(len(gaps)).tobytes() + gaps.tobytes()
+    gaps = deltas(e.pos, starts)
+    return s_raw, np.uint32(len(gaps)).tobytes() + planes(gaps)
 
 
 def _changes(old: Entries, new: Entries) -> np.ndarray:
@@ -175,7 +175,7 @@ def patch(old: Callable[[str], bytes], changed: Mapping[int, Doc], *, version: s
         e = _join([e.take(~np.isin(e.doc, gone)), fresh.take(fresh_shard == s)])
         s_raw, p_raw = encode_shard(e)
         files[f"s/{s}.bin"] = zlib.compress(s_raw, level)
-        files[f"p/{s}.bin"] = deflate_positions(p_raw)
+        files[f"p/{s}.bin"] = zlib.compress(p_raw, level)
     files["docs.bin"] = zlib.compress(raw_docs, level)
     for i, doc in changed.items():
         files[f"d/{i}.bin"] = doc_file(doc, fast)

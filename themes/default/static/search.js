@@ -55,27 +55,36 @@ function hash(key) {
   return h;
 }
 
+// n values written as four byte planes from byte offset (lowest bytes of all values first): docs/search-index.md.
+function unplanes(raw, offset, n) {
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = (raw[offset + i] | raw[offset + n + i] << 8 | raw[offset + 2 * n + i] << 16 | raw[offset + 3 * n + i] << 24) >>> 0;
+  }
+  return out;
+}
+
 async function shard(blk, s) {
   if (!blk.shards.has(s)) {
     blk.shards.set(s, load(blk, `s/${s}.bin`).then((raw) => {
-      const words = new Uint32Array(raw.buffer), count = words[0];
+      const count = new DataView(raw.buffer).getUint32(0, true);
       const head = new Uint16Array(raw.buffer, 4, count * 6);
       const recs = new Map();
       let total = 0;
       for (let r = 0; r < count; r++) total += head[r * 6 + 4] + head[r * 6 + 5] * 65536;
-      const tfs = 1 + count * 3 + total;  // index of the first count word
-      let first = 0, positions = 1;  // positions: where the next 3-gram's positions start in p/<shard>.bin
+      const gaps = unplanes(raw, 4 + 12 * count, total), tfs = unplanes(raw, 4 + 12 * count + 4 * total, total);
+      let first = 0, positions = 0;  // positions: where the next 3-gram's positions start in p/<shard>.bin
       for (let r = 0; r < count; r++) {
         const n = head[r * 6 + 4] + head[r * 6 + 5] * 65536;
         const rec = { first, n, positions: -1 };
         if (head[r * 6 + 1] && head[r * 6 + 2]) {
           rec.positions = positions;
-          for (let i = 0; i < n; i++) positions += words[tfs + first + i] & 0x7fffffff;
+          for (let i = 0; i < n; i++) positions += tfs[first + i] & 0x7fffffff;
         }
         recs.set(`${head[r * 6]},${head[r * 6 + 1]},${head[r * 6 + 2]}`, rec);
         first += n;
       }
-      return { words, recs, total, base: 1 + count * 3 };
+      return { gaps, tfs, recs };
     }));
   }
   return blk.shards.get(s);
@@ -91,15 +100,16 @@ async function record(blk, units, positions) {
   const docs = [], tf = [], title = [];
   let d = 0;
   for (let i = 0; i < rec.n; i++) {
-    d += sh.words[sh.base + rec.first + i];
-    const v = sh.words[sh.base + sh.total + rec.first + i];
+    d += sh.gaps[rec.first + i];
+    const v = sh.tfs[rec.first + i];
     docs.push(d);
     tf.push(v & 0x7fffffff);
     title.push(v >>> 31 === 1);
   }
   const pos = [];
   if (positions) {
-    const all = new Uint32Array((await load(blk, `p/${s}.bin`)).buffer);
+    const raw = await load(blk, `p/${s}.bin`);
+    const all = unplanes(raw, 4, new DataView(raw.buffer).getUint32(0, true));
     let off = rec.positions;
     for (const count of tf) {
       const p = new Set();
