@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 BUNDLE = "search-index"
 """The folder of the index under ``output/``, beside the search page ``search/index.html``."""
 
-INDEX_VERSION = "own-1"
+INDEX_VERSION = "own-2"
 """Part of every index key: a new version of the indexer or its format makes every site index again."""
 
 
