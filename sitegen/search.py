@@ -23,7 +23,7 @@ import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Callable, Iterator, Mapping, NamedTuple, Protocol, Sequence
 
 from sitegen import pool
 from sitegen.content import Page, Site
@@ -122,6 +122,27 @@ def text_of(essential: bytes) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+class Extract(NamedTuple):
+    """What the index reads of an article page: ``text`` (:func:`text_of` of its :func:`essentials`) and ``body``,
+    the offset in ``text`` (UTF-16 code units, as the search page's script counts) where what follows the indexed
+    element's first ``<header>`` begins, 0 when it has none: the search page cuts excerpts from there, so that a
+    result does not repeat its title and date line."""
+
+    text: str
+    body: int
+
+
+def extract(essential: bytes) -> Extract:
+    """The :class:`Extract` of an article's :func:`essentials`."""
+    text = text_of(essential)
+    end = essential.find(b"</header>")
+    head = text_of(essential[:end]) if end >= 0 else ""
+    if not head or not text.startswith(head):
+        return Extract(text, 0)
+    n = len(head) + (text[len(head):len(head) + 1] == " ")
+    return Extract(text, len(text[:n].encode("utf-16-le")) // 2)
+
+
 def input_digest(essential: bytes) -> str:
     """The digest :func:`input_keys` records of an article's :func:`essentials`."""
     return hashlib.blake2b(essential, digest_size=16).hexdigest()
@@ -176,22 +197,22 @@ def _output_rel(url: str) -> str:
 class Inputs:
     """What :func:`input_keys` found of the blocks' input: ``keys`` (``{block: key}``), ``digests`` (``{block: each
     article's essentials digest, in block order}``), ``read`` (``{URL: essentials}`` of the pages it read on the
-    way) and the ``salt`` the keys were made with; ``texts`` (``{URL: text}``, :func:`text_of`) holds texts
+    way) and the ``salt`` the keys were made with; ``texts`` (``{URL: Extract}``, :func:`extract`) holds texts
     extracted elsewhere (by the processes that rendered the pages), which :func:`index` uses as they are."""
 
     salt: str
     keys: dict[str, str] = field(default_factory=dict)
     digests: dict[str, list[str]] = field(default_factory=dict)
     read: dict[str, bytes] = field(default_factory=dict)
-    texts: Mapping[str, str] = field(default_factory=dict)
+    texts: Mapping[str, Extract] = field(default_factory=dict)
 
-    def text(self, writer: _Writer, url: str) -> str:
-        """The indexed text (:func:`text_of`) of the article at ``url`` as this build leaves its page."""
+    def extract(self, writer: _Writer, url: str) -> Extract:
+        """The indexed text (:func:`extract`) of the article at ``url`` as this build leaves its page."""
         known = self.texts.get(url)
         if known is not None:
             return known
         essential = self.read[url] if url in self.read else essentials(_final_bytes(writer, _output_rel(url)))
-        return text_of(essential)
+        return extract(essential)
 
 
 def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]],
@@ -242,17 +263,17 @@ def input_keys(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]]
     return found
 
 
-def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, str]):
+def documents(site: Site, pages: Sequence[Page], texts: Mapping[str, Extract]):
     """The :class:`sitegen.searchindex.Doc` of each page in ``pages`` (same order) from ``texts``
-    (``{URL: text}``, :func:`text_of` of the page's :func:`essentials`): URL, title, date (``YYYY-MM-DD``),
-    category and column names from the page, text from what the page shows."""
+    (``{URL: Extract}``, :func:`extract` of the page's :func:`essentials`): URL, title, date (``YYYY-MM-DD``),
+    category and column names from the page, text and where its body begins from what the page shows."""
     config = site.config
     docs = []
     for page in pages:
         cat = config.category(page.category) if page.category else None
         col = config.column(page.column) if page.column else None
         docs.append(Doc(page.url, page.title, page.date.strftime("%Y-%m-%d"), cat.name if cat else "",
-                        col.name if col else "", texts[page.url]))
+                        col.name if col else "", texts[page.url].text, texts[page.url].body))
     return docs
 
 
@@ -298,7 +319,7 @@ def _corrections(site: Site, writer: _Writer, name: str, pages: Sequence[Page], 
     changed = _changed(site, name, pages, inputs, present)
     if changed is None:
         return None
-    texts = {pages[i].url: inputs.text(writer, pages[i].url) for i in changed}
+    texts = {pages[i].url: inputs.extract(writer, pages[i].url) for i in changed}
     return dict(zip(changed, documents(site, [pages[i] for i in changed], texts)))
 
 
@@ -347,7 +368,7 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
         else:
             from sitegen import searchindex
 
-            texts = {p.url: source.text(writer, p.url) for p in pages}
+            texts = {p.url: source.extract(writer, p.url) for p in pages}
             files = searchindex.build(documents(site, pages, texts), first=int(name[1:]),
                                       version=inputs.keys[name] if inputs else None)
             log.info("站内搜索索引 %s：%d 篇文章，%d 个文件", name, len(pages), len(files))

@@ -10,8 +10,9 @@ from pathlib import Path
 @dataclass(frozen=True, slots=True)
 class Doc:
     """One indexed article: ``url`` (site-relative, e.g. ``/gongzuo-dongtai/2024/01/a/``), ``title``, ``date``
-    (``YYYY-MM-DD``, site time zone), ``category`` and ``column`` names (``""`` when none) and ``text``, the
-    indexed element's text with whitespace runs collapsed to one space (what the page shows as an excerpt)."""
+    (``YYYY-MM-DD``, site time zone), ``category`` and ``column`` names (``""`` when none), ``text``, the
+    indexed element's text with whitespace runs collapsed to one space (what the page shows as an excerpt), and
+    ``body``, where in ``text`` (UTF-16 code units) what follows the page's header (title, date line) begins."""
 
     url: str
     title: str
@@ -19,6 +20,7 @@ class Doc:
     category: str
     column: str
     text: str
+    body: int = 0
 
 
 def shard_count(docs: int) -> int:

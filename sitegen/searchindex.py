@@ -261,9 +261,10 @@ def doc_table(length: np.ndarray, title_len: np.ndarray, categories: Sequence[st
 
 
 def doc_file(doc: Doc, level: int = 6) -> bytes:
-    """The ``d/<article>.bin`` bytes of ``doc``: zlib-compressed JSON ``{"u", "t", "d", "c", "k", "x"}`` (URL,
-    title, date, category, column, text)."""
-    data = {"u": doc.url, "t": doc.title, "d": doc.date, "c": doc.category, "k": doc.column, "x": doc.text}
+    """The ``d/<article>.bin`` bytes of ``doc``: zlib-compressed JSON ``{"u", "t", "d", "c", "k", "x", "b"}`` (URL,
+    title, date, category, column, text, where its body begins)."""
+    data = {"u": doc.url, "t": doc.title, "d": doc.date, "c": doc.category, "k": doc.column, "x": doc.text,
+            "b": doc.body}
     return zlib.compress(json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8"), level)
 
 

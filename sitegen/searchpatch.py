@@ -156,7 +156,7 @@ def patch(old: Callable[[str], bytes], changed: Mapping[int, Doc], *, version: s
         was = json.loads(zlib.decompress(old(f"d/{i}.bin")))
         if was["u"] != doc.url:
             return None
-        before = Doc(was["u"], was["t"], was["d"], was["c"], was["k"], was["x"])
+        before = Doc(was["u"], was["t"], was["d"], was["c"], was["k"], was["x"], was["b"])
         olds.append(article_entries(before, i))
         news.append(article_entries(doc, i))
     table = _docs_bin(zlib.decompress(old("docs.bin")), meta, changed)

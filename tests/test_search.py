@@ -88,6 +88,7 @@ def search(page, base: str, query: str, section: str = "", show_all: bool = True
         page.wait_for_function(f"() => document.querySelectorAll('#search-results li').length > {before}")
     results = page.eval_on_selector_all("#search-results li", """items => items.map(li => ({
         title: li.querySelector('a').textContent, url: li.querySelector('a').getAttribute('href'),
+        titleHtml: li.querySelector('a').innerHTML,
         date: li.querySelector('time') ? li.querySelector('time').textContent : '',
         meta: li.querySelector('.search-meta').textContent,
         excerpt: li.querySelector('.summary').innerHTML}))""")
@@ -114,6 +115,10 @@ def test_words_find_every_article_containing_them_and_only_those(chromium, sampl
         assert r["title"] == docs[r["url"]][0]
         assert re.fullmatch(r"\d{4}-\d\d-\d\d", r["date"])
         assert r["meta"] and f"<mark>{word}</mark>" in r["excerpt"]
+        # the excerpt is cut from the body: it never repeats the title and date line shown above it
+        assert not re.sub(r"<[^>]+>", "", r["excerpt"]).lstrip("…").startswith(r["title"][:6]), r
+        assert "发布时间" not in r["excerpt"], r
+        assert (f"<mark>{word}</mark>" in r["titleHtml"]) == (word in norm(r["title"])), r
 
 
 def test_the_page_ranks_as_the_python_rules_do(chromium, sample):

@@ -70,3 +70,17 @@ def test_built_pages_read_as_before(sample_site):
     pages = [p.read_bytes() for p in sorted(sample_site.output.rglob("*.html"))]
     assert pages and sum(bool(reference(p)) for p in pages) > 5
     assert [search.essentials(p) for p in pages] == [reference(p) for p in pages]
+
+
+@pytest.mark.parametrize("html, text, body, rest", [
+    # the body begins after the header's text and the space that separates them, counted in UTF-16 code units
+    # (what the search page's script counts): 𠀀 (U+20000) is two of them
+    (b"<article data-search-body><header><h1>\xf0\xa0\x80\x80\xe6\xa0\x87\xe9\xa2\x98</h1>\n<p>2026-12-07</p></header>"
+     b"\n<div><p>\xe6\xad\xa3\xe6\x96\x87</p></div></article>", "𠀀标题 2026-12-07 正文", 16, "正文"),
+    (b"<div data-search-body><p>no header</p></div>", "no header", 0, "no header"),
+    (b"<div data-search-body><header></header><p>empty header</p></div>", "empty header", 0, "empty header"),
+])
+def test_extract_says_where_the_body_begins(html, text, body, rest):
+    got = search.extract(search.essentials(html))
+    assert got == (text, body)
+    assert got.text.encode("utf-16-le")[2 * got.body:].decode("utf-16-le") == rest

@@ -320,7 +320,7 @@ def render_chunk(indices) -> list:
         searched = None
         if template == "article.html":
             essential = search.essentials(data)
-            searched = (search.input_digest(essential), search.text_of(essential))
+            searched = (search.input_digest(essential), search.extract(essential))
         results.append(("ok", stage_file(out, staging, rel, data, made)) + later + (rendermod.qr_drawings(env).take_new(), searched))
     return results
 

@@ -57,8 +57,8 @@ class RenderState:
     (``manifest``), ``jobs`` processes, and whether to record ``reasons`` (``(output path, why)``) for
     ``--explain``. ``skipped`` counts outputs not rendered because nothing they depend on changed;
     ``search_inputs`` the digests of what the search indexer reads of the article pages rendered (see
-    :func:`sitegen.search.input_keys`) and ``search_texts`` their texts as the indexer reads them (``{URL: text}``,
-    :func:`sitegen.search.text_of`);  ``whole_cards`` whether the theme reads bodies outside ``body`` (then a listed page's card is its whole
+    :func:`sitegen.search.input_keys`) and ``search_texts`` their texts as the indexer reads them (``{URL: Extract}``,
+    :func:`sitegen.search.extract`);  ``whole_cards`` whether the theme reads bodies outside ``body`` (then a listed page's card is its whole
     fingerprint).
 
     Without a page cache every page has a fingerprint made from its own content digest, and without an old
@@ -80,7 +80,7 @@ class RenderState:
         self.sections: dict[tuple, str] = {}
         self.whole_cards = True
         self.search_inputs: dict[str, str] = {}
-        self.search_texts: dict[str, str] = {}
+        self.search_texts: dict[str, tuple[str, int]] = {}
         self.bodies = bodiesmod.Bodies(config.cache_dir)
         self.shape = ""
 

@@ -192,8 +192,8 @@ export async function search(q, { newest = false, section = "" } = {}) {
   return ranked.map((r) => r[2]);
 }
 
-// The excerpt: about 90 characters of the article around the first match, every match in it marked.
-function excerpt(text, terms) {
+// Where each term occurs in text, as [start, end) offsets of text (matching ignores whitespace and ASCII case).
+function hits(text, terms) {
   const map = [];
   let norm = "";
   for (let i = 0; i < text.length; i++) {
@@ -202,26 +202,43 @@ function excerpt(text, terms) {
     norm += c >= "A" && c <= "Z" ? c.toLowerCase() : c;
     map.push(i);
   }
-  const hits = [];
+  const out = [];
   for (const t of terms) {
-    for (let at = norm.indexOf(t); at >= 0; at = norm.indexOf(t, at + 1)) hits.push([map[at], map[at + t.length - 1] + 1]);
+    for (let at = norm.indexOf(t); at >= 0; at = norm.indexOf(t, at + 1)) out.push([map[at], map[at + t.length - 1] + 1]);
   }
-  hits.sort((a, b) => a[0] - b[0]);
-  const first = hits.length ? hits[0][0] : 0;
-  const start = Math.max(0, first - 30), end = Math.min(text.length, start + 100);
-  const p = document.createElement("p");
-  p.className = "summary";
+  return out.sort((a, b) => a[0] - b[0]);
+}
+
+// text[start, end) into el, every hit inside it marked.
+function marked(el, text, found, start, end) {
   let at = start;
-  if (start > 0) p.append("……");
-  for (const [a, b] of hits) {
+  for (const [a, b] of found) {
     if (a < at || b > end) continue;
-    p.append(text.slice(at, a));
+    el.append(text.slice(at, a));
     const m = document.createElement("mark");
     m.textContent = text.slice(a, b);
-    p.append(m);
+    el.append(m);
     at = b;
   }
-  p.append(text.slice(at, end) + (end < text.length ? "……" : ""));
+  el.append(text.slice(at, end));
+  return el;
+}
+
+// The excerpt: about 100 characters of the article around its first match after the header (doc.b: where the
+// body begins), or in the header's date and source line when only that has it; the title (shown above, marked
+// there) is never repeated. With no match past the title, the body's beginning.
+function excerpt(doc, terms) {
+  const text = doc.x, body = doc.b || 0;
+  const title = text.startsWith(doc.t) ? doc.t.length : 0;
+  const found = hits(text, terms);
+  const hit = found.find((h) => h[0] >= body) || found.find((h) => h[0] >= title);
+  const floor = hit && hit[0] < body ? title : body;  // the header's line after the title, or the body
+  const start = hit ? Math.max(floor, hit[0] - 30) : body, end = Math.min(text.length, start + 100);
+  const p = document.createElement("p");
+  p.className = "summary";
+  if (start > floor) p.append("……");
+  marked(p, text, found, start, end);
+  if (end < text.length) p.append("……");
   return p;
 }
 
@@ -232,13 +249,13 @@ async function item(d, terms) {
   li.className = "item";
   const a = document.createElement("a");
   a.href = new URL(doc.u.replace(/^\//, ""), new URL(root.dataset.site, location.href)).pathname;
-  a.textContent = doc.t;
+  marked(a, doc.t, hits(doc.t, terms), 0, doc.t.length);
   const info = document.createElement("span");
   info.className = "search-meta";
   info.textContent = [doc.c, doc.k].filter(Boolean).join(" · ");
   const t = document.createElement("time");
   t.dateTime = t.textContent = doc.d;
-  li.append(a, info, t, excerpt(doc.x, terms));
+  li.append(a, info, t, excerpt(doc, terms));
   return li;
 }
 
