@@ -32,7 +32,6 @@ def shard_count(docs: int) -> int:
     return n
 
 
-
 STATES = Path("search") / "blocks"
 """Where, under the cache folder, each block's state (its articles and their input digests) is kept: what a build
 needs to correct a block in place."""

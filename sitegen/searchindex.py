@@ -147,6 +147,11 @@ def planes(values: np.ndarray) -> bytes:
     return np.ascontiguousarray(values.astype("<u4").view("u1").reshape(-1, 4).T).tobytes()
 
 
+def positions_file(raw: bytes) -> np.ndarray:
+    """The position differences (int64) of an uncompressed ``p/<shard>.bin``: its ``u32`` count, then :func:`planes`."""
+    return unplanes(raw, 4, int(np.frombuffer(raw, "<u4", 1)[0]))
+
+
 def unplanes(raw: bytes, offset: int, n: int) -> np.ndarray:
     """The ``n`` values (int64) that :func:`planes` wrote at byte ``offset`` of ``raw``. Raises ``ValueError``
     when ``raw`` is too short."""
@@ -337,7 +342,7 @@ class Reader:
             trig_counts = np.concatenate([counts_all[first[j]:first[j] + ndocs[j]] for j in range(i) if tri[j]] or
                                          [np.zeros(0, np.int64)])
             off = int(trig_counts.sum())
-            flat = unplanes(praw, 4, int(np.frombuffer(praw, "<u4", 1)[0]))
+            flat = positions_file(praw)
             pos, own = [], tf & 0x7FFFFFFF
             for c in own:
                 pos.append(np.cumsum(flat[off:off + c]))

@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from sitegen.searchindex import (Doc, block_meta, deltas, doc_file, doc_table, family, fnv1a, index_json, normalize,
-                                 planes, segments, title_length, unit_rows, units_of, unplanes)
+                                 planes, positions_file, segments, title_length, unit_rows, units_of, unplanes)
 
 _TITLE = np.uint64(1 << 31)
 
@@ -84,7 +84,7 @@ def decode_shard(s_raw: bytes, p_raw: bytes) -> Entries:
     before = np.concatenate(([0], run))[rec_first]  # the running sum before each record
     doc = run - np.repeat(before, ndocs)
     npos = np.where(_n_of(key) == 3, (tf & np.uint64(0x7FFFFFFF)).astype(np.int64), 0)
-    pgaps = unplanes(p_raw, 4, int(np.frombuffer(p_raw, "<u4", 1)[0]))
+    pgaps = positions_file(p_raw)
     prun = np.cumsum(pgaps)
     pstart = np.cumsum(npos) - npos
     pbefore = np.concatenate(([0], prun))[pstart]
