@@ -256,7 +256,7 @@ def test_template_edit_rebuilds_what_uses_it(site, tmp_path):
 
 def test_qr_codes_are_drawn_once(site, tmp_path, monkeypatch):
     """A render of every article (here: a template edit) takes each page's QR code from ``qr.cache`` instead of
-    encoding it again; a cache made by another segno is not used; the output equals a clean build."""
+    encoding it again; a cache made by another zxing-cpp is not used; the output equals a clean build."""
     from sitegen import render
 
     root, out = site
@@ -274,7 +274,7 @@ def test_qr_codes_are_drawn_once(site, tmp_path, monkeypatch):
         assert len(encoded) == (len(drawings) if n != 1 else 0) and len(drawings) > 20, n
         if n == 1:
             assert_same_as_clean(root, out, tmp_path)
-            cachemod.write(cache, "qr", ("0.0-another-segno", drawings))
+            cachemod.write(cache, "qr", ("0.0-another-zxing-cpp", drawings))
     assert_same_as_clean(root, out, tmp_path)
 
 

@@ -278,9 +278,10 @@ class Renderer:
 
 
 def load_qr(path) -> dict:
-    """The drawings of :data:`QR_CACHE` (empty when missing, unusable or made by another segno)."""
+    """The drawings of :data:`QR_CACHE` (empty when missing, unusable or made by another zxing-cpp)."""
     data = cachemod.read(path, "qr")
-    if isinstance(data, tuple) and len(data) == 2 and data[0] == dist_version("segno") and isinstance(data[1], dict):
+    if isinstance(data, tuple) and len(data) == 2 and data[0] == dist_version("zxing-cpp") \
+            and isinstance(data[1], dict):
         return data[1]
     return {}
 
@@ -292,7 +293,7 @@ def save_qr(path, drawn: dict, live: set) -> None:
 
     known = {url: d for url, d in drawn.items() if url in live}
     try:
-        cachemod.write(path, "qr", (dist_version("segno"), known))
+        cachemod.write(path, "qr", (dist_version("zxing-cpp"), known))
     except OSError as exc:
         logging.getLogger(__name__).warning("无法写入缓存 %s：%s", path, exc)
 
