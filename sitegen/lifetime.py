@@ -15,6 +15,9 @@ to the parent, which stops its children itself and reports.
   :data:`POLL_SECONDS` whether it was re-parented (``getppid()`` changed) and then exits at once. A program run
   with :func:`preexec` gets no thread: it should end by itself when its stdin reaches end of file.
 
+Ctrl-C that lands between a fork and the child's :func:`worker_init` is held back: around every fork in a sitegen
+process the forking thread blocks SIGINT, the child starts with it ignored, the parent gets it after the fork.
+
 Because the Linux signal follows the forking *thread*, a child must be started from a thread that outlives it
 (the pools are started and stopped by the same thread of a build).
 """
@@ -105,6 +108,35 @@ def pool_options() -> dict:
     """Keyword arguments for ``concurrent.futures.ProcessPoolExecutor`` that run :func:`worker_init` in every
     worker: ``{"initializer": worker_init, "initargs": (this pid,)}``."""
     return {"initializer": worker_init, "initargs": (os.getpid(),)}
+
+
+_saved_mask: set = set()
+
+
+def _before_fork() -> None:
+    global _saved_mask
+    _saved_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def _after_fork_in_parent() -> None:
+    signal.pthread_sigmask(signal.SIG_SETMASK, _saved_mask)  # a Ctrl-C that came meanwhile is raised now
+
+
+def _after_fork_in_child() -> None:
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C pending since the fork is dropped with it
+    except ValueError:  # pragma: no cover - not the main thread
+        pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, _saved_mask)
+
+
+if hasattr(os, "register_at_fork") and hasattr(signal, "pthread_sigmask"):
+    # Ctrl-C reaches the whole process group: one that lands just after a fork, before the child has run
+    # worker_init, would interrupt the child's start-up (Python's own after-fork hooks) and print a traceback.
+    # Around every fork in a sitegen process Ctrl-C is held back; the child starts with it ignored (as
+    # worker_init leaves it; a preexec_fn may set it again), the parent gets it right after the fork.
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
 
 
 __all__ = ["die_with_parent", "watch_parent", "worker_init", "preexec", "pool_options", "supported", "PR_SET_PDEATHSIG",
