@@ -19,11 +19,12 @@ import contextlib
 import importlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sitegen import lifetime
 
@@ -193,30 +194,52 @@ class Warm:
             log.debug("预热进程未能启动：%s", exc)
             return None
 
+    @classmethod
+    def team(cls, modules: Sequence[Sequence[str]], jobs: int | None) -> tuple[Warm, ...]:
+        """Up to ``len(modules)`` warm workers, the i-th importing ``modules[i]``, no more than ``jobs`` (default
+        :func:`default_jobs`); none where :meth:`start` gives none."""
+        most = jobs or default_jobs()
+        return tuple(w for w in (cls.start(m, jobs) for m in modules[:most]) if w is not None)
+
     @property
     def pid(self) -> int | None:
         """The worker's process id; None once closed."""
         return self._proc.pid if self._proc is not None else None
 
-    def call(self, target: str, *args, timeout: float = 300) -> Any:
-        """``module:function`` called with ``args`` in the worker and its result; re-raises what the function raised.
-        Runs in this process instead when the worker is gone, gives no answer within ``timeout`` seconds (it is
-        then stopped) or could not send its answer back (one that does not pickle)."""
-        if self._proc is not None:
-            try:
-                self._conn.send((target, args))
-                if not self._conn.poll(timeout):
-                    raise TimeoutError(f"{timeout} s")
-                ok, value = self._conn.recv()
-            except (OSError, EOFError) as exc:  # TimeoutError is an OSError
-                log.debug("预热进程没有答复（%s），在本进程中运行", exc)
-                self.close()
-            else:
-                if ok:
-                    return value
-                if value is not None:
-                    raise value
-        return call_here(target, *args)
+    def call(self, target: str, *args, timeout: float = 300, **kwargs) -> Any:
+        """``module:function`` called with ``args`` and ``kwargs`` in the worker and its result; re-raises what the
+        function raised. Runs in this process instead when the worker is gone, gives no answer within ``timeout``
+        seconds (it is then stopped) or could not send its answer back (one that does not pickle)."""
+        if self._send(target, args, kwargs) and self._conn.poll(timeout):
+            return self._answer(target, args, kwargs)
+        self.close()
+        return call_here(target, *args, **kwargs)
+
+    def _send(self, target: str, args: tuple, kwargs: dict) -> bool:
+        """Send a call; False when the worker is gone (then closed)."""
+        if self._proc is None:
+            return False
+        try:
+            self._conn.send((target, args, kwargs))
+        except (OSError, ValueError) as exc:
+            log.debug("预热进程没有答复（%s），在本进程中运行", exc)
+            self.close()
+            return False
+        return True
+
+    def _answer(self, target: str, args: tuple, kwargs: dict) -> Any:
+        """The answer to the call just sent (waited for), or the call run here when none comes back."""
+        try:
+            ok, value = self._conn.recv()
+        except (OSError, EOFError) as exc:
+            log.debug("预热进程没有答复（%s），在本进程中运行", exc)
+            self.close()
+        else:
+            if ok:
+                return value
+            if value is not None:
+                raise value
+        return call_here(target, *args, **kwargs)
 
     def close(self) -> None:
         """Stop the worker (killed: it may still be importing); calls after this run in this process."""
@@ -228,24 +251,81 @@ class Warm:
                 proc.join()
 
 
-def call_here(target: str, *args) -> Any:
-    """``module:function`` (e.g. ``"sitegen.searchpatch:patch_folder"``) called with ``args`` in this process."""
+def call_here(target: str, *args, **kwargs) -> Any:
+    """``module:function`` (e.g. ``"sitegen.searchpatch:patch_folder"``) called with ``args`` and ``kwargs`` in this
+    process."""
     module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)(*args)
+    return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+
+def spread(workers: Sequence[Warm], target: str, calls: Iterable[tuple[tuple, dict]], *,
+           timeout: float = 300) -> list:
+    """``module:function`` called once for each ``(args, kwargs)`` of ``calls`` on the :class:`Warm` ``workers``
+    (each runs one call at a time and is sent the next as soon as it answers; ``calls`` is read one item at a time,
+    so what it makes is made only when a worker is free), and the results in the order of ``calls``. A call whose
+    worker is gone, or gives no answer within ``timeout`` seconds of the last answer, runs in this process (all of
+    them without workers); re-raises what a call raised."""
+    results: dict[int, Any] = {}
+    busy: dict[Warm, tuple[int, tuple, dict]] = {}
+    todo = iter(enumerate(calls))
+    free = [w for w in workers if w.pid is not None]
+    try:
+        while True:
+            _send_more(free, busy, todo, target, results)
+            if not busy:
+                break
+            ready = multiprocessing.connection.wait([w._conn for w in busy], timeout)
+            if not ready:  # no answer in time: the busy workers are stopped, their calls run here
+                for w, (i, args, kwargs) in busy.items():
+                    w.close()
+                    results[i] = call_here(target, *args, **kwargs)
+                busy.clear()
+            for w in [w for w in busy if w._conn in ready]:
+                i, args, kwargs = busy.pop(w)
+                results[i] = w._answer(target, args, kwargs)
+                free.append(w)
+    except BaseException:
+        for w in busy:  # their answers would be taken for the next call's
+            w.close()
+        raise
+    for i, (args, kwargs) in todo:  # left when no worker was ever free
+        results[i] = call_here(target, *args, **kwargs)
+    return [results[i] for i in range(len(results))]
+
+
+def _send_more(free: list, busy: dict, todo, target: str, results: dict) -> None:
+    """Send the next calls of ``todo`` to the ``free`` workers (now ``busy``); a worker gone: the call runs here."""
+    while free:
+        item = next(todo, None)
+        if item is None:
+            return
+        i, (args, kwargs) = item
+        w = free.pop()
+        if w._send(target, args, kwargs):
+            busy[w] = (i, args, kwargs)
+        else:
+            results[i] = call_here(target, *args, **kwargs)
+
+
+WARM_NAME = "sitegen-warm"
+"""The process name (``/proc/<pid>/comm``, what ``ps`` and ``top`` show) of a :class:`Warm` worker on Linux."""
 
 
 def _warm_main(conn, parent: int, modules: tuple[str, ...]) -> None:
     lifetime.worker_init(parent)
+    with contextlib.suppress(OSError):  # not Linux: the name stays python's
+        with open("/proc/self/comm", "w", encoding="ascii") as f:
+            f.write(WARM_NAME)
     for name in modules:
         with contextlib.suppress(ImportError):  # the call will raise it, in context
             importlib.import_module(name)
     while True:
         try:
-            target, args = conn.recv()
+            target, args, kwargs = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            reply = (True, call_here(target, *args))
+            reply = (True, call_here(target, *args, **kwargs))
         except Exception as exc:  # noqa: BLE001 - handed back to the caller, which decides
             reply = (False, exc)
         try:

@@ -27,7 +27,7 @@ from typing import Callable, Iterator, Mapping, NamedTuple, Protocol, Sequence
 
 from sitegen import pool
 from sitegen.content import Page, Site
-from sitegen.files import write_atomic
+from sitegen.files import stage_file, write_atomic
 from sitegen.searchdoc import STATES, Doc, shard_count
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ class _Writer(Protocol):
     def write(self, rel: str, data: bytes | str) -> None: ...
 
     def keep(self, rel: str) -> None: ...
+
+    def adopt(self, rel: str, staged: bool) -> None: ...
 
 
 def _final_bytes(writer: _Writer, rel: str) -> bytes:
@@ -344,40 +346,63 @@ def _save_state(site: Site, name: str, pages: Sequence[Page], inputs: Inputs) ->
 
 def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | None = None, *,
           inputs: Inputs | None = None, present: Mapping[str, str] | None = None,
-          worker=None) -> dict[str, list[str]]:
+          workers: Sequence = ()) -> dict[str, list[str]]:
     """Build the blocks ``groups`` of the index (``{"b<first>": articles, oldest first}``, default: all of
     :func:`shards`) from the articles as rendered by this build and stage their files through ``writer`` under
     :func:`shard_folder`. ``inputs`` (from :func:`input_keys`; None: every block indexed whole, versions digested
     from the files) supplies the texts already extracted, each block's key (its ``index.json`` version) and
     its articles' digests; ``present`` the key of each block's files now in the output folder (``{name: key}``,
     from the build's manifest): a block whose state in the cache says which of its articles changed since is
-    corrected in place when few did (:data:`PATCH_LIMIT`), else indexed whole, in this process, with NumPy,
-    the same bytes either way; corrections run on ``worker`` (a :class:`sitegen.pool.Warm` that imported
-    :mod:`sitegen.searchpatch` while the pages rendered) when given. Call after the pages are rendered and before
+    corrected in place when few did (:data:`PATCH_LIMIT`), else indexed whole with NumPy, the same bytes either
+    way. The work runs on ``workers`` (:class:`sitegen.pool.Warm`, forked small when the build began: the first
+    imported :mod:`sitegen.searchpatch` while the pages rendered; whole blocks are spread over all of them, about
+    330 MB each at 2,048 articles), else in this process. Call after the pages are rendered and before
     ``writer.commit()``. Returns ``{name: output paths}``."""
     groups = shards(site) if groups is None else groups
     source = inputs or Inputs("")
-    made: dict[str, list[str]] = {}
+    files_of: dict[str, dict[str, bytes]] = {}
     for name, pages in groups.items():
-        folder = shard_folder(name)
         docs = _corrections(site, writer, name, pages, inputs, (present or {}).get(name)) if inputs else None
-        files = _corrected(worker.call if worker else pool.call_here, writer.out / folder, name, docs,
-                           inputs.keys[name]) if docs else None
+        files = _corrected(workers[0].call if workers else pool.call_here, writer.out / shard_folder(name), name,
+                           docs, inputs.keys[name]) if docs else None
         if files is not None:
             log.info("站内搜索索引 %s：就地更新，%d 个文件", name, len(files))
-        else:
-            from sitegen import searchindex
+            files_of[name] = files
+    whole = [name for name in groups if name not in files_of]
 
-            texts = {p.url: source.extract(writer, p.url) for p in pages}
-            files = searchindex.build(documents(site, pages, texts), first=int(name[1:]),
-                                      version=inputs.keys[name] if inputs else None)
-            log.info("站内搜索索引 %s：%d 篇文章，%d 个文件", name, len(pages), len(files))
+    def call(name: str) -> tuple[tuple, dict]:
+        texts = {p.url: source.extract(writer, p.url) for p in groups[name]}
+        return (documents(site, groups[name], texts),), {
+            "first": int(name[1:]), "version": inputs.keys[name] if inputs else None,
+            "out": str(writer.out), "staging": str(writer.staging), "folder": shard_folder(name)}
+
+    staged_of = dict(zip(whole, pool.spread(workers, "sitegen.search:stage_block", map(call, whole))))
+    made: dict[str, list[str]] = {}
+    for name, pages in groups.items():
+        folder, files, staged = shard_folder(name), files_of.get(name, {}), staged_of.get(name, {})
+        if name in staged_of:
+            log.info("站内搜索索引 %s：%d 篇文章，%d 个文件", name, len(pages), len(staged))
         made[name] = [folder + rel for rel in block_files(len(pages))]
         for rel in made[name]:
-            if rel[len(folder):] in files:
+            if rel[len(folder):] in staged:
+                writer.adopt(rel, staged[rel[len(folder):]])
+            elif rel[len(folder):] in files:
                 writer.write(rel, files[rel[len(folder):]])
             else:
                 writer.keep(rel)
         if inputs:
             _save_state(site, name, pages, inputs)
     return made
+
+
+def stage_block(docs: Sequence[Doc], *, first: int, version: str | None, out: str, staging: str,
+                folder: str) -> dict[str, bool]:
+    """Index one block (:func:`sitegen.searchindex.build` of ``docs``, ``first`` and ``version``) and stage its
+    files for the build's commit (:func:`sitegen.files.stage_file` into ``staging``, the build's staging folder,
+    under ``folder``, the block's folder, unless the output folder ``out`` already holds the same bytes), in
+    whichever process runs it. Returns ``{path relative to the block's folder: staged}``. Raises ``OSError``."""
+    from sitegen import searchindex
+
+    made: set[str] = set()
+    return {rel: stage_file(Path(out), Path(staging), folder + rel, data, made)
+            for rel, data in searchindex.build(docs, first=first, version=version).items()}

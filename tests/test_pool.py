@@ -1,6 +1,7 @@
 """The warm worker (sitegen.pool.Warm): a process forked early that imports what a later stage needs (NumPy for
-the search index's corrections) and then runs that stage's calls; when it is gone, calls run in this process. Also
-the process pool (sitegen.pool.run) stopped by Ctrl-C at an awkward moment."""
+the search index's corrections) and then runs that stage's calls; when it is gone, calls run in this process; calls
+spread over several of them (sitegen.pool.spread). Also the process pool (sitegen.pool.run) stopped by Ctrl-C at an
+awkward moment."""
 from __future__ import annotations
 
 import multiprocessing
@@ -59,6 +60,62 @@ def test_an_answer_that_does_not_pickle_or_never_comes_means_the_call_runs_here(
         assert warm.pid is None
     finally:
         warm.close()
+
+
+def test_spread_runs_calls_on_every_worker_at_once_in_order():
+    """Calls are spread over the workers, which run at the same time (two sleeps of 0.6 s end within about 0.6 s),
+    each sent its next call when it answers; results come back in the order of the calls, keyword arguments
+    included; the calls are made lazily, one per free worker."""
+    import time
+
+    team = pool.Warm.team([(), ()], 2)
+    made = []
+
+    def calls():
+        for n in range(6):
+            made.append(n)
+            yield ((0.6 if n < 2 else 0.01,), {})
+
+    try:
+        assert len(team) == 2 and len({w.pid for w in team}) == 2
+        started = time.monotonic()
+        assert pool.spread(team, "time:sleep", calls()) == [None] * 6
+        assert time.monotonic() - started < 1.1
+        assert made == list(range(6))
+        pids = pool.spread(team, "os:getpid", [((), {})] * 8)
+        assert set(pids) == {w.pid for w in team}
+        assert pool.spread(team, "builtins:int", [(("ff",), {"base": 16}), (("10",), {"base": 2})]) == [255, 2]
+        assert pool.spread(team, "builtins:int", []) == []
+    finally:
+        for w in team:
+            w.close()
+
+
+def test_spread_without_workers_or_when_they_fail():
+    """Without workers every call runs here; a worker killed from outside, or one that gives no answer in time, has
+    its call run here; an error raised by a call is raised here, and the other worker's answer is not left over for
+    a later call."""
+    here = os.getpid()
+    assert pool.spread((), "os:getpid", [((), {})] * 3) == [here] * 3
+    assert pool.Warm.team([(), ()], 1) == ()
+    team = pool.Warm.team([(), ()], 2)
+    try:
+        os.kill(team[0].pid, signal.SIGKILL)
+        pids = pool.spread(team, "os:getpid", [((), {})] * 4)
+        assert here in pids and team[1].pid in pids and len(pids) == 4
+        assert pool.spread(team[1:], "time:sleep", [((1,), {})], timeout=0.1) == [None]  # slept here instead
+        assert team[1].pid is None
+    finally:
+        for w in team:
+            w.close()
+    team = pool.Warm.team([(), ()], 2)
+    try:
+        with pytest.raises(zlib.error):
+            pool.spread(team, "zlib:decompress", [((b"not deflate",), {}), ((zlib.compress(b"ok"),), {})])
+        assert all(w.call("os:getpid") in (w.pid, here) for w in team)  # no stale answer taken for this one
+    finally:
+        for w in team:
+            w.close()
 
 
 def test_ctrl_c_while_the_pool_starts_its_thread_raises_keyboardinterrupt(monkeypatch):

@@ -45,9 +45,12 @@ def build(config: Config, options: BuildOptions = BuildOptions(), changed: Itera
             write_status(config, report, options)
             return report
     stampmod.forget(config)
-    # an index block may be corrected in place: NumPy is imported on the other core while this process works
-    warm = pool.Warm.start(("sitegen.searchpatch",), options.jobs) if (
-        session is None and searchdoc.correctable(config.cache_dir)) else None
+    # the index stage runs on two workers forked now, small: a block may be corrected in place (NumPy imported on
+    # the other core while this process works) or indexed whole (a third of a gigabyte each, not on top of this
+    # process's pages)
+    warm = () if session is not None else pool.Warm.team(
+        [("sitegen.searchpatch",), ()] if searchdoc.correctable(config.cache_dir) else [("sitegen.searchindex",)] * 2,
+        options.jobs)
     from sitegen.build.stages import Run  # the stages load Markdown, the templates and the caches
 
     run = Run(config, options, session, started)
@@ -71,8 +74,8 @@ def build(config: Config, options: BuildOptions = BuildOptions(), changed: Itera
         raise
     finally:
         gc.unfreeze()
-        if warm is not None:
-            warm.close()
+        for worker in warm:
+            worker.close()
     report = run.report()
     if session is None and report.ok:
         run.stamp(report)

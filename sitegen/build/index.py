@@ -56,13 +56,13 @@ def _why(state: RenderState, before) -> str:
     return why + "：重建这一部分的搜索索引（search index shard）"
 
 
-def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool = False, worker=None) -> None:
+def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool = False, workers=()) -> None:
     """Stage the search index (:func:`sitegen.search.index`), running the indexer only over the shards whose
     input changed. A shard's digest is made of the digests of its articles' outputs (from the manifest being made,
     not by reading the pages again); when that changed, :func:`sitegen.search.input_keys` says whether what the
     indexer reads changed too (that key is the record's only ``sources`` entry). With ``defer`` (the preview after
     its first build) a shard that is out of date is kept as it is, still recorded with its old digest, so the next
-    full build indexes it again. ``worker``: a :class:`sitegen.pool.Warm` to correct blocks on. Raises SitegenError."""
+    full build indexes it again. ``workers``: :class:`sitegen.pool.Warm` workers to index on. Raises SitegenError."""
     from sitegen import search
 
     outputs, old = state.manifest.outputs, state.old
@@ -113,6 +113,6 @@ def index_search(site: Site, writer: Writer, state: RenderState, *, defer: bool 
     if not stale:
         return
     made = search.index(site, writer, {name: groups[name] for name in stale}, inputs=inputs, present=present,
-                        worker=worker)
+                        workers=workers)
     for name, (rel, found) in stale.items():
         outputs[rel] = manifestmod.Output(found, (keys[name],), tuple(x for x in made[name] if x != rel))

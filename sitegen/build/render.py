@@ -23,7 +23,8 @@ from sitegen.build.media import Media
 from sitegen.build.kinds import Output
 from sitegen.build.plan import Plan
 from sitegen.build.state import RenderState, is_current
-from sitegen.build.write import Writer, stage_file
+from sitegen.build.write import Writer
+from sitegen.files import stage_file
 from sitegen.content import Page, Site
 from sitegen.errors import SitegenError, TemplateError
 from sitegen.markup import FILE_LINK, IMG_LINK, MD_LINK, escape

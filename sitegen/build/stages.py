@@ -56,7 +56,7 @@ class Run:
         self.checks_before: dict = {}
         self.looked = racy.clock_ns()  # before any stat this build takes; build() may set an earlier moment
         self.scanned = None  # the content files, when build() scanned them already
-        self.warm = None  # a worker importing what the index stage needs (sitegen.pool.Warm), when build() started one
+        self.warm = ()  # workers for the index stage (sitegen.pool.Warm), when build() started them
 
     def stage(self, name: str, fn, *args) -> None:
         """Run one stage and record its wall time (seconds). What the stage leaves alive is then frozen for the
@@ -206,7 +206,7 @@ class Run:
 
     def index(self) -> None:
         """index: the search index of the rendered pages (only shards whose input changed)."""
-        index_search(self.site, self.writer, self.state, defer=self.options.defer_search, worker=self.warm)
+        index_search(self.site, self.writer, self.state, defer=self.options.defer_search, workers=self.warm)
 
     def commit(self) -> None:
         """commit: staged files into ``output/``, stale ones removed (see :mod:`sitegen.build.write`)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sitegen import modes
 from sitegen.errors import SitegenError
-from sitegen.files import write_atomic
+from sitegen.files import stage_file, write_atomic
 
 _CONTROL = re.compile(r"[\x00-\x1f]")
 
@@ -34,28 +34,6 @@ def output_path(url: str) -> str:
     if not url or url.endswith("/"):
         return url + "index.html"
     return url
-
-
-def stage_file(out: Path, staging: Path, rel: str, data: bytes, made: set) -> bool:
-    """Stage ``data`` for ``out/rel`` unless that file already holds these bytes; True when staged. ``made``
-    remembers folders (``str``) already created in ``staging`` (one ``mkdir`` each). Paths are joined as strings:
-    a cold build stages 30,000 files, where pathlib's joins cost more than the system calls."""
-    target = f"{out}/{rel}"
-    with contextlib.suppress(OSError):  # a missing or unreadable output is simply staged
-        st = os.stat(target)
-        if st.st_size == len(data):
-            with open(target, "rb") as f:
-                if f.read() == data:
-                    modes.ensure(target, st)  # kept as it is: readable by any user all the same
-                    return False
-    staged = f"{staging}/{rel}"
-    parent = staged.rpartition("/")[0]
-    if parent not in made:
-        os.makedirs(parent, exist_ok=True)
-        made.add(parent)
-    with open(staged, "wb") as f:
-        f.write(data)
-    return True
 
 
 def _pid_alive(pid: int) -> bool:
