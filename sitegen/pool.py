@@ -10,7 +10,8 @@ Ctrl-C and die with the parent however it dies, ``kill -9`` included (:mod:`site
 processes, no half-written output (the build's writer only commits at the end).
 
 Below :data:`THRESHOLD` items, or with one job, the work runs in-process: starting workers costs more than it saves.
-:class:`Warm` is a single worker forked early that imports what a later stage needs while this process works.
+:class:`Warm` is a single worker forked early that imports what a later stage needs while this process works;
+:func:`spread` sends calls to a team of them, one at a time each (the index stage's blocks).
 """
 from __future__ import annotations
 

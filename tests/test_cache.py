@@ -422,12 +422,26 @@ def test_cache_round_trip_keeps_pages(site):
 
 
 def test_parallel_render_equals_serial(tmp_path, monkeypatch):
+    """Two processes render and index (the search index's blocks on the workers forked when the build began) the
+    same bytes as one."""
+    from sitegen import search
+
     root = make_site(tmp_path / "site", n=40)
     monkeypatch.setattr(pool, "THRESHOLD", 0)
     run(root, tmp_path / "serial", jobs=1)
     shutil.rmtree(root / ".sitegen-cache")
+    record, real = tmp_path / "indexed-by", search.stage_block
+
+    def spy(*args, **kwargs):
+        with open(record, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()}\n")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search, "stage_block", spy)  # the workers fork after this, and inherit it
     run(root, tmp_path / "parallel", jobs=2)
     assert tree(tmp_path / "parallel") == tree(tmp_path / "serial")
+    if pool.default_jobs() > 1:
+        assert record.read_text("utf-8").split() and str(os.getpid()) not in record.read_text("utf-8").split()
     # and incrementally on the pool
     page = root / "content" / "news" / "a10.md"
     page.write_text(page.read_text("utf-8").replace("测试文章第10号", "并行改过"), "utf-8")
