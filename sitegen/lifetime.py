@@ -23,6 +23,7 @@ Because the Linux signal follows the forking *thread*, a child must be started f
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -123,10 +124,8 @@ def _after_fork_in_parent() -> None:
 
 
 def _after_fork_in_child() -> None:
-    try:
+    with contextlib.suppress(ValueError):  # not the main thread: signal() refuses, the mask alone holds it back
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C pending since the fork is dropped with it
-    except ValueError:  # pragma: no cover - not the main thread
-        pass
     signal.pthread_sigmask(signal.SIG_SETMASK, _saved_mask)
 
 

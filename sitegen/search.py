@@ -382,12 +382,14 @@ def index(site: Site, writer: _Writer, groups: Mapping[str, Sequence[Page]] | No
         folder, files, staged = shard_folder(name), files_of.get(name, {}), staged_of.get(name, {})
         if name in staged_of:
             log.info("站内搜索索引 %s：%d 篇文章，%d 个文件", name, len(pages), len(staged))
-        made[name] = [folder + rel for rel in block_files(len(pages))]
-        for rel in made[name]:
-            if rel[len(folder):] in staged:
-                writer.adopt(rel, staged[rel[len(folder):]])
-            elif rel[len(folder):] in files:
-                writer.write(rel, files[rel[len(folder):]])
+        made[name] = []
+        for sub in block_files(len(pages)):
+            rel = folder + sub
+            made[name].append(rel)
+            if sub in staged:
+                writer.adopt(rel, staged[sub])
+            elif sub in files:
+                writer.write(rel, files[sub])
             else:
                 writer.keep(rel)
         if inputs:
